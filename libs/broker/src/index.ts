@@ -1,1 +1,7 @@
-export const hello = 'broker';
+export { EmbeddedKafkaBroker, type BrokerRecord, type PartitionOffsets } from './broker.js';
+export type { EmbeddedKafkaBrokerOptions, TopicSpec, SaslOptions } from './cluster.js';
+export type { FaultSpec, Fault } from './faults.js';
+export type { BrokerLogger } from './logger.js';
+export { silentLogger } from './logger.js';
+export { ApiKey } from './protocol/api-keys.js';
+export { ErrorCode } from './protocol/error-codes.js';

@@ -1,0 +1,152 @@
+/**
+ * EmbeddedKafkaBroker: a Kafka cluster of one or more nodes inside the current process, speaking the real
+ * wire protocol on loopback, with an inspection and control API for tests.
+ */
+import { Cluster, type EmbeddedKafkaBrokerOptions, resolveOptions, type TopicSpec } from './cluster.js';
+import type { Fault, FaultSpec } from './faults.js';
+import type { DecodedRecord } from './protocol/record-batch.js';
+
+/** A record read back from a partition's log. */
+export interface BrokerRecord extends DecodedRecord {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** Offsets of one partition: the first readable one and the log end (next offset to be written). */
+export interface PartitionOffsets {
+  readonly partition: number;
+  readonly logStartOffset: number;
+  readonly endOffset: number;
+}
+
+export class EmbeddedKafkaBroker {
+  private stopped = false;
+
+  private constructor(
+    /** @internal the shared cluster state */
+    readonly cluster: Cluster,
+  ) {}
+
+  /** Starts every node and resolves once all of them accept connections. */
+  static async start(options: EmbeddedKafkaBrokerOptions = {}): Promise<EmbeddedKafkaBroker> {
+    const cluster = new Cluster(resolveOptions(options));
+    const broker = new EmbeddedKafkaBroker(cluster);
+    try {
+      // Nodes on fixed ports start together; with port 0 each takes a free one.
+      await Promise.all(cluster.nodes.map((n) => n.start()));
+    } catch (err) {
+      await broker.stop();
+      throw err;
+    }
+    return broker;
+  }
+
+  /** Bootstrap list for any client: `host:port` of every live node. */
+  get brokers(): string[] {
+    return this.cluster.liveNodes.map((n) => n.address);
+  }
+
+  /** Every node, live or stopped, with its id and address. */
+  get nodes(): { id: number; address: string; alive: boolean }[] {
+    return this.cluster.nodes.map((n) => ({ id: n.id, address: n.address, alive: n.alive }));
+  }
+
+  /** Stops every node; data is discarded with the broker object. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.cluster.faults.clear();
+    await Promise.all(this.cluster.nodes.map((n) => n.stop()));
+    this.cluster.groups.close?.();
+  }
+
+  // ---- topics ------------------------------------------------------------------------------------
+
+  /** Creates topics; throws if a name is invalid or taken. */
+  createTopics(...specs: TopicSpec[]): void {
+    for (const s of specs) this.cluster.createTopic(s.name, s.partitions, s.configs);
+  }
+
+  /** Deletes a topic and its data; returns false if it did not exist. */
+  deleteTopic(name: string): boolean {
+    return this.cluster.deleteTopic(name);
+  }
+
+  /** Names of all topics, sorted. */
+  topicNames(): string[] {
+    return [...this.cluster.topics.keys()].sort();
+  }
+
+  /** Partition count of a topic, or undefined if it does not exist. */
+  partitionCount(topic: string): number | undefined {
+    return this.cluster.topics.get(topic)?.partitions.length;
+  }
+
+  private partitionOf(topic: string, partition: number) {
+    const t = this.cluster.topics.get(topic);
+    if (!t) throw new RangeError(`topic '${topic}' does not exist; create it first or check the name`);
+    const p = t.partition(partition);
+    if (!p) throw new RangeError(`topic '${topic}' has no partition ${partition}; it has ${t.partitions.length}`);
+    return p;
+  }
+
+  /** Decoded records of a partition from `fromOffset` (default: the log start). */
+  records(topic: string, partition = 0, fromOffset?: number): BrokerRecord[] {
+    return this.partitionOf(topic, partition)
+      .log.records(fromOffset)
+      .map((r) => ({ ...r, topic, partition }));
+  }
+
+  /** Decoded records of every partition of a topic, ordered by partition then offset. */
+  allRecords(topic: string): BrokerRecord[] {
+    const t = this.cluster.topics.get(topic);
+    if (!t) return [];
+    return t.partitions.flatMap((p) => this.records(topic, p.index));
+  }
+
+  /** Log start and end offsets of each partition of a topic. */
+  offsets(topic: string): PartitionOffsets[] {
+    const t = this.cluster.topics.get(topic);
+    if (!t) throw new RangeError(`topic '${topic}' does not exist; create it first or check the name`);
+    return t.partitions.map((p) => ({ partition: p.index, logStartOffset: p.log.logStartOffset, endOffset: p.log.endOffset }));
+  }
+
+  /** Log-end offset (the next offset to be written) of one partition. */
+  endOffset(topic: string, partition = 0): number {
+    return this.partitionOf(topic, partition).log.endOffset;
+  }
+
+  // ---- nodes -------------------------------------------------------------------------------------
+
+  /** Stops one node: its connections drop and the partitions it led move to live nodes. Data is kept. */
+  async stopNode(nodeId: number): Promise<void> {
+    await this.node(nodeId).stop();
+  }
+
+  /** Restarts a stopped node on the same port; it takes back the partitions it prefers to lead. */
+  async startNode(nodeId: number): Promise<void> {
+    await this.node(nodeId).start();
+  }
+
+  private node(nodeId: number) {
+    const node = this.cluster.nodes[nodeId];
+    if (!node) throw new RangeError(`no node ${nodeId}; the cluster has nodes 0..${this.cluster.nodes.length - 1}`);
+    return node;
+  }
+
+  // ---- faults ------------------------------------------------------------------------------------
+
+  /**
+   * Injects a fault: the next `count` requests of `apiKey` (optionally naming `topic`, or reaching
+   * `nodeId`) get `errorCode`, wait `delayMs`, or lose their connection. Await `fault.exhausted` to know
+   * the client has met it.
+   */
+  injectFault(spec: FaultSpec): Fault {
+    return this.cluster.faults.add(spec);
+  }
+
+  /** Removes every fault still in force. */
+  clearFaults(): void {
+    this.cluster.faults.clear();
+  }
+}

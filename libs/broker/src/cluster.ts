@@ -1,0 +1,180 @@
+/**
+ * The state shared by every node of an embedded cluster: topics and their logs, partition leadership,
+ * consumer groups and committed offsets, idempotent-producer state, and the fault injector.
+ *
+ * Leadership is deterministic: partition p of a topic prefers node (p mod N) and falls to the next live
+ * node when that one is stopped; a group's coordinator is chosen the same way from a hash of its id. Data
+ * lives in the cluster, not in a node, so stopping a node loses nothing that was acknowledged.
+ */
+import { randomBytes } from 'node:crypto';
+import type { TlsOptions } from 'node:tls';
+import { FaultInjector } from './faults.js';
+import { ALL_HANDLERS } from './handlers/index.js';
+import { HandlerRegistry } from './handlers/handler.js';
+import { GroupCoordinator } from './group-coordinator.js';
+import { type BrokerLogger, consoleLogger } from './logger.js';
+import { BrokerNode } from './node.js';
+import { ProducerStateManager } from './producers.js';
+import { Topic, topicNameProblem } from './topics.js';
+
+/** A topic to create at start-up. */
+export interface TopicSpec {
+  readonly name: string;
+  /** @default the cluster's `defaultPartitions` */
+  readonly partitions?: number;
+  /** Topic configs by their Kafka names, reported by DescribeConfigs. */
+  readonly configs?: Record<string, string>;
+}
+
+/** SASL users for the embedded broker's listener. */
+export interface SaslOptions {
+  /** Mechanisms offered. @default ['PLAIN'] */
+  readonly mechanisms?: readonly ('PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512')[];
+  /** Accepted users: name to password. */
+  readonly users: Readonly<Record<string, string>>;
+}
+
+export interface EmbeddedKafkaBrokerOptions {
+  /** Port of the first node; 0 picks a free port. @default 0 */
+  readonly port?: number;
+  /** One port per node, overriding `port`; its length must equal `brokers`. */
+  readonly ports?: readonly number[];
+  /** Interface to listen on. @default '127.0.0.1' (loopback only) */
+  readonly host?: string;
+  /** Number of broker nodes, each on its own port. @default 1 */
+  readonly brokers?: number;
+  /** Topics created at start-up. @default [] */
+  readonly topics?: readonly TopicSpec[];
+  /** Create an unknown topic when Metadata or Produce names it. @default true */
+  readonly autoCreateTopics?: boolean;
+  /** Partitions of an auto-created topic, and of a created topic that gives none. @default 1 */
+  readonly defaultPartitions?: number;
+  /** Largest request frame accepted; a larger one closes the connection. @default 104857600 (100 MiB, Kafka's socket.request.max.bytes) */
+  readonly maxRequestBytes?: number;
+  /** Delay before the first rebalance of a new group (group.initial.rebalance.delay.ms). @default 0, so tests are fast (Kafka: 3000) */
+  readonly groupInitialRebalanceDelayMs?: number;
+  /** Smallest and largest session timeout a member may ask for. @default 6000 and 1800000, Kafka's */
+  readonly groupMinSessionTimeoutMs?: number;
+  readonly groupMaxSessionTimeoutMs?: number;
+  /** Cluster id reported by Metadata. @default a random id */
+  readonly clusterId?: string;
+  /** Where log lines go. @default warnings and errors to stderr */
+  readonly logger?: BrokerLogger;
+  /** Require SASL authentication on every connection. @default off */
+  readonly sasl?: SaslOptions;
+  /** Serve TLS with these options (key and cert at least). @default plaintext */
+  readonly tls?: TlsOptions;
+}
+
+export type ResolvedOptions = Required<Omit<EmbeddedKafkaBrokerOptions, 'ports' | 'sasl' | 'tls' | 'clusterId'>> &
+  Pick<EmbeddedKafkaBrokerOptions, 'ports' | 'sasl' | 'tls'> & { clusterId: string };
+
+function positiveInt(name: string, value: number, min = 1): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new RangeError(`broker option '${name}' must be an integer of at least ${min}, got ${value}`);
+  }
+  return value;
+}
+
+export function resolveOptions(o: EmbeddedKafkaBrokerOptions = {}): ResolvedOptions {
+  const brokers = positiveInt('brokers', o.brokers ?? o.ports?.length ?? 1);
+  if (o.ports && o.ports.length !== brokers) {
+    throw new RangeError(`broker option 'ports' lists ${o.ports.length} ports for ${brokers} brokers; give one port per broker`);
+  }
+  const port = o.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`broker option 'port' must be 0..65535, got ${port}`);
+  return {
+    port,
+    ports: o.ports,
+    host: o.host ?? '127.0.0.1',
+    brokers,
+    topics: o.topics ?? [],
+    autoCreateTopics: o.autoCreateTopics ?? true,
+    defaultPartitions: positiveInt('defaultPartitions', o.defaultPartitions ?? 1),
+    maxRequestBytes: positiveInt('maxRequestBytes', o.maxRequestBytes ?? 100 * 1024 * 1024, 1024),
+    groupInitialRebalanceDelayMs: positiveInt('groupInitialRebalanceDelayMs', o.groupInitialRebalanceDelayMs ?? 0, 0),
+    groupMinSessionTimeoutMs: positiveInt('groupMinSessionTimeoutMs', o.groupMinSessionTimeoutMs ?? 6000, 0),
+    groupMaxSessionTimeoutMs: positiveInt('groupMaxSessionTimeoutMs', o.groupMaxSessionTimeoutMs ?? 1_800_000, 0),
+    clusterId: o.clusterId ?? randomBytes(16).toString('base64url').slice(0, 22),
+    logger: o.logger ?? consoleLogger,
+    sasl: o.sasl,
+    tls: o.tls,
+  };
+}
+
+export class Cluster {
+  readonly registry = new HandlerRegistry(ALL_HANDLERS);
+  readonly faults = new FaultInjector();
+  readonly topics = new Map<string, Topic>();
+  readonly nodes: BrokerNode[];
+  readonly groups: GroupCoordinator;
+  readonly producers = new ProducerStateManager();
+  readonly logger: BrokerLogger;
+
+  constructor(readonly options: ResolvedOptions) {
+    this.logger = options.logger;
+    this.nodes = Array.from({ length: options.brokers }, (_, i) => {
+      const port = options.ports?.[i] ?? (options.port === 0 ? 0 : options.port + i);
+      return new BrokerNode(i, options.host, port, this);
+    });
+    this.groups = new GroupCoordinator(this);
+    for (const spec of options.topics) this.createTopic(spec.name, spec.partitions, spec.configs);
+  }
+
+  /** Creates a topic; throws a RangeError naming the problem for a bad name, count, or an existing topic. */
+  createTopic(name: string, partitions = this.options.defaultPartitions, configs: Record<string, string> = {}): Topic {
+    const problem = topicNameProblem(name);
+    if (problem) throw new RangeError(problem);
+    if (this.topics.has(name)) throw new RangeError(`topic '${name}' already exists`);
+    positiveInt(`partitions of topic '${name}'`, partitions);
+    const topic = new Topic(name, partitions, configs);
+    this.topics.set(name, topic);
+    this.logger.debug(`created topic ${name} with ${partitions} partition(s)`);
+    return topic;
+  }
+
+  /** The topic, auto-created when allowed and the name is legal; undefined otherwise. */
+  topicOrCreate(name: string, allowCreate = true): Topic | undefined {
+    const existing = this.topics.get(name);
+    if (existing || !allowCreate || !this.options.autoCreateTopics || topicNameProblem(name)) return existing;
+    return this.createTopic(name);
+  }
+
+  deleteTopic(name: string): boolean {
+    const topic = this.topics.get(name);
+    if (!topic) return false;
+    this.topics.delete(name);
+    this.groups.onTopicDeleted?.(name);
+    return true;
+  }
+
+  get liveNodes(): BrokerNode[] {
+    return this.nodes.filter((n) => n.alive);
+  }
+
+  /** The node id preferred by `slot`, or the next live one; -1 when every node is down. */
+  private pick(slot: number): number {
+    const n = this.nodes.length;
+    for (let i = 0; i < n; i++) {
+      const node = this.nodes[(slot + i) % n];
+      if (node.alive) return node.id;
+    }
+    return -1;
+  }
+
+  leaderOf(partition: number): number {
+    return this.pick(partition);
+  }
+
+  /** Coordinator node of a group (or transactional id): a stable hash of the key, as Kafka hashes onto __consumer_offsets. */
+  coordinatorOf(key: string): number {
+    let h = 0;
+    for (let i = 0; i < key.length; i++) h = (Math.imul(31, h) + key.charCodeAt(i)) | 0;
+    return this.pick(Math.abs(h));
+  }
+
+  /** The live node with the lowest id acts as controller. */
+  get controllerId(): number {
+    return this.liveNodes[0]?.id ?? -1;
+  }
+}

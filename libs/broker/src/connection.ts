@@ -1,0 +1,179 @@
+/**
+ * One client connection: splits the byte stream into size-prefixed frames, handles them one at a time in
+ * arrival order (as Kafka does, so responses leave in request order), and writes each response with a
+ * single vectored write. A frame that breaks the grammar closes this connection only.
+ */
+import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Cluster } from './cluster.js';
+import { type ApiHandler, NO_RESPONSE, type RequestContext } from './handlers/handler.js';
+import type { BrokerNode } from './node.js';
+import { ApiKey } from './protocol/api-keys.js';
+import { ErrorCode } from './protocol/error-codes.js';
+import { ProtocolError } from './protocol/protocol-error.js';
+import { Reader } from './protocol/reader.js';
+import { Writer } from './protocol/writer.js';
+
+/** Requests read ahead of the one being handled before the socket stops reading. */
+const MAX_QUEUED_FRAMES = 64;
+
+export class Connection {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private frames: Buffer[] = [];
+  private processing = false;
+  private closed = false;
+  /** Set by the SASL handlers once the client has authenticated (always true without SASL). */
+  authenticated: boolean;
+  /** Mechanism chosen by SaslHandshake, awaiting SaslAuthenticate. */
+  saslMechanism: string | null = null;
+  /** Authenticated principal, if any. */
+  principal: string | null = null;
+  readonly remote: string;
+
+  constructor(
+    readonly socket: Socket,
+    readonly node: BrokerNode,
+    readonly cluster: Cluster,
+  ) {
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.authenticated = !cluster.options.sasl;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => this.close());
+    socket.on('close', () => this.close());
+  }
+
+  private onData(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    while (this.buffered >= 4) {
+      const head = this.chunks[0].length >= 4 ? this.chunks[0] : this.concat();
+      const size = head.readInt32BE(0);
+      const limit = this.cluster.options.maxRequestBytes;
+      if (size < 8 || size > limit) {
+        this.fail(`frame of ${size} bytes is outside the accepted range 8..${limit} (maxRequestBytes)`);
+        return;
+      }
+      if (this.buffered < size + 4) break;
+      const all = this.concat();
+      this.frames.push(all.subarray(4, 4 + size));
+      const rest = all.subarray(4 + size);
+      this.chunks = rest.length > 0 ? [rest] : [];
+      this.buffered = rest.length;
+    }
+    // Back-pressure: stop reading while requests queue up, as Kafka mutes a busy channel.
+    if (this.frames.length >= MAX_QUEUED_FRAMES) this.socket.pause();
+    if (!this.processing && this.frames.length > 0) void this.drain();
+  }
+
+  private concat(): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.buffered)];
+    return this.chunks[0];
+  }
+
+  private async drain(): Promise<void> {
+    this.processing = true;
+    try {
+      while (this.frames.length > 0 && !this.closed) {
+        await this.handleFrame(this.frames.shift()!);
+        if (this.frames.length < MAX_QUEUED_FRAMES && this.socket.isPaused()) this.socket.resume();
+      }
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  private async handleFrame(frame: Buffer): Promise<void> {
+    const r = new Reader(frame);
+    let apiKey = -1;
+    let version = -1;
+    let correlationId = 0;
+    try {
+      apiKey = r.int16();
+      version = r.int16();
+      correlationId = r.int32();
+      const handler = this.cluster.registry.get(apiKey);
+      if (!handler) {
+        this.fail(`unknown API key ${apiKey} (version ${version})`);
+        return;
+      }
+      if (version < handler.minVersion || version > handler.maxVersion) {
+        if (apiKey === ApiKey.ApiVersions) {
+          // KIP-511: answer in v0 format with the supported ranges, so the client retries with one of them.
+          const fallback = { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: this.cluster.registry.versions() };
+          this.send(correlationId, false, (w) => handler.encode(w, fallback, 0));
+          return;
+        }
+        this.fail(`${handler.name} v${version} is not served (versions ${handler.minVersion}-${handler.maxVersion} are)`);
+        return;
+      }
+      const flexible = handler.flexibleVersion !== undefined && version >= handler.flexibleVersion;
+      const clientId = r.nullableString(); // always a classic NULLABLE_STRING, even in header v2
+      r.flexible = flexible;
+      r.tags();
+      if (!this.authenticated && apiKey !== ApiKey.ApiVersions && apiKey !== ApiKey.SaslHandshake && apiKey !== ApiKey.SaslAuthenticate) {
+        this.fail(`${handler.name} before SASL authentication`);
+        return;
+      }
+      const req = handler.decode(r, version);
+      const ctx: RequestContext = { cluster: this.cluster, node: this.node, connection: this, apiVersion: version, correlationId, clientId };
+      const res = await this.answer(handler, req, ctx);
+      if (res === NO_RESPONSE || this.closed) return;
+      // ApiVersions keeps response header v0 in every version, so clients can parse it before negotiating.
+      this.send(correlationId, flexible && apiKey !== ApiKey.ApiVersions, (w) => {
+        w.flexible = flexible;
+        handler.encode(w, res, version);
+      });
+    } catch (err) {
+      if (err instanceof ProtocolError) this.fail(`malformed request (API key ${apiKey} v${version}): ${err.message}`);
+      else {
+        this.cluster.logger.error(`internal error on API key ${apiKey} v${version} from ${this.remote}: ${(err as Error)?.stack ?? err}`);
+        this.close();
+      }
+    }
+  }
+
+  private async answer(handler: ApiHandler, req: unknown, ctx: RequestContext): Promise<unknown> {
+    const faults = this.cluster.faults;
+    const fault = faults.active ? faults.take(handler.apiKey, this.node.id, () => handler.topics?.(req) ?? []) : undefined;
+    if (fault) {
+      if (fault.spec.delayMs) await sleep(fault.spec.delayMs);
+      if (fault.spec.dropConnection) {
+        this.cluster.logger.info(`fault injection: dropping connection ${this.remote} on ${handler.name}`);
+        this.close();
+        return NO_RESPONSE;
+      }
+      if (fault.spec.errorCode !== undefined) return handler.errorResponse(req, fault.spec.errorCode);
+    }
+    return handler.handle(req, ctx);
+  }
+
+  private send(correlationId: number, flexibleHeader: boolean, body: (w: Writer) => void): void {
+    const w = new Writer(false);
+    w.int32(0); // size, patched below
+    w.int32(correlationId);
+    if (flexibleHeader) w.uvarint(0);
+    body(w);
+    const chunks = w.toChunks();
+    chunks[0].writeInt32BE(w.length - 4, 0);
+    if (this.closed) return;
+    this.socket.cork();
+    for (const c of chunks) this.socket.write(c);
+    this.socket.uncork();
+  }
+
+  private fail(reason: string): void {
+    this.cluster.logger.warn(`closing connection ${this.remote} to node ${this.node.id}: ${reason}`);
+    this.close();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.frames = [];
+    this.chunks = [];
+    this.socket.destroy();
+    this.node.connections.delete(this);
+  }
+}

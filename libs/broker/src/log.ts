@@ -1,0 +1,120 @@
+/**
+ * A partition's log: record batches stored exactly as producers sent them, with their baseOffset rewritten
+ * to the offset the broker assigned. Offsets only grow; DeleteRecords moves the log start forward.
+ * There is one replica and no follower lag, so the high watermark is the log-end offset.
+ */
+import { type BatchHeader, type DecodedRecord, decodeBatch } from './protocol/record-batch.js';
+
+export interface StoredBatch {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly maxTimestamp: number;
+  readonly bytes: Buffer;
+}
+
+export class PartitionLog {
+  private batches: StoredBatch[] = [];
+  /** First offset still readable (moved by DeleteRecords). */
+  logStartOffset = 0;
+  /** Offset the next record will get; equals the high watermark. */
+  endOffset = 0;
+  /** Bytes held by the stored batches. */
+  sizeBytes = 0;
+  private readonly listeners = new Set<() => void>();
+
+  /** Appends one validated batch (a view on the request frame, copied here) and returns its base offset. */
+  append(bytes: Buffer, header: BatchHeader): number {
+    const baseOffset = this.endOffset;
+    const stored = Buffer.allocUnsafe(bytes.length);
+    bytes.copy(stored);
+    stored.writeBigInt64BE(BigInt(baseOffset), 0);
+    const lastOffset = baseOffset + header.lastOffsetDelta;
+    this.batches.push({ baseOffset, lastOffset, maxTimestamp: header.maxTimestamp, bytes: stored });
+    this.endOffset = lastOffset + 1;
+    this.sizeBytes += stored.length;
+    for (const l of this.listeners) l();
+    return baseOffset;
+  }
+
+  /** Calls `listener` after each append until the returned function is called. */
+  onAppend(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Index of the first batch whose last offset is at or after `offset`. */
+  private indexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.batches.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.batches[mid].lastOffset < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * Batches from the one holding `offset` on, up to `maxBytes` in total, but always at least one batch
+   * (as Kafka does, so a record larger than the limit still makes progress). A fetch starting inside a
+   * batch gets the whole batch; the client skips the records before its offset.
+   */
+  read(offset: number, maxBytes: number): { chunks: Buffer[]; bytes: number } {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for (let i = this.indexFor(offset); i < this.batches.length; i++) {
+      const b = this.batches[i].bytes;
+      if (chunks.length > 0 && bytes + b.length > maxBytes) break;
+      chunks.push(b);
+      bytes += b.length;
+      if (bytes >= maxBytes) break;
+    }
+    return { chunks, bytes };
+  }
+
+  /** Bytes available from `offset` on, counted up to `limit`. */
+  bytesAvailable(offset: number, limit: number): number {
+    let bytes = 0;
+    for (let i = this.indexFor(offset); i < this.batches.length && bytes < limit; i++) bytes += this.batches[i].bytes.length;
+    return bytes;
+  }
+
+  /** The earliest offset whose record timestamp is at or after `timestamp`, or -1 if none. */
+  offsetForTimestamp(timestamp: number): number {
+    for (const batch of this.batches) {
+      if (batch.maxTimestamp < timestamp || batch.lastOffset < this.logStartOffset) continue;
+      try {
+        const hit = decodeBatch(batch.bytes).find((r) => r.timestamp >= timestamp && r.offset >= this.logStartOffset);
+        if (hit) return hit.offset;
+      } catch {
+        return Math.max(batch.baseOffset, this.logStartOffset); // compressed with a codec we cannot read
+      }
+    }
+    return -1;
+  }
+
+  /** The largest timestamp in the log and its offset (ListOffsets' MAX_TIMESTAMP), or -1s. */
+  maxTimestamp(): { timestamp: number; offset: number } {
+    let best = { timestamp: -1, offset: -1 };
+    for (const batch of this.batches) if (batch.maxTimestamp > best.timestamp) best = { timestamp: batch.maxTimestamp, offset: batch.lastOffset };
+    return best;
+  }
+
+  /** Makes offsets below `offset` unreadable (DeleteRecords); returns the new log start offset. */
+  deleteBefore(offset: number): number {
+    if (offset > this.logStartOffset) this.logStartOffset = Math.min(offset, this.endOffset);
+    while (this.batches.length > 0 && this.batches[0].lastOffset < this.logStartOffset) {
+      this.sizeBytes -= this.batches.shift()!.bytes.length;
+    }
+    return this.logStartOffset;
+  }
+
+  /** Decoded records from `fromOffset` (default: log start) to the end. */
+  records(fromOffset = this.logStartOffset): DecodedRecord[] {
+    const out: DecodedRecord[] = [];
+    for (let i = this.indexFor(fromOffset); i < this.batches.length; i++) {
+      for (const r of decodeBatch(this.batches[i].bytes)) if (r.offset >= fromOffset && r.offset >= this.logStartOffset) out.push(r);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Topics and their partitions. A topic name follows Kafka's rules: 1 to 249 characters from
+ * [a-zA-Z0-9._-], and neither "." nor "..".
+ */
+import { randomBytes } from 'node:crypto';
+import { PartitionLog } from './log.js';
+
+const LEGAL = /^[a-zA-Z0-9._-]+$/;
+export const MAX_TOPIC_NAME_LENGTH = 249;
+
+/** Why `name` is not a legal topic name, or null if it is. */
+export function topicNameProblem(name: unknown): string | null {
+  if (typeof name !== 'string' || name.length === 0) return 'a topic name must be a non-empty string';
+  if (name === '.' || name === '..') return `topic name '${name}' is reserved; choose another name`;
+  if (name.length > MAX_TOPIC_NAME_LENGTH) return `topic name '${name.slice(0, 40)}…' is ${name.length} characters long; the limit is ${MAX_TOPIC_NAME_LENGTH}`;
+  if (!LEGAL.test(name)) return `topic name '${name}' has characters outside [a-zA-Z0-9._-]; use only letters, digits, '.', '_' and '-'`;
+  return null;
+}
+
+/** Topic-level configs reported by DescribeConfigs, with Kafka's defaults. */
+export const DEFAULT_TOPIC_CONFIGS: Readonly<Record<string, string>> = {
+  'cleanup.policy': 'delete',
+  'compression.type': 'producer',
+  'max.message.bytes': '1048588',
+  'message.timestamp.type': 'CreateTime',
+  'min.insync.replicas': '1',
+  'retention.bytes': '-1',
+  'retention.ms': '604800000',
+  'segment.bytes': '1073741824',
+};
+
+export class Partition {
+  readonly log = new PartitionLog();
+  constructor(readonly index: number) {}
+}
+
+export class Topic {
+  /** Topic id (UUID), reported by Metadata v10+ and used by newer clients. */
+  readonly id = randomBytes(16);
+  readonly partitions: Partition[] = [];
+  readonly configs: Record<string, string>;
+
+  constructor(
+    readonly name: string,
+    partitions: number,
+    configs: Record<string, string> = {},
+  ) {
+    this.configs = { ...configs };
+    this.addPartitions(partitions);
+  }
+
+  /** Grows the topic to `count` partitions (CreatePartitions); never shrinks. */
+  addPartitions(count: number): void {
+    for (let i = this.partitions.length; i < count; i++) this.partitions.push(new Partition(i));
+  }
+
+  partition(index: number): Partition | undefined {
+    return this.partitions[index];
+  }
+}

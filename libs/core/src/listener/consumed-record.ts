@@ -1,0 +1,17 @@
+/**
+ * A record as the listener container hands it to handlers and error handlers: bytes as they were
+ * consumed, before deserialization, so a recoverer can forward them untouched.
+ */
+export interface ConsumedRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** Record timestamp in ms since the epoch. */
+  readonly timestamp: number;
+  /** `CreateTime` (set by the producer) or `LogAppendTime` (set by the broker). */
+  readonly timestampType: 'CreateTime' | 'LogAppendTime';
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** Header values as consumed; a header sent more than once keeps its last value. */
+  readonly headers: Readonly<Record<string, Buffer | undefined>>;
+}
