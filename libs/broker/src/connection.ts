@@ -168,6 +168,10 @@ export class Connection {
     this.close();
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -102,15 +102,15 @@ export class Writer {
     return this;
   }
 
-  private length(len: number, wide: boolean): this {
+  private prefix(len: number, wide: boolean): this {
     if (this.flexible) return this.uvarint(len + 1);
     return wide ? this.int32(len) : this.int16(len);
   }
 
   nullableString(s: string | null | undefined): this {
-    if (s === null || s === undefined) return this.length(-1, false);
+    if (s === null || s === undefined) return this.prefix(-1, false);
     const len = Buffer.byteLength(s);
-    this.length(len, false);
+    this.prefix(len, false);
     this.ensure(len);
     this.scratch.write(s, this.pos, 'utf8');
     this.pos += len;
@@ -122,8 +122,8 @@ export class Writer {
   }
 
   nullableBytes(b: Buffer | null | undefined): this {
-    if (b === null || b === undefined) return this.length(-1, true);
-    this.length(b.length, true);
+    if (b === null || b === undefined) return this.prefix(-1, true);
+    this.prefix(b.length, true);
     return this.raw(b);
   }
 
@@ -150,8 +150,8 @@ export class Writer {
   }
 
   nullableArray<T>(items: readonly T[] | null | undefined, item: (w: Writer, v: T) => void): this {
-    if (items === null || items === undefined) return this.length(-1, true);
-    this.length(items.length, true);
+    if (items === null || items === undefined) return this.prefix(-1, true);
+    this.prefix(items.length, true);
     for (const v of items) item(this, v);
     return this;
   }

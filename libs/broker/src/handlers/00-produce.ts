@@ -1,0 +1,135 @@
+/**
+ * Produce (key 0), versions 3-8 (RecordBatch v2 only; v9+ are flexible and not served).
+ *
+ * Each partition's record set is split into batches, each validated (magic 2, CRC-32C, lengths) and
+ * appended as received, its baseOffset rewritten. acks 0 gets no response, acks 1 and -1 (all) are
+ * answered once the batch is in the log: there is one replica, so they mean the same here. Idempotent
+ * batches go through sequence checks (producers.ts); a duplicate is acknowledged with its first offset.
+ * An unknown topic is auto-created when the cluster allows it. Deliberate differences: timestamps are
+ * kept as the producer set them (message.timestamp.type=LogAppendTime is not applied), and
+ * transactional batches are stored like any other (transactions are not served yet).
+ *
+ *   ProduceRequest => transactional_id: NULLABLE_STRING acks: INT16 timeout_ms: INT32
+ *                     [topic_data: name: STRING [partition_data: index: INT32 records: RECORDS]]
+ *   ProduceResponse => [responses: name [partition_responses: index error_code: INT16 base_offset: INT64
+ *                      log_append_time_ms: INT64 log_start_offset: INT64 (v5+)
+ *                      [record_errors: batch_index INT32 batch_index_error_message NULLABLE_STRING] (v8+)
+ *                      error_message: NULLABLE_STRING (v8+)]] throttle_time_ms: INT32
+ */
+import { ApiKey } from '../protocol/api-keys.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { InvalidBatchError, splitBatches } from '../protocol/record-batch.js';
+import { DEFAULT_TOPIC_CONFIGS, topicNameProblem } from '../topics.js';
+import { type ApiHandler, NO_RESPONSE } from './handler.js';
+
+interface Request {
+  transactionalId: string | null;
+  acks: number;
+  timeoutMs: number;
+  topics: { name: string; partitions: { index: number; records: Buffer | null }[] }[];
+}
+
+interface PartitionResponse {
+  index: number;
+  errorCode: number;
+  baseOffset: number;
+  logStartOffset: number;
+  errorMessage: string | null;
+}
+
+interface Response {
+  topics: { name: string; partitions: PartitionResponse[] }[];
+}
+
+export const produceHandler: ApiHandler<Request, Response> = {
+  apiKey: ApiKey.Produce,
+  name: 'Produce',
+  minVersion: 3,
+  maxVersion: 8,
+
+  decode(r) {
+    return {
+      transactionalId: r.nullableString(),
+      acks: r.int16(),
+      timeoutMs: r.int32(),
+      topics: r.array((r) => ({
+        name: r.string(),
+        partitions: r.array((r) => ({ index: r.int32(), records: r.nullableBytes() })),
+      })),
+    };
+  },
+
+  handle(req, ctx) {
+    const { cluster, node } = ctx;
+    const fail = (index: number, errorCode: number, errorMessage: string | null = null): PartitionResponse => ({
+      index,
+      errorCode,
+      baseOffset: -1,
+      logStartOffset: -1,
+      errorMessage,
+    });
+    const invalidAcks = req.acks !== 0 && req.acks !== 1 && req.acks !== -1;
+    const topics = req.topics.map((t) => {
+      const nameProblem = topicNameProblem(t.name);
+      const topic = nameProblem ? undefined : cluster.topicOrCreate(t.name);
+      const maxBytes = Number(topic?.configs['max.message.bytes'] ?? DEFAULT_TOPIC_CONFIGS['max.message.bytes']);
+      const partitions = t.partitions.map((p): PartitionResponse => {
+        if (invalidAcks) return fail(p.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${req.acks}`);
+        if (nameProblem) return fail(p.index, ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
+        const partition = topic?.partition(p.index);
+        if (!topic || !partition) return fail(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        if (cluster.leaderOf(p.index) !== node.id) return fail(p.index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+        let batches;
+        try {
+          batches = splitBatches(p.records ?? Buffer.alloc(0));
+        } catch (err) {
+          if (!(err instanceof InvalidBatchError)) throw err;
+          cluster.logger.warn(`rejected produce to ${t.name}-${p.index} from ${ctx.clientId ?? ctx.connection.remote}: ${err.message}`);
+          return fail(p.index, err.errorCode, err.message);
+        }
+        if (batches.length === 0) return fail(p.index, ErrorCode.CORRUPT_MESSAGE, 'empty record set');
+        const tooLarge = batches.find((b) => b.header.length > maxBytes);
+        if (tooLarge) {
+          return fail(p.index, ErrorCode.MESSAGE_TOO_LARGE, `batch of ${tooLarge.header.length} bytes exceeds max.message.bytes ${maxBytes}`);
+        }
+        let baseOffset = -1;
+        for (const { header, bytes } of batches) {
+          const seq = cluster.producers.check(t.name, p.index, header);
+          if (seq.kind === 'error') return fail(p.index, seq.errorCode);
+          const offset = seq.kind === 'duplicate' ? seq.baseOffset : partition.log.append(bytes, header);
+          if (seq.kind === 'append') cluster.producers.written(t.name, p.index, header, offset);
+          if (baseOffset < 0) baseOffset = offset;
+        }
+        return { index: p.index, errorCode: 0, baseOffset, logStartOffset: partition.log.logStartOffset, errorMessage: null };
+      });
+      return { name: t.name, partitions };
+    });
+    return req.acks === 0 ? NO_RESPONSE : { topics };
+  },
+
+  encode(w, res, v) {
+    w.array(res.topics, (w, t) => {
+      w.string(t.name);
+      w.array(t.partitions, (w, p) => {
+        w.int32(p.index).int16(p.errorCode).int64(p.baseOffset).int64(-1);
+        if (v >= 5) w.int64(p.logStartOffset);
+        if (v >= 8) {
+          w.array([], () => {});
+          w.nullableString(p.errorMessage);
+        }
+      });
+    });
+    w.int32(0);
+  },
+
+  errorResponse(req, errorCode) {
+    return {
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ index: p.index, errorCode, baseOffset: -1, logStartOffset: -1, errorMessage: null })),
+      })),
+    };
+  },
+
+  topics: (req) => req.topics.map((t) => t.name),
+};

@@ -1,0 +1,106 @@
+/**
+ * ListOffsets (key 2), versions 0-5 (v6+ are flexible and not served).
+ *
+ * Timestamp -2 asks for the earliest offset (the log start), -1 for the latest (the high watermark),
+ * any other value for the first offset whose record timestamp is at or after it (-1 if none).
+ * v0's old-style answer lists a single offset.
+ *
+ *   ListOffsetsRequest => replica_id: INT32 isolation_level: INT8 (v2+) [topics: name: STRING
+ *                         [partitions: partition_index: INT32 current_leader_epoch: INT32 (v4+) timestamp: INT64
+ *                         max_num_offsets: INT32 (v0)]]
+ *   ListOffsetsResponse => throttle_time_ms (v2+) [topics: name [partitions: partition_index error_code: INT16
+ *                          old_style_offsets: [INT64] (v0) | timestamp: INT64 offset: INT64 (v1+) leader_epoch: INT32 (v4+)]]
+ */
+import { ApiKey } from '../protocol/api-keys.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import type { ApiHandler } from './handler.js';
+
+export const EARLIEST_TIMESTAMP = -2;
+export const LATEST_TIMESTAMP = -1;
+
+interface Request {
+  topics: { name: string; partitions: { index: number; timestamp: number }[] }[];
+}
+
+interface PartitionResponse {
+  index: number;
+  errorCode: number;
+  timestamp: number;
+  offset: number;
+}
+
+interface Response {
+  topics: { name: string; partitions: PartitionResponse[] }[];
+}
+
+export const listOffsetsHandler: ApiHandler<Request, Response> = {
+  apiKey: ApiKey.ListOffsets,
+  name: 'ListOffsets',
+  minVersion: 0,
+  maxVersion: 5,
+
+  decode(r, v) {
+    r.int32(); // replica_id
+    if (v >= 2) r.int8(); // isolation_level
+    return {
+      topics: r.array((r) => ({
+        name: r.string(),
+        partitions: r.array((r) => {
+          const index = r.int32();
+          if (v >= 4) r.int32(); // current_leader_epoch
+          const timestamp = r.int64();
+          if (v === 0) r.int32(); // max_num_offsets
+          return { index, timestamp };
+        }),
+      })),
+    };
+  },
+
+  handle(req, { cluster, node }) {
+    return {
+      topics: req.topics.map((t) => {
+        const topic = cluster.topics.get(t.name);
+        return {
+          name: t.name,
+          partitions: t.partitions.map((p): PartitionResponse => {
+            const partition = topic?.partition(p.index);
+            if (!partition) return { index: p.index, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, timestamp: -1, offset: -1 };
+            if (cluster.leaderOf(p.index) !== node.id) return { index: p.index, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, timestamp: -1, offset: -1 };
+            const log = partition.log;
+            if (p.timestamp === LATEST_TIMESTAMP) return { index: p.index, errorCode: 0, timestamp: -1, offset: log.endOffset };
+            if (p.timestamp === EARLIEST_TIMESTAMP) return { index: p.index, errorCode: 0, timestamp: -1, offset: log.logStartOffset };
+            const offset = log.offsetForTimestamp(p.timestamp);
+            return { index: p.index, errorCode: 0, timestamp: offset < 0 ? -1 : p.timestamp, offset };
+          }),
+        };
+      }),
+    };
+  },
+
+  encode(w, res, v) {
+    if (v >= 2) w.int32(0);
+    w.array(res.topics, (w, t) => {
+      w.string(t.name);
+      w.array(t.partitions, (w, p) => {
+        w.int32(p.index).int16(p.errorCode);
+        if (v === 0) {
+          w.array(p.offset < 0 ? [] : [p.offset], (w, o) => w.int64(o));
+          return;
+        }
+        w.int64(p.timestamp).int64(p.offset);
+        if (v >= 4) w.int32(-1);
+      });
+    });
+  },
+
+  errorResponse(req, errorCode) {
+    return {
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ index: p.index, errorCode, timestamp: -1, offset: -1 })),
+      })),
+    };
+  },
+
+  topics: (req) => req.topics.map((t) => t.name),
+};
