@@ -1,0 +1,96 @@
+/**
+ * CreatePartitions (key 37), versions 0-1 (flexible versions, 2+, are not served; clients step down).
+ *
+ * Grows a topic to `count` partitions. Answered by the controller only; any other node answers
+ * NOT_CONTROLLER (41) for every topic. An unknown topic is UNKNOWN_TOPIC_OR_PARTITION (3); a count not
+ * larger than the current one is INVALID_PARTITIONS (37), since partitions never shrink; a topic named
+ * twice is INVALID_REQUEST (42). With `validate_only` the checks run and nothing changes. New partitions
+ * are led by the cluster's fixed rule (partition p by node p mod N). Versions differ only in throttling.
+ *
+ * Deliberate differences from Apache Kafka: a manual assignment of the new partitions is refused with
+ * INVALID_REQUEST, and the timeout is ignored, the partitions existing at once.
+ *
+ *   CreatePartitionsRequest  => [topics: name STRING count INT32 [assignments: [broker_ids INT32]] (nullable)]
+ *                               timeout_ms INT32 validate_only BOOLEAN
+ *   CreatePartitionsResponse => throttle_time_ms INT32 [results: name STRING error_code INT16 error_message NULLABLE_STRING]
+ */
+import { ApiKey } from '../protocol/api-keys.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import type { ApiHandler } from './handler.js';
+
+interface TopicRequest {
+  name: string;
+  count: number;
+  assignments: number[][] | null;
+}
+
+interface Request {
+  topics: TopicRequest[];
+  timeoutMs: number;
+  validateOnly: boolean;
+}
+
+interface Result {
+  name: string;
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+interface Response {
+  results: Result[];
+}
+
+export const createPartitionsHandler: ApiHandler<Request, Response> = {
+  apiKey: ApiKey.CreatePartitions,
+  name: 'CreatePartitions',
+  minVersion: 0,
+  maxVersion: 1,
+
+  decode(r) {
+    const topics = r.array(
+      (r): TopicRequest => ({ name: r.string(), count: r.int32(), assignments: r.nullableArray((r) => r.array((r) => r.int32())) }),
+    );
+    return { topics, timeoutMs: r.int32(), validateOnly: r.bool() };
+  },
+
+  handle(req, { cluster, node }) {
+    if (node.id !== cluster.controllerId) return createPartitionsHandler.errorResponse(req, ErrorCode.NOT_CONTROLLER);
+    const seen = new Map<string, number>();
+    for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+    const answered = new Set<string>();
+    const results: Result[] = [];
+    for (const t of req.topics) {
+      if (answered.has(t.name)) continue;
+      answered.add(t.name);
+      const fail = (errorCode: number, errorMessage: string) => results.push({ name: t.name, errorCode, errorMessage });
+      const topic = cluster.topics.get(t.name);
+      const current = topic?.partitions.length ?? 0;
+      if (seen.get(t.name)! > 1) fail(ErrorCode.INVALID_REQUEST, `topic '${t.name}' appears ${seen.get(t.name)} times in the request; name each topic once`);
+      else if (!topic) fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${t.name}' does not exist.`);
+      else if (t.count === current) fail(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partitions.`);
+      else if (t.count < current) {
+        fail(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${current} partitions, which is higher than the requested ${t.count}; partitions can only be added.`);
+      } else if (t.assignments !== null && t.assignments.length > 0) {
+        fail(ErrorCode.INVALID_REQUEST, `topic '${t.name}': manual assignment of new partitions is not supported by the embedded broker; give only the count`);
+      } else {
+        if (!req.validateOnly) {
+          topic.addPartitions(t.count);
+          cluster.logger.debug(`topic ${t.name} grown from ${current} to ${t.count} partitions`);
+        }
+        results.push({ name: t.name, errorCode: ErrorCode.NONE, errorMessage: null });
+      }
+    }
+    return { results };
+  },
+
+  encode(w, res) {
+    w.int32(0);
+    w.array(res.results, (w, r) => w.string(r.name).int16(r.errorCode).nullableString(r.errorMessage));
+  },
+
+  errorResponse(req, errorCode) {
+    return { results: [...new Set(req.topics.map((t) => t.name))].map((name) => ({ name, errorCode, errorMessage: null })) };
+  },
+
+  topics: (req) => req.topics.map((t) => t.name),
+};
