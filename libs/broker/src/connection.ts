@@ -145,6 +145,12 @@ export class Connection {
         return NO_RESPONSE;
       }
       if (fault.spec.errorCode !== undefined) return handler.errorResponse(req, fault.spec.errorCode);
+      if (fault.spec.dropResponse) {
+        await handler.handle(req, ctx);
+        this.cluster.logger.info(`fault injection: dropping the response to ${handler.name} on ${this.remote}`);
+        this.close();
+        return NO_RESPONSE;
+      }
     }
     return handler.handle(req, ctx);
   }

@@ -1,7 +1,7 @@
 /**
  * Fault injection, in the spirit of franz-go's kfake ControlKey and librdkafka's mock cluster: the next
  * N requests of an API (optionally only those naming one topic, or reaching one node) are answered with an
- * error code, delayed, or have their connection dropped. This is how client error handling is tested.
+ * error code, delayed, or have their connection dropped before or after they are handled. This is how client error handling is tested.
  */
 import type { ApiKey } from './protocol/api-keys.js';
 
@@ -20,6 +20,11 @@ export interface FaultSpec {
   readonly delayMs?: number;
   /** Close the connection instead of answering: the client sees a dropped connection mid-request. */
   readonly dropConnection?: boolean;
+  /**
+   * Handle the request, then close the connection instead of answering: the work is done but the client
+   * never hears of it (a produce that was written although its acknowledgement was lost).
+   */
+  readonly dropResponse?: boolean;
 }
 
 /** A fault in force. `remaining` counts down as requests hit it. */
@@ -33,8 +38,8 @@ export class Fault {
   constructor(readonly spec: FaultSpec) {
     const count = spec.count ?? 1;
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`fault count must be a positive integer, got ${count}`);
-    if (spec.errorCode === undefined && spec.delayMs === undefined && !spec.dropConnection) {
-      throw new RangeError('a fault needs errorCode, delayMs or dropConnection; give at least one');
+    if (spec.errorCode === undefined && spec.delayMs === undefined && !spec.dropConnection && !spec.dropResponse) {
+      throw new RangeError('a fault needs errorCode, delayMs, dropConnection or dropResponse; give at least one');
     }
     this.remaining = count;
   }
