@@ -13,6 +13,7 @@ import { ErrorCode } from './protocol/error-codes.js';
 import { ProtocolError } from './protocol/protocol-error.js';
 import { Reader } from './protocol/reader.js';
 import { Writer } from './protocol/writer.js';
+import type { SaslExchange } from './sasl.js';
 
 /** Requests read ahead of the one being handled before the socket stops reading. */
 const MAX_QUEUED_FRAMES = 64;
@@ -27,6 +28,10 @@ export class Connection {
   authenticated: boolean;
   /** Mechanism chosen by SaslHandshake, awaiting SaslAuthenticate. */
   saslMechanism: string | null = null;
+  /** The SASL exchange under way, if any. */
+  saslExchange: SaslExchange | null = null;
+  /** Close once the current response is written (after a failed authentication). */
+  closeAfterResponse = false;
   /** Authenticated principal, if any. */
   principal: string | null = null;
   readonly remote: string;
@@ -125,6 +130,7 @@ export class Connection {
         w.flexible = flexible;
         handler.encode(w, res, version);
       });
+      if (this.closeAfterResponse) this.socket.end(() => this.close());
     } catch (err) {
       if (err instanceof ProtocolError) this.fail(`malformed request (API key ${apiKey} v${version}): ${err.message}`);
       else {

@@ -1,0 +1,44 @@
+/**
+ * SaslHandshake (key 17), version 1 only.
+ *
+ * Chooses the mechanism for the SaslAuthenticate requests that follow. Version 0, after which the client
+ * sends raw SASL tokens outside Kafka's framing, is deliberately not served: kafkajs and librdkafka use
+ * v1 with SaslAuthenticate. Without SASL configured, every mechanism is refused with
+ * UNSUPPORTED_SASL_MECHANISM and an empty list.
+ *
+ *   SaslHandshakeRequest => mechanism: STRING
+ *   SaslHandshakeResponse => error_code: INT16 [mechanisms: STRING]
+ */
+import { ApiKey } from '../protocol/api-keys.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import type { ApiHandler } from './handler.js';
+
+interface Response {
+  errorCode: number;
+  mechanisms: string[];
+}
+
+export const saslHandshakeHandler: ApiHandler<{ mechanism: string }, Response> = {
+  apiKey: ApiKey.SaslHandshake,
+  name: 'SaslHandshake',
+  minVersion: 1,
+  maxVersion: 1,
+
+  decode: (r) => ({ mechanism: r.string() }),
+
+  handle(req, { cluster, connection }) {
+    const sasl = cluster.options.sasl;
+    const mechanisms: string[] = sasl ? [...(sasl.mechanisms ?? ['PLAIN'])] : [];
+    if (connection.authenticated && sasl) return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms };
+    if (!mechanisms.includes(req.mechanism)) return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms };
+    connection.saslMechanism = req.mechanism;
+    connection.saslExchange = null;
+    return { errorCode: 0, mechanisms };
+  },
+
+  encode(w, res) {
+    w.int16(res.errorCode).array(res.mechanisms, (w, m) => w.string(m));
+  },
+
+  errorResponse: (_req, errorCode) => ({ errorCode, mechanisms: [] }),
+};

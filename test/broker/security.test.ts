@@ -1,0 +1,126 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrokerLogger, EmbeddedKafkaBroker } from '@kafka-nest/broker';
+import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const users = { alice: 'alice-secret-pw', bob: 'bob-secret-pw' };
+
+function recordingLogger(lines: string[]): BrokerLogger {
+  const push = (m: string) => void lines.push(m);
+  return { debug: push, info: push, warn: push, error: push };
+}
+
+async function roundTrip(config: KafkaConfig, topic: string): Promise<string[]> {
+  const kafka = new Kafka({ ...config, logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    await producer.send({ topic, messages: [{ value: 'secured' }] });
+  } finally {
+    await producer.disconnect();
+  }
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).map((o) => o.high);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe('SASL authentication', () => {
+  let broker: EmbeddedKafkaBroker;
+  const logLines: string[] = [];
+
+  beforeAll(async () => {
+    broker = await EmbeddedKafkaBroker.start({
+      logger: recordingLogger(logLines),
+      sasl: { mechanisms: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'], users },
+      topics: [{ name: 'secure', partitions: 1 }],
+    });
+  });
+
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  it.each(['plain', 'scram-sha-256', 'scram-sha-512'] as const)('accepts the right password with %s', async (mechanism) => {
+    const before = broker.endOffset('secure');
+    await roundTrip({ brokers: broker.brokers, sasl: { mechanism, username: 'alice', password: users.alice } as never }, 'secure');
+    expect(broker.endOffset('secure')).toBe(before + 1);
+  });
+
+  it.each(['plain', 'scram-sha-256', 'scram-sha-512'] as const)('refuses a wrong password with %s, and the client sees an authentication error', async (mechanism) => {
+    const before = broker.endOffset('secure');
+    const error = await roundTrip({ brokers: broker.brokers, sasl: { mechanism, username: 'alice', password: 'wrong-password' } as never }, 'secure').then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error?.name).toBe('KafkaJSSASLAuthenticationError');
+    expect(broker.endOffset('secure')).toBe(before);
+  });
+
+  it('refuses a client that does not authenticate at all', async () => {
+    const error = await roundTrip({ brokers: broker.brokers }, 'secure').then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+  });
+
+  it('never writes a password to the log', () => {
+    expect(logLines.some((l) => l.includes('authentication failed'))).toBe(true);
+    for (const line of logLines) {
+      expect(line).not.toContain(users.alice);
+      expect(line).not.toContain('wrong-password');
+    }
+  });
+});
+
+describe('TLS listener', () => {
+  let broker: EmbeddedKafkaBroker;
+  let cert: string;
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kafka-nest-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+    cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+    broker = await EmbeddedKafkaBroker.start({
+      logger: recordingLogger([]),
+      tls: { key: readFileSync(join(dir, 'key.pem')), cert },
+      sasl: { users },
+      topics: [{ name: 'tls', partitions: 1 }],
+    });
+  });
+
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  it('serves kafkajs over TLS with SASL/PLAIN, verifying the certificate', async () => {
+    const highs = await roundTrip({ brokers: broker.brokers, ssl: { ca: [cert] }, sasl: { mechanism: 'plain', username: 'bob', password: users.bob } }, 'tls');
+    expect(highs).toEqual(['1']);
+  });
+
+  it('refuses a plaintext client on the TLS port', async () => {
+    const error = await roundTrip({ brokers: broker.brokers, connectionTimeout: 1000, requestTimeout: 2000 }, 'tls').then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+  });
+});
+
+describe('listener address', () => {
+  it('binds to loopback unless told otherwise', async () => {
+    const broker = await EmbeddedKafkaBroker.start({ logger: recordingLogger([]) });
+    try {
+      expect(broker.brokers[0]).toMatch(/^127\.0\.0\.1:\d+$/);
+    } finally {
+      await broker.stop();
+    }
+  });
+});
