@@ -34,6 +34,12 @@ export interface BatchErrorHandlingResult {
   readonly then: ErrorHandlingResult;
 }
 
+/** A topic an error handler publishes to and wants to exist when its listener starts (e.g. a dead-letter topic). */
+export interface TopicToCreate {
+  readonly topic: string;
+  readonly numPartitions: number;
+}
+
 export interface CommonErrorHandler {
   /** A record listener threw `error` (always an Error: the container wraps thrown non-Errors). */
   handleRecord(record: ConsumedRecord, error: Error, ctx: ListenerFailureContext): Promise<ErrorHandlingResult>;
@@ -46,4 +52,12 @@ export interface CommonErrorHandler {
 
   /** The record was processed successfully: forget any failure tracked for it. */
   recordSucceeded(record: ConsumedRecord, ctx: ListenerFailureContext): void;
+
+  /**
+   * Optional. Topics to create, if missing, when a listener of `source` starts; `DefaultErrorHandler` with a
+   * `DeadLetterPublishingRecoverer` answers `<topic>.DLT` with the source's partition count. The container
+   * calls it once per subscribed topic before consuming; it throws (naming the listener) when the topic
+   * name it would use is invalid, which fails the start-up.
+   */
+  topicsToCreate?(source: { readonly topic: string; readonly partitions: number }, ctx: ListenerFailureContext): TopicToCreate[];
 }

@@ -10,6 +10,7 @@ import type {
   CommonErrorHandler,
   ErrorHandlingResult,
   ListenerFailureContext,
+  TopicToCreate,
 } from './common-error-handler.js';
 import { type ConsumerRecordRecovererLike, invokeRecoverer } from './consumer-record-recoverer.js';
 import { BatchListenerFailedError } from './error-handling.errors.js';
@@ -130,6 +131,12 @@ export class DefaultErrorHandler implements CommonErrorHandler {
 
   recordSucceeded(record: ConsumedRecord, ctx: ListenerFailureContext): void {
     this.tracker.clear(record, ctx);
+  }
+
+  /** The recoverer's topics to create (its dead-letter topics), if it has any. */
+  topicsToCreate(source: { readonly topic: string; readonly partitions: number }, ctx: ListenerFailureContext): TopicToCreate[] {
+    const recoverer = this.recoverer as Partial<Pick<CommonErrorHandler, 'topicsToCreate'>>;
+    return typeof recoverer.topicsToCreate === 'function' ? recoverer.topicsToCreate(source, ctx) : [];
   }
 
   async handleRecord(record: ConsumedRecord, error: Error, ctx: ListenerFailureContext): Promise<ErrorHandlingResult> {

@@ -1,0 +1,122 @@
+/**
+ * The headers a dead-lettered record carries, named and encoded exactly as Spring Kafka's
+ * `KafkaHeaders.DLT_*` and `DeadLetterPublishingRecoverer` do, so a Spring consumer can read our DLTs and
+ * we can read theirs.
+ */
+import type { ConsumedRecord } from '../listener/consumed-record.js';
+
+/** Spring Kafka's `KafkaHeaders.DLT_*` names. */
+export const DltHeaders = {
+  /** UTF-8 topic name. */
+  ORIGINAL_TOPIC: 'kafka_dlt-original-topic',
+  /** 4-byte big-endian int. */
+  ORIGINAL_PARTITION: 'kafka_dlt-original-partition',
+  /** 8-byte big-endian long. */
+  ORIGINAL_OFFSET: 'kafka_dlt-original-offset',
+  /** 8-byte big-endian long, ms since the epoch. */
+  ORIGINAL_TIMESTAMP: 'kafka_dlt-original-timestamp',
+  /** UTF-8 `CreateTime` or `LogAppendTime`. */
+  ORIGINAL_TIMESTAMP_TYPE: 'kafka_dlt-original-timestamp-type',
+  /** UTF-8 group id of the consumer that failed. */
+  ORIGINAL_CONSUMER_GROUP: 'kafka_dlt-original-consumer-group',
+  /** UTF-8 class name of the error. */
+  EXCEPTION_FQCN: 'kafka_dlt-exception-fqcn',
+  /** UTF-8 class name of the error's root cause, when it has a cause. */
+  EXCEPTION_CAUSE_FQCN: 'kafka_dlt-exception-cause-fqcn',
+  /** UTF-8 error message. */
+  EXCEPTION_MESSAGE: 'kafka_dlt-exception-message',
+  /** UTF-8 stack trace, with `Caused by:` sections for the cause chain. */
+  EXCEPTION_STACKTRACE: 'kafka_dlt-exception-stacktrace',
+  /** As `EXCEPTION_FQCN`, when the record's key could not be deserialized. */
+  KEY_EXCEPTION_FQCN: 'kafka_dlt-key-exception-fqcn',
+  /** As `EXCEPTION_MESSAGE`, when the record's key could not be deserialized. */
+  KEY_EXCEPTION_MESSAGE: 'kafka_dlt-key-exception-message',
+  /** As `EXCEPTION_STACKTRACE`, when the record's key could not be deserialized. */
+  KEY_EXCEPTION_STACKTRACE: 'kafka_dlt-key-exception-stacktrace',
+} as const;
+
+const EXCEPTION_HEADERS: readonly string[] = [
+  DltHeaders.EXCEPTION_FQCN,
+  DltHeaders.EXCEPTION_CAUSE_FQCN,
+  DltHeaders.EXCEPTION_MESSAGE,
+  DltHeaders.EXCEPTION_STACKTRACE,
+  DltHeaders.KEY_EXCEPTION_FQCN,
+  DltHeaders.KEY_EXCEPTION_MESSAGE,
+  DltHeaders.KEY_EXCEPTION_STACKTRACE,
+];
+
+/** Java's `ByteBuffer.allocate(4).putInt(n)`. */
+export function int32Bytes(value: number): Buffer {
+  const out = Buffer.alloc(4);
+  out.writeInt32BE(value);
+  return out;
+}
+
+/** Java's `ByteBuffer.allocate(8).putLong(n)`. */
+export function int64Bytes(value: number): Buffer {
+  const out = Buffer.alloc(8);
+  out.writeBigInt64BE(BigInt(Math.trunc(value)));
+  return out;
+}
+
+/** The class name of an error, as a Java FQCN header would carry it (JavaScript has no packages). */
+export function errorClassName(error: unknown): string {
+  if (error instanceof Error) return error.constructor?.name || error.name || 'Error';
+  return typeof error === 'object' && error !== null ? (error.constructor?.name ?? 'Object') : typeof error;
+}
+
+function causeChain(error: Error): unknown[] {
+  const chain: unknown[] = [];
+  const seen = new Set<unknown>([error]);
+  for (let cause: unknown = error.cause; cause !== undefined && cause !== null && !seen.has(cause); ) {
+    seen.add(cause);
+    chain.push(cause);
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return chain;
+}
+
+/** Like Java's `printStackTrace`: the error's stack, then a `Caused by:` section per cause. */
+export function stackTraceOf(error: Error): string {
+  let out = error.stack ?? `${errorClassName(error)}: ${error.message}`;
+  for (const cause of causeChain(error)) {
+    out += `\nCaused by: ${cause instanceof Error ? (cause.stack ?? `${errorClassName(cause)}: ${cause.message}`) : String(cause)}`;
+  }
+  return out;
+}
+
+/**
+ * The headers of the dead-letter record: the original record's headers, minus exception headers from an
+ * earlier dead-lettering (replaced, not piled up), plus the `kafka_dlt-*` headers.
+ *
+ * @param keyError true when the error is the key's deserialization failure: the exception goes to the
+ * `kafka_dlt-key-exception-*` headers, as Spring does.
+ */
+export function deadLetterHeaders(
+  record: ConsumedRecord,
+  error: Error,
+  groupId: string,
+  keyError = false,
+): Record<string, Buffer> {
+  const headers: Record<string, Buffer> = {};
+  for (const [name, value] of Object.entries(record.headers)) {
+    if (value !== undefined && !EXCEPTION_HEADERS.includes(name)) headers[name] = value;
+  }
+  headers[DltHeaders.ORIGINAL_TOPIC] = Buffer.from(record.topic, 'utf8');
+  headers[DltHeaders.ORIGINAL_PARTITION] = int32Bytes(record.partition);
+  headers[DltHeaders.ORIGINAL_OFFSET] = int64Bytes(record.offset);
+  headers[DltHeaders.ORIGINAL_TIMESTAMP] = int64Bytes(record.timestamp);
+  headers[DltHeaders.ORIGINAL_TIMESTAMP_TYPE] = Buffer.from(record.timestampType, 'utf8');
+  headers[DltHeaders.ORIGINAL_CONSUMER_GROUP] = Buffer.from(groupId, 'utf8');
+
+  headers[keyError ? DltHeaders.KEY_EXCEPTION_FQCN : DltHeaders.EXCEPTION_FQCN] = Buffer.from(errorClassName(error), 'utf8');
+  const causes = causeChain(error);
+  if (causes.length > 0) {
+    headers[DltHeaders.EXCEPTION_CAUSE_FQCN] = Buffer.from(errorClassName(causes[causes.length - 1]), 'utf8');
+  }
+  if (error.message) {
+    headers[keyError ? DltHeaders.KEY_EXCEPTION_MESSAGE : DltHeaders.EXCEPTION_MESSAGE] = Buffer.from(error.message, 'utf8');
+  }
+  headers[keyError ? DltHeaders.KEY_EXCEPTION_STACKTRACE : DltHeaders.EXCEPTION_STACKTRACE] = Buffer.from(stackTraceOf(error), 'utf8');
+  return headers;
+}
