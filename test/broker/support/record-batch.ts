@@ -1,0 +1,35 @@
+/** Builds RecordBatch v2 bytes for tests that send exact frames (see record-batch.ts in the broker for the grammar). */
+import { crc32c } from '@node-rs/crc32';
+import { Writer } from '../../../libs/broker/src/protocol/writer.js';
+
+export interface TestRecord {
+  key?: Buffer | string | null;
+  value?: Buffer | string | null;
+  headers?: Record<string, string>;
+}
+
+const bytesOf = (v: Buffer | string | null | undefined): Buffer | null => (v === null || v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(v));
+
+export function encodeBatch(records: TestRecord[], options: { magic?: number; timestamp?: number } = {}): Buffer {
+  const timestamp = options.timestamp ?? Date.now();
+  const body = new Writer();
+  records.forEach((rec, i) => {
+    const r = new Writer();
+    r.int8(0).varlong(0).varint(i);
+    for (const part of [bytesOf(rec.key), bytesOf(rec.value)]) {
+      if (part === null) r.varint(-1);
+      else r.varint(part.length).raw(part);
+    }
+    const headers = Object.entries(rec.headers ?? {});
+    r.varint(headers.length);
+    for (const [k, v] of headers) r.varint(Buffer.byteLength(k)).raw(Buffer.from(k)).varint(Buffer.byteLength(v)).raw(Buffer.from(v));
+    const encoded = r.toBuffer();
+    body.varint(encoded.length).raw(encoded);
+  });
+  const tail = new Writer();
+  tail.int16(0).int32(records.length - 1).int64(timestamp).int64(timestamp).int64(-1).int16(-1).int32(-1).int32(records.length).raw(body.toBuffer());
+  const afterCrc = tail.toBuffer();
+  const w = new Writer();
+  w.int64(0).int32(4 + 1 + 4 + afterCrc.length).int32(-1).int8(options.magic ?? 2).uint32(crc32c(afterCrc)).raw(afterCrc);
+  return w.toBuffer();
+}
