@@ -6,7 +6,8 @@
  * Broker resources (type 4) list a few broker configs, those set by the broker's options as
  * STATIC_BROKER_CONFIG and the rest as DEFAULT_CONFIG; the name must be empty or the id of the node asked,
  * as in Kafka, or the resource gets INVALID_REQUEST (42). Other resource types get INVALID_REQUEST too.
- * A null list of config names means all of them; named configs that do not exist are left out.
+ * A null or empty list of config names means all of them (kafkajs sends an empty list as null); named
+ * configs that do not exist are left out.
  * v0 reports `is_default`; v1+ reports `config_source` and, when asked, synonyms (the value in force
  * followed by the default it overrides); v3 adds `config_type` and `documentation` (always null).
  * Any node answers.
@@ -144,7 +145,7 @@ function brokerSettings(cluster: Cluster, nodeId: number): Map<string, Setting> 
 }
 
 function entries(settings: Map<string, Setting>, names: string[] | null, readOnly: boolean, includeSynonyms: boolean): ConfigEntry[] {
-  const wanted = names ?? [...settings.keys()].sort();
+  const wanted = names && names.length > 0 ? names : [...settings.keys()].sort();
   const out: ConfigEntry[] = [];
   for (const name of wanted) {
     const s = settings.get(name);
