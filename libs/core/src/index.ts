@@ -1,1 +1,17 @@
 export * from './error-handling/index.js';
+export { KafkaModule } from './kafka.module.js';
+export type { KafkaModuleOptions, KafkaModuleAsyncOptions, KafkaProducerOptions } from './kafka-module-options.interface.js';
+export * from './decorators/index.js';
+export { KafkaNestError, DeserializationError, KafkaConfigurationError, ListenerExecutionFailedError, ListenerContainerNotFoundError, KafkaProducerError } from './kafka.errors.js';
+export { AckMode } from './listener/ack-mode.js';
+export type { Acknowledgment } from './listener/acknowledgment.js';
+export type { ConsumedRecord } from './listener/consumed-record.js';
+export type { ConsumerProperties } from './listener/consumer-properties.js';
+export type { Deserializer, DeserializerFn } from './listener/deserializers.js';
+export { KafkaContext, KafkaBatchContext } from './listener/kafka-context.js';
+export type { KafkaListenerOptions } from './listener/kafka-listener-options.js';
+export { KafkaListenerEndpointRegistry } from './listener/kafka-listener-endpoint.registry.js';
+export type { MessageListenerContainer, PartitionLag } from './listener/message-listener-container.js';
+export { KafkaTemplate, type SendOptions, type ProducerRecord } from './producer/kafka.template.js';
+export type * from './transport/kafka-transport.js';
+export { KafkajsTransport } from './transport/kafkajs.transport.js';

@@ -28,3 +28,63 @@ export class DeserializationError extends KafkaNestError {
     super(message, options);
   }
 }
+
+/**
+ * A listener or module is set up wrongly: raised at start-up, before any consumer connects. The message
+ * names the listener (class and method) and says what to change.
+ */
+export class KafkaConfigurationError extends KafkaNestError {
+  override name = 'KafkaConfigurationError';
+
+  constructor(
+    message: string,
+    /** `Class.method` of the listener at fault, when one is. */
+    readonly listener?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A listener threw something that is not an `Error` (a string, a plain object...). The container wraps it
+ * so error handlers always see an `Error`; the thrown value is kept as `cause` and `thrown`.
+ */
+export class ListenerExecutionFailedError extends KafkaNestError {
+  override name = 'ListenerExecutionFailedError';
+
+  constructor(
+    message: string,
+    /** The listener id. */
+    readonly listenerId: string,
+    /** What the listener threw. */
+    readonly thrown: unknown,
+  ) {
+    super(message, { cause: thrown });
+  }
+}
+
+/** `KafkaListenerEndpointRegistry` was asked for a container id it does not hold. */
+export class ListenerContainerNotFoundError extends KafkaNestError {
+  override name = 'ListenerContainerNotFoundError';
+
+  constructor(
+    message: string,
+    readonly listenerId: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A record could not be serialized or sent by `KafkaTemplate`. */
+export class KafkaProducerError extends KafkaNestError {
+  override name = 'KafkaProducerError';
+
+  constructor(
+    message: string,
+    readonly topic: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

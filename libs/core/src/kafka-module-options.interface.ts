@@ -1,0 +1,49 @@
+import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency } from '@nestjs/common';
+import type { AckMode } from './listener/ack-mode.js';
+import type { ConsumerProperties } from './listener/consumer-properties.js';
+import type { Deserializer } from './listener/deserializers.js';
+import type { KafkaClientOptions, KafkaTransport } from './transport/kafka-transport.js';
+
+/** Settings of `KafkaTemplate`'s producer. */
+export interface KafkaProducerOptions {
+  /** Topic of `sendDefault`. @default none (sendDefault then throws) */
+  defaultTopic?: string;
+  /** -1 (all in-sync replicas), 1 (leader) or 0 (none). @default -1 */
+  acks?: -1 | 0 | 1;
+  /** Idempotent producer. @default false */
+  idempotent?: boolean;
+  /** Let a send create a missing topic (if the broker allows it). @default true */
+  allowAutoTopicCreation?: boolean;
+  /** Time the broker may take to acknowledge (kafkajs `timeout`). @default kafkajs's, 30000 */
+  timeoutMs?: number;
+}
+
+/** Options of `KafkaModule.forRoot`. */
+export interface KafkaModuleOptions {
+  /** Where and how to connect; ssl and sasl pass through to kafkajs. */
+  client: KafkaClientOptions;
+  /** Consumer settings of every listener, by their Kafka names; a listener's own `properties` override them. */
+  properties?: ConsumerProperties;
+  /** Value deserializer of every listener unless it names one. @default 'json' */
+  deserializer?: Deserializer;
+  /** Key deserializer of every listener unless it names one. @default 'string' */
+  keyDeserializer?: Deserializer;
+  /** Ack mode of every listener unless it names one. @default AckMode.BATCH */
+  ackMode?: AckMode;
+  /** Commit synchronously unless a listener says otherwise. @default true */
+  syncCommits?: boolean;
+  /** Error handler (DI token) of every listener that names none. @default a `DefaultErrorHandler` per listener */
+  errorHandler?: InjectionToken;
+  /** `KafkaTemplate` settings. */
+  producer?: KafkaProducerOptions;
+  /** How long `app.close()` waits for handlers in flight. @default 10000 */
+  shutdownTimeoutMs?: number;
+  /** The Kafka client behind kafka-nest. @default new KafkajsTransport() */
+  transport?: KafkaTransport;
+}
+
+/** Options of `KafkaModule.forRootAsync`. */
+export interface KafkaModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  inject?: (InjectionToken | OptionalFactoryDependency)[];
+  useFactory: (...args: any[]) => KafkaModuleOptions | Promise<KafkaModuleOptions>;
+}

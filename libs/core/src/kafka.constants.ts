@@ -1,0 +1,33 @@
+/** Metadata keys and injection tokens of kafka-nest. Internal: not exported from the public entry. */
+
+/** Method metadata: the `KafkaListenerOptions[]` of a method (one entry per `@KafkaListener`). */
+export const KAFKA_LISTENER_METADATA = 'kafka-nest:listener';
+
+/**
+ * Method metadata: parameter decorators of a listener method, read by `ExternalContextCreator`. Nest's own
+ * key (`ROUTE_ARGS_METADATA`, as @nestjs/microservices uses), so that decorators made with Nest's
+ * `createParamDecorator` work on listeners too.
+ */
+export const KAFKA_PARAMS_METADATA = '__routeArguments__';
+
+/** The resolved `KafkaModuleOptions`. */
+export const KAFKA_MODULE_OPTIONS = Symbol('kafka-nest:module-options');
+
+/** The `KafkaTransport` in use. */
+export const KAFKA_TRANSPORT = Symbol('kafka-nest:transport');
+
+/** `ExecutionContext.getType()` of a listener invocation, for guards, interceptors and filters. */
+export const KAFKA_CONTEXT_TYPE = 'kafka';
+
+/** Shutdown timeout when none is configured: 10 s. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+
+/** Parameter types of the listener parameter decorators. */
+export const enum KafkaParamType {
+  PAYLOAD = 0,
+  KEY = 1,
+  HEADER = 2,
+  HEADERS = 3,
+  ACK = 4,
+  CONTEXT = 5,
+}

@@ -1,0 +1,207 @@
+/**
+ * Finds `@KafkaListener` methods on every provider once, in `onModuleInit`, builds and validates their
+ * endpoints and registers one container per listener; starts the containers in `onApplicationBootstrap`
+ * and drains them in `beforeApplicationShutdown`. Internal.
+ */
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  type InjectionToken,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { DiscoveryService, ExternalContextCreator, MetadataScanner, ModuleRef } from '@nestjs/core';
+import type { CommonErrorHandler } from './error-handling/common-error-handler.js';
+import { DefaultErrorHandler } from './error-handling/default-error-handler.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, KAFKA_CONTEXT_TYPE, KAFKA_MODULE_OPTIONS, KAFKA_PARAMS_METADATA } from './kafka.constants.js';
+import { KafkaConfigurationError } from './kafka.errors.js';
+import { KafkaMetadataAccessor } from './kafka-metadata.accessor.js';
+import type { KafkaModuleOptions } from './kafka-module-options.interface.js';
+import { AckMode } from './listener/ack-mode.js';
+import { resolveConsumerProperties } from './listener/consumer-properties.js';
+import { deserializerFn, type Deserializer } from './listener/deserializers.js';
+import { KafkaListenerContainer } from './listener/kafka-listener.container.js';
+import { KafkaListenerEndpointRegistry } from './listener/kafka-listener-endpoint.registry.js';
+import type { KafkaListenerOptions } from './listener/kafka-listener-options.js';
+import { KafkaParamsFactory } from './listener/kafka-params.factory.js';
+import type { ContainerEnvironment, ListenerEndpoint } from './listener/listener-endpoint.js';
+import { KafkajsTransport } from './transport/kafkajs.transport.js';
+
+/** Kafka's legal topic names: 1..249 of `[a-zA-Z0-9._-]`, not `.` or `..`. */
+const LEGAL_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
+
+const ACK_MODES = Object.values(AckMode) as string[];
+
+function describeToken(token: InjectionToken): string {
+  return typeof token === 'function' ? token.name : String(token);
+}
+
+function checkDeserializer(d: unknown, option: string, problem: (m: string) => Error): Deserializer | undefined {
+  if (d === undefined || typeof d === 'function' || d === 'json' || d === 'string' || d === 'buffer') return d as Deserializer | undefined;
+  throw problem(`'${option}' must be 'json', 'string', 'buffer' or a function, got ${JSON.stringify(d)}`);
+}
+
+@Injectable()
+export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('KafkaExplorer');
+  private readonly paramsFactory = new KafkaParamsFactory();
+  private readonly containers: KafkaListenerContainer[] = [];
+
+  constructor(
+    @Inject(KAFKA_MODULE_OPTIONS) private readonly options: KafkaModuleOptions,
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly accessor: KafkaMetadataAccessor,
+    private readonly externalContextCreator: ExternalContextCreator,
+    private readonly moduleRef: ModuleRef,
+    private readonly registry: KafkaListenerEndpointRegistry,
+  ) {}
+
+  onModuleInit(): void {
+    const env: ContainerEnvironment = {
+      client: this.options.client,
+      transport: this.options.transport ?? new KafkajsTransport(),
+      shutdownTimeoutMs: this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
+    };
+    const seen = new Set<object>();
+    for (const wrapper of this.discovery.getProviders()) {
+      const { instance } = wrapper;
+      // Request-scoped and transient providers have no single instance to listen with.
+      if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic() || seen.has(instance)) continue;
+      seen.add(instance);
+      const prototype = Object.getPrototypeOf(instance);
+      for (const methodName of this.scanner.getAllMethodNames(prototype)) {
+        const listeners = this.accessor.getListeners(prototype[methodName]);
+        listeners.forEach((opts, n) => {
+          const endpoint = this.buildEndpoint(instance, methodName, opts, n);
+          const container = new KafkaListenerContainer(endpoint, env);
+          this.registry.register(container);
+          this.containers.push(container);
+        });
+      }
+    }
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await Promise.all(this.containers.filter((c) => c.autoStartup).map((c) => c.start()));
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all(this.containers.map((c) => c.stop()));
+  }
+
+  private buildEndpoint(instance: object, methodName: string, opts: KafkaListenerOptions, n: number): ListenerEndpoint {
+    const className = instance.constructor?.name ?? 'Object';
+    const listener = `${className}.${methodName}`;
+    const problem = (message: string) =>
+      new KafkaConfigurationError(`@KafkaListener on ${listener}${opts.id ? ` (id '${opts.id}')` : ''}: ${message}`, listener);
+    if (opts === null || typeof opts !== 'object') throw problem('options are required: @KafkaListener({ topics: [...] })');
+
+    const id = opts.id ?? (n === 0 ? listener : `${listener}#${n}`);
+    if (typeof id !== 'string' || id === '') throw problem(`'id' must be a non-empty string`);
+
+    const { topics, topicPattern } = opts;
+    let pattern: RegExp | undefined;
+    if (topics !== undefined && topicPattern !== undefined) throw problem(`give 'topics' or 'topicPattern', not both`);
+    if (topicPattern !== undefined) {
+      if (typeof topicPattern === 'string') {
+        try {
+          pattern = new RegExp(topicPattern);
+        } catch (err) {
+          throw problem(`'topicPattern' ${JSON.stringify(topicPattern)} is not a valid regular expression (${(err as Error).message}); fix the pattern`);
+        }
+      } else if (topicPattern instanceof RegExp) {
+        pattern = topicPattern;
+      } else {
+        throw problem(`'topicPattern' must be a RegExp, got ${typeof topicPattern}`);
+      }
+      if (pattern.global || pattern.sticky) {
+        throw problem(`'topicPattern' ${pattern} has the 'g' or 'y' flag, which makes matching stateful; remove the flag`);
+      }
+    } else {
+      if (!Array.isArray(topics) || topics.length === 0) {
+        throw problem(`no topics: give 'topics: ["name", ...]' or 'topicPattern: /regex/'`);
+      }
+      for (const t of topics) {
+        if (typeof t !== 'string' || !LEGAL_TOPIC.test(t) || t === '.' || t === '..') {
+          throw problem(
+            `topic ${JSON.stringify(t)} is not a legal Kafka topic name; use 1 to 249 characters of a-z, A-Z, 0-9, '.', '_' and '-' (not '.' or '..')`,
+          );
+        }
+      }
+    }
+
+    const concurrency = opts.concurrency ?? 1;
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw problem(`'concurrency' must be an integer of at least 1, got ${JSON.stringify(concurrency)}`);
+    const ackMode = opts.ackMode ?? this.options.ackMode ?? AckMode.BATCH;
+    if (!ACK_MODES.includes(ackMode)) throw problem(`'ackMode' must be one of ${ACK_MODES.join(', ')}, got ${JSON.stringify(ackMode)}`);
+    const groupId = opts.groupId ?? id;
+    if (typeof groupId !== 'string' || groupId === '') throw problem(`'groupId' must be a non-empty string`);
+
+    const properties = resolveConsumerProperties({ ...(this.options.properties ?? {}), ...(opts.properties ?? {}) }, problem);
+    const reset = opts['auto.offset.reset'] ?? properties.autoOffsetReset;
+    if (reset !== undefined && reset !== 'earliest' && reset !== 'latest') {
+      throw problem(`'auto.offset.reset' must be 'earliest' or 'latest', got ${JSON.stringify(reset)}`);
+    }
+    const fromBeginning = reset !== undefined ? reset === 'earliest' : (opts.fromBeginning ?? false);
+
+    const value = checkDeserializer(opts.deserializer ?? this.options.deserializer, 'deserializer', problem) ?? 'json';
+    const key = checkDeserializer(opts.keyDeserializer ?? this.options.keyDeserializer, 'keyDeserializer', problem) ?? 'string';
+
+    const errorHandler = this.resolveErrorHandler(opts.errorHandler ?? this.options.errorHandler, id, problem);
+    const method = (instance as Record<string, (...args: unknown[]) => unknown>)[methodName];
+    const invoke = this.externalContextCreator.create(
+      instance,
+      method,
+      methodName,
+      KAFKA_PARAMS_METADATA,
+      this.paramsFactory,
+      undefined,
+      undefined,
+      { guards: true, interceptors: true, filters: true },
+      KAFKA_CONTEXT_TYPE,
+    ) as ListenerEndpoint['invoke'];
+
+    return {
+      id,
+      groupId,
+      listener,
+      ...(pattern ? { topicPattern: pattern } : { topics: [...(topics as string[])] }),
+      concurrency,
+      batch: opts.batch ?? false,
+      autoStartup: opts.autoStartup ?? true,
+      fromBeginning,
+      ackMode,
+      syncCommits: opts.syncCommits ?? this.options.syncCommits ?? true,
+      properties,
+      valueDeserializer: deserializerFn(value),
+      keyDeserializer: deserializerFn(key),
+      errorHandler,
+      invoke,
+    };
+  }
+
+  private resolveErrorHandler(token: InjectionToken | undefined, id: string, problem: (m: string) => Error): CommonErrorHandler {
+    if (token === undefined) return new DefaultErrorHandler();
+    let handler: unknown;
+    try {
+      handler = this.moduleRef.get(token, { strict: false });
+    } catch (err) {
+      throw Object.assign(
+        problem(
+          `listener '${id}' names error handler token ${describeToken(token)}, but no provider is registered for it; add it to the module's providers`,
+        ),
+        { cause: err },
+      );
+    }
+    const h = handler as Partial<CommonErrorHandler> | undefined;
+    if (!h || typeof h.handleRecord !== 'function' || typeof h.handleBatch !== 'function' || typeof h.deliveryAttempt !== 'function') {
+      throw problem(
+        `error handler token ${describeToken(token)} resolves to something that is not a CommonErrorHandler; provide a DefaultErrorHandler or a class implementing CommonErrorHandler`,
+      );
+    }
+    return h as CommonErrorHandler;
+  }
+}

@@ -1,0 +1,40 @@
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { KAFKA_MODULE_OPTIONS } from './kafka.constants.js';
+import { KafkaExplorer } from './kafka.explorer.js';
+import { KafkaMetadataAccessor } from './kafka-metadata.accessor.js';
+import type { KafkaModuleAsyncOptions, KafkaModuleOptions } from './kafka-module-options.interface.js';
+import { KafkaListenerEndpointRegistry } from './listener/kafka-listener-endpoint.registry.js';
+import { KafkaTemplate } from './producer/kafka.template.js';
+
+const PROVIDERS: Provider[] = [KafkaMetadataAccessor, KafkaExplorer, KafkaListenerEndpointRegistry, KafkaTemplate];
+const EXPORTS = [KafkaTemplate, KafkaListenerEndpointRegistry];
+
+/**
+ * Kafka for a Nest application: finds `@KafkaListener` methods on providers and runs a container for each,
+ * and provides `KafkaTemplate` and `KafkaListenerEndpointRegistry`. Global: import it once, in the root
+ * module.
+ */
+@Module({})
+export class KafkaModule {
+  static forRoot(options: KafkaModuleOptions): DynamicModule {
+    return {
+      global: true,
+      module: KafkaModule,
+      imports: [DiscoveryModule],
+      providers: [{ provide: KAFKA_MODULE_OPTIONS, useValue: options }, ...PROVIDERS],
+      exports: EXPORTS,
+    };
+  }
+
+  /** Options from a factory, e.g. with `ConfigService`: `forRootAsync({ imports, inject, useFactory })`. */
+  static forRootAsync(options: KafkaModuleAsyncOptions): DynamicModule {
+    return {
+      global: true,
+      module: KafkaModule,
+      imports: [DiscoveryModule, ...(options.imports ?? [])],
+      providers: [{ provide: KAFKA_MODULE_OPTIONS, inject: options.inject ?? [], useFactory: options.useFactory }, ...PROVIDERS],
+      exports: EXPORTS,
+    };
+  }
+}

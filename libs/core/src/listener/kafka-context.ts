@@ -1,0 +1,77 @@
+import type { ConsumedRecord } from './consumed-record.js';
+
+/**
+ * What a listener knows about the record in hand, injected by `@Ctx()`. Mirrors what Spring Kafka offers
+ * through `@Header(KafkaHeaders.*)` and `ConsumerRecord`.
+ */
+export class KafkaContext {
+  constructor(
+    /** The record as consumed: raw key, value and headers. */
+    readonly record: ConsumedRecord,
+    /** The consumer group. */
+    readonly groupId: string,
+    /** The listener id (`@KafkaListener({ id })`). */
+    readonly listenerId: string,
+    /** 1 for the first delivery, 2 for the first retry... (Spring's `KafkaHeaders.DELIVERY_ATTEMPT`). */
+    readonly deliveryAttempt: number,
+  ) {}
+
+  get topic(): string {
+    return this.record.topic;
+  }
+
+  get partition(): number {
+    return this.record.partition;
+  }
+
+  get offset(): number {
+    return this.record.offset;
+  }
+
+  /** Milliseconds since the epoch. */
+  get timestamp(): number {
+    return this.record.timestamp;
+  }
+
+  /** The raw key, or null. */
+  get key(): Buffer | null {
+    return this.record.key;
+  }
+
+  /** The raw value, or null (a tombstone). */
+  get value(): Buffer | null {
+    return this.record.value;
+  }
+
+  /** Raw header values by name. */
+  get headers(): Readonly<Record<string, Buffer | undefined>> {
+    return this.record.headers;
+  }
+}
+
+/**
+ * `@Ctx()` of a batch listener: the records of the batch (all of one partition, in offset order) and a
+ * `KafkaContext` for each.
+ */
+export class KafkaBatchContext {
+  constructor(
+    readonly records: readonly ConsumedRecord[],
+    readonly groupId: string,
+    readonly listenerId: string,
+    /** 1 for the first delivery of this batch, 2 for its first retry... */
+    readonly deliveryAttempt: number,
+  ) {}
+
+  get topic(): string {
+    return this.records[0]?.topic ?? '';
+  }
+
+  get partition(): number {
+    return this.records[0]?.partition ?? -1;
+  }
+
+  /** A `KafkaContext` per record. */
+  get contexts(): KafkaContext[] {
+    return this.records.map((r) => new KafkaContext(r, this.groupId, this.listenerId, this.deliveryAttempt));
+  }
+}

@@ -1,0 +1,590 @@
+/**
+ * The container of one `@KafkaListener`: `concurrency` consumers of one group, each running the fetch
+ * loop of the transport. Mirrors Spring Kafka's `ConcurrentMessageListenerContainer`.
+ *
+ * Records of one partition are handled one at a time in offset order; partitions proceed in parallel.
+ * Offsets are resolved (fetch position) and committed by the container only, never before the record was
+ * processed or recovered. Retries follow the `CommonErrorHandler` contract: a retry with a delay pauses the
+ * partition, seeks back to the failed record and resumes after the delay (no sleeping in the fetch loop);
+ * a retry without a delay delivers the record again at once (deliberate difference: Spring seeks and polls
+ * again, which has the same effect at more cost).
+ */
+import { Logger } from '@nestjs/common';
+import { isObservable, lastValueFrom } from 'rxjs';
+import type { CommonErrorHandler, ErrorHandlingResult, ListenerFailureContext } from '../error-handling/common-error-handler.js';
+import { KafkaNestError, ListenerExecutionFailedError } from '../kafka.errors.js';
+import type { TopicPartitions, TransportAdmin, TransportBatch, TransportConsumer } from '../transport/kafka-transport.js';
+import { AckMode } from './ack-mode.js';
+import type { Acknowledgment } from './acknowledgment.js';
+import type { ConsumedRecord } from './consumed-record.js';
+import { deserialize } from './deserializers.js';
+import { KafkaBatchContext, KafkaContext } from './kafka-context.js';
+import type { ListenerInvocation } from './kafka-params.factory.js';
+import type { ContainerEnvironment, ListenerEndpoint } from './listener-endpoint.js';
+import type { MessageListenerContainer, PartitionLag } from './message-listener-container.js';
+
+/** Partitions one consumer processes at the same time (kafkajs `partitionsConsumedConcurrently`). */
+const PARTITIONS_IN_PARALLEL = 64;
+
+/** What became of a record (or of the records of a batch invocation). */
+const enum Outcome {
+  /** Processed or recovered: resolve and commit per the ack mode. */
+  DONE,
+  /** Retry at once: deliver the same record again. */
+  AGAIN,
+  /** Leave the rest of this fetch: a back-off was scheduled, the container stops, or it is stopping. */
+  HALT,
+}
+
+interface Child {
+  readonly index: number;
+  readonly consumer: TransportConsumer;
+  /** Partitions paused for a retry back-off, with the timer that resumes them. */
+  readonly backoffs: Map<string, NodeJS.Timeout>;
+}
+
+/** The record a partition is busy with, for the `max.poll.interval.ms` watchdog. */
+interface Busy {
+  record: ConsumedRecord | null;
+  since: number;
+  warned: boolean;
+}
+
+const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+class RecordAck implements Acknowledgment {
+  acknowledged = false;
+
+  constructor(
+    private readonly container: KafkaListenerContainer,
+    private readonly batch: TransportBatch,
+    private readonly offset: number,
+  ) {}
+
+  acknowledge(): Promise<void> {
+    this.acknowledged = true;
+    return this.container.acknowledged(this.batch, this.offset);
+  }
+}
+
+class Invocation implements ListenerInvocation {
+  private ackRef: Acknowledgment | undefined;
+
+  constructor(
+    readonly batch: boolean,
+    readonly key: unknown,
+    readonly records: readonly ConsumedRecord[],
+    private readonly container: KafkaListenerContainer,
+    private readonly transportBatch: TransportBatch,
+  ) {}
+
+  /** Made on first use: most listeners never ask for it. */
+  get ack(): Acknowledgment {
+    return (this.ackRef ??= new RecordAck(this.container, this.transportBatch, this.records[this.records.length - 1].offset));
+  }
+}
+
+export class KafkaListenerContainer implements MessageListenerContainer {
+  readonly id: string;
+  readonly groupId: string;
+  readonly listener: string;
+
+  private readonly logger: Logger;
+  private readonly failureContext: ListenerFailureContext;
+  private readonly errorHandler: CommonErrorHandler;
+  private readonly maxPollRecords: number;
+  private children: Child[] = [];
+  private running = false;
+  private paused = false;
+  private admin: TransportAdmin | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private readonly busy = new Set<Busy>();
+  /** MANUAL mode: highest acknowledged offset + 1 per partition, not yet committed. */
+  private readonly acks = new Map<string, { batch: TransportBatch; offset: number }>();
+
+  constructor(
+    private readonly endpoint: ListenerEndpoint,
+    private readonly env: ContainerEnvironment,
+  ) {
+    this.id = endpoint.id;
+    this.groupId = endpoint.groupId;
+    this.listener = endpoint.listener;
+    this.logger = new Logger(`KafkaListener ${endpoint.id}`);
+    this.failureContext = { listenerId: endpoint.id, groupId: endpoint.groupId };
+    this.errorHandler = endpoint.errorHandler;
+    this.maxPollRecords = endpoint.properties.maxPollRecords;
+  }
+
+  /** Whether the container starts with the application. */
+  get autoStartup(): boolean {
+    return this.endpoint.autoStartup;
+  }
+
+  isRunning(): boolean {
+    return this.running;
+  }
+
+  isPaused(): boolean {
+    return this.paused;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.paused = false;
+    const { endpoint, env } = this;
+    const subscription: (string | RegExp)[] = endpoint.topicPattern ? [endpoint.topicPattern] : [...(endpoint.topics ?? [])];
+    try {
+      await this.createErrorHandlerTopics();
+    } catch (err) {
+      this.running = false;
+      throw err;
+    }
+    this.children = Array.from({ length: endpoint.concurrency }, (_, index) => {
+      const consumer = env.transport.createConsumer(env.client, { ...endpoint.properties.consumer, groupId: endpoint.groupId });
+      const child: Child = { index, consumer, backoffs: new Map() };
+      consumer.onAssignment((assignment) => {
+        if (this.paused && assignment.length) consumer.pause(assignment);
+      });
+      consumer.onFatalError((err) => {
+        this.logger.error(`consumer ${index} of listener '${this.id}' failed and will not restart: ${err.message}; stopping the container`);
+        void this.stop();
+      });
+      return child;
+    });
+    try {
+      await Promise.all(
+        this.children.map(async ({ consumer }) => {
+          await consumer.connect();
+          await consumer.subscribe(subscription, endpoint.fromBeginning);
+          await consumer.run({
+            partitionsConsumedConcurrently: PARTITIONS_IN_PARALLEL,
+            eachBatch: endpoint.batch ? (b) => this.runBatchListener(b) : (b) => this.runRecordListener(b),
+          });
+        }),
+      );
+    } catch (err) {
+      await this.stop();
+      throw new KafkaNestError(
+        `listener '${this.id}' (${this.listener}) could not start: ${err instanceof Error ? err.message : String(err)}; check 'client.brokers' and that the topics exist`,
+        { cause: err },
+      );
+    }
+    const interval = Math.max(20, Math.min(1_000, Math.floor(endpoint.properties.maxPollIntervalMs / 4)));
+    this.watchdog = setInterval(() => this.checkBusy(), interval);
+    this.watchdog.unref();
+    this.logger.log(
+      `started: group '${this.groupId}', ${endpoint.topicPattern ? `pattern ${endpoint.topicPattern}` : `topics ${subscription.join(', ')}`}, ${endpoint.concurrency} consumer(s), ack mode ${endpoint.ackMode}`,
+    );
+    if (endpoint.concurrency > 1) void this.warnIfIdleConsumers();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    clearInterval(this.watchdog);
+    const children = this.children;
+    this.children = [];
+    for (const c of children) {
+      for (const t of c.backoffs.values()) clearTimeout(t);
+      c.backoffs.clear();
+    }
+    // kafkajs stops fetching, waits for the batch in hand (our loops return after the current record and
+    // commit what was processed), then leaves the group.
+    const done = Promise.allSettled(children.map((c) => c.consumer.disconnect()));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      done.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.env.shutdownTimeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      const inFlight = [...this.busy].flatMap((b) => (b.record ? [`${b.record.topic}-${b.record.partition}@${b.record.offset}`] : []));
+      this.logger.warn(
+        `listener '${this.id}' (${this.listener}): handlers still running after the shutdown timeout of ${this.env.shutdownTimeoutMs} ms (${inFlight.join(', ') || 'none known'}); their records are not committed and will be delivered again; raise 'shutdownTimeoutMs' if handlers need longer`,
+      );
+    }
+    const admin = this.admin;
+    this.admin = undefined;
+    await admin?.disconnect().catch(() => undefined);
+    this.logger.log('stopped');
+  }
+
+  pause(): void {
+    if (!this.running || this.paused) return;
+    this.paused = true;
+    for (const c of this.children) {
+      const assignment = c.consumer.assignment();
+      if (assignment.length) c.consumer.pause(assignment);
+    }
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    for (const c of this.children) {
+      const assignment = c.consumer
+        .assignment()
+        .map((tp) => ({ topic: tp.topic, partitions: tp.partitions.filter((p) => !c.backoffs.has(tpKey(tp.topic, p))) }))
+        .filter((tp) => tp.partitions.length);
+      if (assignment.length) c.consumer.resume(assignment);
+    }
+  }
+
+  assignedPartitions(): TopicPartitions[] {
+    const byTopic = new Map<string, number[]>();
+    for (const c of this.children) {
+      for (const tp of c.consumer.assignment()) {
+        const list = byTopic.get(tp.topic) ?? [];
+        list.push(...tp.partitions);
+        byTopic.set(tp.topic, list);
+      }
+    }
+    return [...byTopic.keys()].sort().map((topic) => ({ topic, partitions: byTopic.get(topic)!.sort((a, b) => a - b) }));
+  }
+
+  async lag(): Promise<PartitionLag[]> {
+    const admin = await this.adminClient();
+    const topics = await this.subscribedTopics(admin);
+    const committed = await admin.committedOffsets(this.groupId, topics);
+    const out: PartitionLag[] = [];
+    for (const topic of topics) {
+      for (const { partition, offset: endOffset } of await admin.endOffsets(topic)) {
+        const c = committed.find((o) => o.topic === topic && o.partition === partition)?.offset ?? -1;
+        out.push({ topic, partition, committed: c, endOffset, lag: c < 0 ? endOffset : Math.max(0, endOffset - c) });
+      }
+    }
+    return out.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+  }
+
+  // ---- record listeners ------------------------------------------------------------------------
+
+  private async runRecordListener(b: TransportBatch): Promise<void> {
+    const { records } = b;
+    const mode = this.endpoint.ackMode;
+    const busy: Busy = { record: null, since: 0, warned: false };
+    this.busy.add(busy);
+    let pending = -1;
+    let sinceCommit = 0;
+    try {
+      for (let i = 0; i < records.length; i++) {
+        if (!b.isRunning() || b.isStale() || this.paused || !this.running) break;
+        const record = records[i];
+        busy.record = record;
+        busy.since = Date.now();
+        busy.warned = false;
+        const outcome = await this.handleRecord(b, record);
+        busy.record = null;
+        if (outcome === Outcome.AGAIN) {
+          i--;
+          continue;
+        }
+        if (outcome === Outcome.HALT) break;
+        b.resolveOffset(record.offset);
+        if (mode === AckMode.BATCH) {
+          pending = record.offset + 1;
+          if (++sinceCommit >= this.maxPollRecords) {
+            await this.commit(b, pending);
+            pending = -1;
+            sinceCommit = 0;
+          }
+        } else if (mode === AckMode.RECORD) {
+          await this.commit(b, record.offset + 1);
+        }
+        await b.heartbeat();
+      }
+    } finally {
+      this.busy.delete(busy);
+      if (pending >= 0) await this.commit(b, pending);
+      if (mode === AckMode.MANUAL) await this.commitAcks(b);
+    }
+  }
+
+  /** Delivers one record; returns what the loop does next. */
+  private async handleRecord(b: TransportBatch, record: ConsumedRecord): Promise<Outcome> {
+    const { endpoint } = this;
+    let error: Error;
+    try {
+      const value = deserialize(endpoint.valueDeserializer, record, false);
+      const key = deserialize(endpoint.keyDeserializer, record, true);
+      const ctx = new KafkaContext(record, this.groupId, this.id, this.errorHandler.deliveryAttempt(record, this.failureContext));
+      await settle(await endpoint.invoke(value, ctx, new Invocation(false, key, [record], this, b)));
+      this.errorHandler.recordSucceeded(record, this.failureContext);
+      return Outcome.DONE;
+    } catch (err) {
+      error = this.toError(err);
+    }
+    const result = await this.askErrorHandler(() => this.errorHandler.handleRecord(record, error, this.failureContext), record);
+    return this.apply(result, b, record, true);
+  }
+
+  /** Applies an error handler's decision to the record at `record.offset`. */
+  private async apply(result: ErrorHandlingResult, b: TransportBatch, record: ConsumedRecord, single: boolean): Promise<Outcome> {
+    switch (result.action) {
+      case 'skip':
+        // A recovered record counts as acknowledged in the manual modes too (Spring's ackAfterHandle).
+        if (single && (this.endpoint.ackMode === AckMode.MANUAL || this.endpoint.ackMode === AckMode.MANUAL_IMMEDIATE)) {
+          await this.acknowledged(b, record.offset);
+        }
+        return Outcome.DONE;
+      case 'retry':
+        if (!b.isRunning() || !this.running) return Outcome.HALT;
+        if (result.delayMs <= 0) return Outcome.AGAIN;
+        this.backOff(b, record.offset, result.delayMs);
+        return Outcome.HALT;
+      case 'stop':
+        this.logger.error(
+          `the error handler stopped listener '${this.id}' at ${record.topic}-${record.partition}@${record.offset}; that record is not committed and is delivered again after a restart`,
+        );
+        setImmediate(() => void this.stop());
+        return Outcome.HALT;
+    }
+  }
+
+  // ---- batch listeners -------------------------------------------------------------------------
+
+  private async runBatchListener(b: TransportBatch): Promise<void> {
+    const all = b.records;
+    const { endpoint } = this;
+    const busy: Busy = { record: null, since: 0, warned: false };
+    this.busy.add(busy);
+    try {
+      let start = 0;
+      while (start < all.length) {
+        if (!b.isRunning() || b.isStale() || this.paused || !this.running) break;
+        const chunk = all.slice(start, start + this.maxPollRecords);
+        const values: unknown[] = [];
+        const keys: unknown[] = [];
+        let failure: Error | undefined;
+        for (const r of chunk) {
+          try {
+            values.push(deserialize(endpoint.valueDeserializer, r, false));
+            keys.push(deserialize(endpoint.keyDeserializer, r, true));
+          } catch (err) {
+            failure = err as Error;
+            values.length = keys.length;
+            break;
+          }
+        }
+        if (values.length) {
+          const good = values.length === chunk.length ? chunk : chunk.slice(0, values.length);
+          busy.record = good[0];
+          busy.since = Date.now();
+          busy.warned = false;
+          const { advance, outcome } = await this.handleBatch(b, good, values, keys);
+          busy.record = null;
+          start += advance;
+          if (outcome === Outcome.HALT) break;
+          if (outcome === Outcome.AGAIN || !failure) continue;
+        }
+        // The record at `start` cannot be deserialized: it never reaches the listener; the error handler
+        // recovers it as a record.
+        const bad = all[start];
+        const result = await this.askErrorHandler(() => this.errorHandler.handleRecord(bad, failure!, this.failureContext), bad);
+        const outcome = await this.apply(result, b, bad, true);
+        if (outcome === Outcome.HALT) break;
+        if (outcome === Outcome.DONE) {
+          b.resolveOffset(bad.offset);
+          await this.commit(b, bad.offset + 1);
+          start++;
+        }
+      }
+    } finally {
+      this.busy.delete(busy);
+      if (endpoint.ackMode === AckMode.MANUAL) await this.commitAcks(b);
+    }
+  }
+
+  /** Invokes a batch listener; `advance` records (from the first) are done and committed. */
+  private async handleBatch(
+    b: TransportBatch,
+    records: readonly ConsumedRecord[],
+    values: unknown[],
+    keys: unknown[],
+  ): Promise<{ advance: number; outcome: Outcome }> {
+    const { endpoint } = this;
+    let error: Error;
+    try {
+      const ctx = new KafkaBatchContext(records, this.groupId, this.id, this.errorHandler.deliveryAttempt(records[0], this.failureContext));
+      await settle(await endpoint.invoke(values, ctx, new Invocation(true, keys, records, this, b)));
+      for (const r of records) this.errorHandler.recordSucceeded(r, this.failureContext);
+      await this.completeBatch(b, records.length === 0 ? -1 : records[records.length - 1].offset);
+      await b.heartbeat();
+      return { advance: records.length, outcome: Outcome.DONE };
+    } catch (err) {
+      error = this.toError(err);
+    }
+    let result: { committed: number; then: ErrorHandlingResult };
+    try {
+      result = await this.errorHandler.handleBatch(records, error, this.failureContext);
+    } catch (err) {
+      result = { committed: 0, then: this.errorHandlerFailed(err, records[0]) };
+    }
+    const committed = Math.max(0, Math.min(records.length, Math.trunc(result.committed)));
+    if (committed > 0) {
+      const last = records[committed - 1].offset;
+      b.resolveOffset(last);
+      await this.commit(b, last + 1);
+    }
+    if (committed === records.length) return { advance: committed, outcome: Outcome.DONE };
+    const outcome = await this.apply(result.then, b, records[committed], false);
+    if (outcome === Outcome.DONE) {
+      // Skipped: every record from `committed` on is recovered.
+      await this.completeBatch(b, records[records.length - 1].offset, true);
+      return { advance: records.length, outcome };
+    }
+    return { advance: committed, outcome };
+  }
+
+  /** Resolves and commits a processed batch per the ack mode. */
+  private async completeBatch(b: TransportBatch, lastOffset: number, recovered = false): Promise<void> {
+    if (lastOffset < 0) return;
+    b.resolveOffset(lastOffset);
+    const mode = this.endpoint.ackMode;
+    if (recovered || mode === AckMode.BATCH || mode === AckMode.RECORD) await this.commit(b, lastOffset + 1);
+  }
+
+  // ---- commits and acknowledgments -------------------------------------------------------------
+
+  /** Called by `Acknowledgment.acknowledge()`: queues (MANUAL) or commits (MANUAL_IMMEDIATE) `offset`. */
+  acknowledged(b: TransportBatch, offset: number): Promise<void> {
+    const mode = this.endpoint.ackMode;
+    if (mode === AckMode.MANUAL_IMMEDIATE) return this.commit(b, offset + 1);
+    if (mode === AckMode.MANUAL) {
+      const key = tpKey(b.topic, b.partition);
+      const prev = this.acks.get(key);
+      if (!prev || prev.offset < offset + 1) this.acks.set(key, { batch: b, offset: offset + 1 });
+    }
+    return Promise.resolve();
+  }
+
+  private async commitAcks(b: TransportBatch): Promise<void> {
+    const key = tpKey(b.topic, b.partition);
+    const ack = this.acks.get(key);
+    if (!ack) return;
+    this.acks.delete(key);
+    await this.commit(b, ack.offset);
+  }
+
+  private commit(b: TransportBatch, offset: number): Promise<void> {
+    const sent = b.commit([{ topic: b.topic, partition: b.partition, offset }]).catch((err: unknown) => {
+      this.logger.error(
+        `commit of offset ${offset} on ${b.topic}-${b.partition} failed: ${err instanceof Error ? err.message : String(err)}; records after the last commit will be delivered again`,
+      );
+    });
+    return this.endpoint.syncCommits ? sent : Promise.resolve();
+  }
+
+  // ---- errors ------------------------------------------------------------------------------------
+
+  private toError(thrown: unknown): Error {
+    if (thrown instanceof Error) return thrown;
+    let shown: string;
+    try {
+      shown = typeof thrown === 'string' ? JSON.stringify(thrown) : (JSON.stringify(thrown) ?? String(thrown));
+    } catch {
+      shown = String(thrown);
+    }
+    return new ListenerExecutionFailedError(
+      `listener '${this.id}' (${this.listener}) threw a non-Error value (${shown}); throw an Error (or a subclass) so that error handlers and logs get a message and a stack trace`,
+      this.id,
+      thrown,
+    );
+  }
+
+  private async askErrorHandler(ask: () => Promise<ErrorHandlingResult>, record: ConsumedRecord): Promise<ErrorHandlingResult> {
+    try {
+      return await ask();
+    } catch (err) {
+      return this.errorHandlerFailed(err, record);
+    }
+  }
+
+  /** The error handler itself threw (a dead-letter publish failed...): deliver the record again after a second, as Spring redelivers it. */
+  private errorHandlerFailed(err: unknown, record: ConsumedRecord): ErrorHandlingResult {
+    this.logger.error(
+      `the error handler of listener '${this.id}' failed on ${record.topic}-${record.partition}@${record.offset}: ${err instanceof Error ? err.message : String(err)}; the record is delivered again in 1000 ms`,
+    );
+    return { action: 'retry', delayMs: 1_000 };
+  }
+
+  /** Pauses the partition, seeks back to `offset` and resumes after `delayMs`. */
+  private backOff(b: TransportBatch, offset: number, delayMs: number): void {
+    const child = this.children.find((c) => c.consumer.assignment().some((tp) => tp.topic === b.topic && tp.partitions.includes(b.partition)));
+    if (!child) return; // revoked meanwhile: the new owner starts from the committed offset
+    const key = tpKey(b.topic, b.partition);
+    const tp = [{ topic: b.topic, partitions: [b.partition] }];
+    child.consumer.pause(tp);
+    child.consumer.seek(b.topic, b.partition, offset);
+    clearTimeout(child.backoffs.get(key));
+    const timer = setTimeout(() => {
+      child.backoffs.delete(key);
+      if (this.running && !this.paused) child.consumer.resume(tp);
+    }, delayMs);
+    child.backoffs.set(key, timer);
+  }
+
+  // ---- watchdogs -------------------------------------------------------------------------------
+
+  private checkBusy(): void {
+    const limit = this.endpoint.properties.maxPollIntervalMs;
+    const now = Date.now();
+    for (const b of this.busy) {
+      if (!b.record || b.warned || now - b.since <= limit) continue;
+      b.warned = true;
+      const message =
+        `listener '${this.id}' (${this.listener}) has been handling ${b.record.topic}-${b.record.partition}@${b.record.offset} for ${now - b.since} ms, ` +
+        `longer than max.poll.interval.ms (${limit}); a Java consumer would leave the group here. Make the handler faster, hand the work off, or raise 'max.poll.interval.ms'`;
+      this.logger.warn(message);
+      process.emitWarning(message, { code: 'KAFKA_NEST_MAX_POLL_INTERVAL_EXCEEDED' });
+    }
+  }
+
+  private async warnIfIdleConsumers(): Promise<void> {
+    try {
+      const admin = await this.adminClient();
+      let partitions = 0;
+      for (const topic of await this.subscribedTopics(admin)) partitions += (await admin.endOffsets(topic)).length;
+      if (this.running && this.endpoint.concurrency > partitions) {
+        this.logger.warn(
+          `listener '${this.id}' runs ${this.endpoint.concurrency} consumers for ${partitions} partition(s): ${this.endpoint.concurrency - partitions} will sit idle (a partition goes to one consumer of a group); lower 'concurrency' or add partitions`,
+        );
+      }
+    } catch (err) {
+      this.logger.debug(`could not count partitions: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** Creates the topics the error handler publishes to (dead-letter topics), as `topicsToCreate` asks. */
+  private async createErrorHandlerTopics(): Promise<void> {
+    const ask = this.errorHandler.topicsToCreate?.bind(this.errorHandler);
+    if (!ask) return;
+    const admin = await this.adminClient();
+    const wanted: { topic: string; numPartitions: number }[] = [];
+    for (const topic of await this.subscribedTopics(admin)) {
+      const partitions = (await admin.partitionCount(topic)) ?? 1;
+      for (const t of ask({ topic, partitions }, this.failureContext)) wanted.push({ topic: t.topic, numPartitions: t.numPartitions });
+    }
+    if (wanted.length) await admin.createTopics(wanted);
+  }
+
+  private async adminClient(): Promise<TransportAdmin> {
+    if (!this.admin) {
+      const admin = this.env.transport.createAdmin(this.env.client);
+      await admin.connect();
+      this.admin = admin;
+    }
+    return this.admin;
+  }
+
+  private async subscribedTopics(admin: TransportAdmin): Promise<string[]> {
+    const { topics, topicPattern } = this.endpoint;
+    if (!topicPattern) return [...(topics ?? [])];
+    return (await admin.listTopics()).filter((t) => topicPattern.test(t)).sort();
+  }
+}
+
+/** Waits for what a filter may return instead of throwing (an Observable or a promise). */
+async function settle(result: unknown): Promise<void> {
+  if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+}

@@ -1,0 +1,35 @@
+import type { CommonErrorHandler } from '../error-handling/common-error-handler.js';
+import type { KafkaClientOptions, KafkaTransport } from '../transport/kafka-transport.js';
+import type { AckMode } from './ack-mode.js';
+import type { ResolvedConsumerProperties } from './consumer-properties.js';
+import type { DeserializerFn } from './deserializers.js';
+import type { ListenerInvocation } from './kafka-params.factory.js';
+
+/** A `@KafkaListener` after validation, with everything its container needs. Internal. */
+export interface ListenerEndpoint {
+  readonly id: string;
+  readonly groupId: string;
+  /** `Class.method`, for messages. */
+  readonly listener: string;
+  readonly topics?: readonly string[];
+  readonly topicPattern?: RegExp;
+  readonly concurrency: number;
+  readonly batch: boolean;
+  readonly autoStartup: boolean;
+  readonly fromBeginning: boolean;
+  readonly ackMode: AckMode;
+  readonly syncCommits: boolean;
+  readonly properties: ResolvedConsumerProperties;
+  readonly valueDeserializer: DeserializerFn;
+  readonly keyDeserializer: DeserializerFn;
+  readonly errorHandler: CommonErrorHandler;
+  /** Calls the method through Nest's pipes, guards, interceptors and filters. */
+  readonly invoke: (payload: unknown, ctx: unknown, invocation: ListenerInvocation) => Promise<unknown>;
+}
+
+/** Shared by the containers of one application. Internal. */
+export interface ContainerEnvironment {
+  readonly client: KafkaClientOptions;
+  readonly transport: KafkaTransport;
+  readonly shutdownTimeoutMs: number;
+}

@@ -1,0 +1,147 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { KAFKA_MODULE_OPTIONS } from '../kafka.constants.js';
+import { KafkaProducerError } from '../kafka.errors.js';
+import type { KafkaModuleOptions } from '../kafka-module-options.interface.js';
+import type { RecordMetadata, TransportAdmin, TransportProducer, TransportProducerRecord } from '../transport/kafka-transport.js';
+import { KafkajsTransport } from '../transport/kafkajs.transport.js';
+
+/** Options of one send. */
+export interface SendOptions {
+  /** Strings are sent as UTF-8, Buffers as they are; numbers as their decimal string. @default null */
+  key?: Buffer | string | number | null;
+  /** Header values: strings as UTF-8, Buffers as they are. */
+  headers?: Record<string, Buffer | string>;
+  /** @default chosen by the partitioner from the key (murmur2, as Java's), round robin without one */
+  partition?: number;
+  /** Record timestamp in ms since the epoch. @default now */
+  timestamp?: number;
+}
+
+/** One record of `sendBatch`. */
+export interface ProducerRecord extends SendOptions {
+  value: unknown;
+}
+
+/**
+ * Sends records to Kafka; mirrors Spring Kafka's `KafkaTemplate`. Values: Buffers as they are, strings as
+ * UTF-8, `null` as a tombstone, anything else as JSON. Each send resolves once the broker acknowledged it
+ * (acks = all by default). The producer connects on the first send and disconnects on application shutdown,
+ * after the listeners have drained.
+ */
+@Injectable()
+export class KafkaTemplate implements OnApplicationShutdown {
+  private producer: Promise<TransportProducer> | undefined;
+  private admin: Promise<TransportAdmin> | undefined;
+
+  constructor(@Inject(KAFKA_MODULE_OPTIONS) private readonly options: KafkaModuleOptions) {}
+
+  /** Sends one record; resolves to where it was written. */
+  async send(topic: string, value: unknown, options: SendOptions = {}): Promise<RecordMetadata> {
+    const [meta] = await this.sendBatch(topic, [{ ...options, value }]);
+    return meta;
+  }
+
+  /** Sends records to one topic in one request; resolves to where each was written, in order. */
+  async sendBatch(topic: string, records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
+    if (typeof topic !== 'string' || topic === '') {
+      throw new KafkaProducerError(`KafkaTemplate: the topic must be a non-empty string, got ${JSON.stringify(topic)}`, String(topic));
+    }
+    if (records.length === 0) return [];
+    const out = records.map((r) => this.toTransport(topic, r));
+    const producer = await this.connected();
+    try {
+      return await producer.send(topic, out);
+    } catch (err) {
+      throw new KafkaProducerError(
+        `KafkaTemplate: sending ${records.length} record(s) to '${topic}' failed: ${err instanceof Error ? err.message : String(err)}`,
+        topic,
+        { cause: err },
+      );
+    }
+  }
+
+  /** Sends to `producer.defaultTopic` of the module options (Spring's `sendDefault`). */
+  sendDefault(value: unknown, options: SendOptions = {}): Promise<RecordMetadata> {
+    const topic = this.options.producer?.defaultTopic;
+    if (!topic) {
+      return Promise.reject(
+        new KafkaProducerError(`KafkaTemplate.sendDefault: no default topic; set 'producer.defaultTopic' in KafkaModule.forRoot`, ''),
+      );
+    }
+    return this.send(topic, value, options);
+  }
+
+  /** Partition count of a topic, or undefined when it does not exist (used by `DeadLetterPublishingRecoverer`). */
+  async partitionsFor(topic: string): Promise<number | undefined> {
+    this.admin ??= (async () => {
+      const admin = this.transport().createAdmin(this.options.client);
+      await admin.connect();
+      return admin;
+    })();
+    return (await this.admin).partitionCount(topic);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const [producer, admin] = [this.producer, this.admin];
+    this.producer = this.admin = undefined;
+    await Promise.allSettled([producer?.then((p) => p.disconnect()), admin?.then((a) => a.disconnect())]);
+  }
+
+  private transport() {
+    return this.options.transport ?? (this.defaultTransport ??= new KafkajsTransport());
+  }
+
+  private defaultTransport: KafkajsTransport | undefined;
+
+  private connected(): Promise<TransportProducer> {
+    if (!this.producer) {
+      const p = this.options.producer ?? {};
+      const producer = this.transport().createProducer(this.options.client, {
+        acks: p.acks ?? -1,
+        idempotent: p.idempotent ?? false,
+        allowAutoTopicCreation: p.allowAutoTopicCreation ?? true,
+        ...(p.timeoutMs !== undefined && { timeoutMs: p.timeoutMs }),
+      });
+      this.producer = producer.connect().then(
+        () => producer,
+        (err: unknown) => {
+          this.producer = undefined;
+          throw new KafkaProducerError(
+            `KafkaTemplate: cannot connect to ${this.options.client.brokers.join(', ')}: ${err instanceof Error ? err.message : String(err)}`,
+            '',
+            { cause: err },
+          );
+        },
+      );
+    }
+    return this.producer;
+  }
+
+  private toTransport(topic: string, r: ProducerRecord): TransportProducerRecord {
+    let value: Buffer | string | null;
+    const v = r.value;
+    if (v === null || Buffer.isBuffer(v) || typeof v === 'string') value = v as Buffer | string | null;
+    else if (v === undefined) {
+      throw new KafkaProducerError(`KafkaTemplate: the value for '${topic}' is undefined; send null for a tombstone`, topic);
+    } else {
+      try {
+        value = JSON.stringify(v);
+      } catch (err) {
+        throw new KafkaProducerError(
+          `KafkaTemplate: the value for '${topic}' cannot be serialized as JSON (${(err as Error).message}); send a string or Buffer`,
+          topic,
+          { cause: err },
+        );
+      }
+    }
+    const k = r.key;
+    const key = k === undefined || k === null ? null : typeof k === 'number' ? String(k) : k;
+    return {
+      key,
+      value,
+      ...(r.headers && { headers: r.headers }),
+      ...(r.partition !== undefined && { partition: r.partition }),
+      ...(r.timestamp !== undefined && { timestamp: r.timestamp }),
+    };
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * The kafkajs implementation of `KafkaTransport`, the only one today.
+ *
+ * Consumers run kafkajs `eachBatch` with `eachBatchAutoResolve: false` and `autoCommit: false`: the
+ * listener container resolves and commits offsets itself, so each ack mode's commit points are exact.
+ * kafkajs log lines go to Nest's `Logger` under the context `kafkajs`.
+ */
+import { Logger } from '@nestjs/common';
+import {
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  Kafka,
+  type KafkaConfig,
+  type KafkaMessage,
+  logLevel,
+  type LogEntry,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
+import type { ConsumedRecord } from '../listener/consumed-record.js';
+import type {
+  KafkaClientOptions,
+  KafkaTransport,
+  RecordMetadata,
+  TopicPartitionOffset,
+  TopicPartitions,
+  TransportAdmin,
+  TransportBatch,
+  TransportConsumer,
+  TransportConsumerConfig,
+  TransportProducer,
+  TransportProducerConfig,
+  TransportProducerRecord,
+} from './kafka-transport.js';
+
+const logger = new Logger('kafkajs');
+
+function logCreator() {
+  return ({ level, log }: LogEntry) => {
+    const { message, ...extra } = log;
+    const text = `${message}${Object.keys(extra).length > 2 ? ` ${JSON.stringify(extra)}` : ''}`;
+    if (level === logLevel.ERROR) logger.error(text);
+    else if (level === logLevel.WARN) logger.warn(text);
+    else if (level === logLevel.INFO) logger.log(text);
+    else logger.debug(text);
+  };
+}
+
+function kafkaOf(client: KafkaClientOptions, overrides: { clientId?: string; requestTimeout?: number } = {}): Kafka {
+  const config: KafkaConfig = {
+    brokers: [...client.brokers],
+    clientId: overrides.clientId ?? client.clientId ?? 'kafka-nest',
+    logLevel: logLevel.WARN,
+    logCreator,
+  };
+  if (client.ssl !== undefined) config.ssl = client.ssl as KafkaConfig['ssl'];
+  if (client.sasl !== undefined) config.sasl = client.sasl as KafkaConfig['sasl'];
+  if (client.connectionTimeout !== undefined) config.connectionTimeout = client.connectionTimeout;
+  const requestTimeout = overrides.requestTimeout ?? client.requestTimeout;
+  if (requestTimeout !== undefined) config.requestTimeout = requestTimeout;
+  if (client.retry !== undefined) config.retry = client.retry as KafkaConfig['retry'];
+  return new Kafka(config);
+}
+
+type KafkajsHeaders = KafkaMessage['headers'];
+
+function toHeaders(headers: KafkajsHeaders): Record<string, Buffer | undefined> {
+  const out: Record<string, Buffer | undefined> = {};
+  if (!headers) return out;
+  for (const name of Object.keys(headers)) {
+    let v = headers[name];
+    if (Array.isArray(v)) v = v[v.length - 1];
+    out[name] = v === undefined ? undefined : typeof v === 'string' ? Buffer.from(v) : v;
+  }
+  return out;
+}
+
+function toRecord(topic: string, partition: number, m: KafkaMessage): ConsumedRecord {
+  return {
+    topic,
+    partition,
+    offset: Number(m.offset),
+    timestamp: Number(m.timestamp),
+    timestampType: 'CreateTime',
+    key: m.key ?? null,
+    value: m.value ?? null,
+    headers: toHeaders(m.headers),
+  };
+}
+
+class KafkajsConsumer implements TransportConsumer {
+  private readonly consumer: Consumer;
+  private assigned: TopicPartitions[] = [];
+  private readonly assignmentListeners: ((a: TopicPartitions[]) => void)[] = [];
+  private readonly fatalListeners: ((e: Error) => void)[] = [];
+
+  constructor(client: KafkaClientOptions, config: TransportConsumerConfig) {
+    const kafka = kafkaOf(client, { clientId: config.clientId, requestTimeout: config.requestTimeoutMs });
+    this.consumer = kafka.consumer({
+      groupId: config.groupId,
+      sessionTimeout: config.sessionTimeoutMs,
+      heartbeatInterval: config.heartbeatIntervalMs,
+      rebalanceTimeout: config.rebalanceTimeoutMs,
+      ...(config.fetchMinBytes !== undefined && { minBytes: config.fetchMinBytes }),
+      ...(config.fetchMaxBytes !== undefined && { maxBytes: config.fetchMaxBytes }),
+      ...(config.fetchMaxWaitMs !== undefined && { maxWaitTimeInMs: config.fetchMaxWaitMs }),
+      ...(config.maxPartitionFetchBytes !== undefined && { maxBytesPerPartition: config.maxPartitionFetchBytes }),
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.assigned = Object.entries(payload.memberAssignment).map(([topic, partitions]) => ({
+        topic,
+        partitions: [...partitions].sort((a, b) => a - b),
+      }));
+      for (const l of this.assignmentListeners) l(this.assigned);
+    });
+    this.consumer.on(this.consumer.events.STOP, () => {
+      this.assigned = [];
+      for (const l of this.assignmentListeners) l(this.assigned);
+    });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) for (const l of this.fatalListeners) l(payload.error);
+    });
+  }
+
+  connect(): Promise<void> {
+    return this.consumer.connect();
+  }
+
+  subscribe(topics: readonly (string | RegExp)[], fromBeginning: boolean): Promise<void> {
+    return this.consumer.subscribe({ topics: [...topics], fromBeginning });
+  }
+
+  run(options: { partitionsConsumedConcurrently: number; eachBatch: (batch: TransportBatch) => Promise<void> }): Promise<void> {
+    const { eachBatch } = options;
+    return this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
+      eachBatch: async (p: EachBatchPayload) => {
+        const { topic, partition, messages } = p.batch;
+        const records = new Array<ConsumedRecord>(messages.length);
+        for (let i = 0; i < messages.length; i++) records[i] = toRecord(topic, partition, messages[i]);
+        await eachBatch({
+          topic,
+          partition,
+          records,
+          resolveOffset: (offset) => p.resolveOffset(String(offset)),
+          commit: (offsets) => p.commitOffsetsIfNecessary({ topics: groupByTopic(offsets) }),
+          heartbeat: p.heartbeat,
+          isRunning: p.isRunning,
+          isStale: p.isStale,
+        });
+      },
+    });
+  }
+
+  pause(partitions: readonly TopicPartitions[]): void {
+    this.consumer.pause(partitions.map((tp) => ({ topic: tp.topic, partitions: [...tp.partitions] })));
+  }
+
+  resume(partitions: readonly TopicPartitions[]): void {
+    this.consumer.resume(partitions.map((tp) => ({ topic: tp.topic, partitions: [...tp.partitions] })));
+  }
+
+  seek(topic: string, partition: number, offset: number): void {
+    this.consumer.seek({ topic, partition, offset: String(offset) });
+  }
+
+  assignment(): TopicPartitions[] {
+    return this.assigned;
+  }
+
+  onAssignment(callback: (assignment: TopicPartitions[]) => void): void {
+    this.assignmentListeners.push(callback);
+  }
+
+  onFatalError(callback: (error: Error) => void): void {
+    this.fatalListeners.push(callback);
+  }
+
+  disconnect(): Promise<void> {
+    return this.consumer.disconnect();
+  }
+}
+
+function groupByTopic(offsets: readonly TopicPartitionOffset[]) {
+  const byTopic = new Map<string, { partition: number; offset: string }[]>();
+  for (const o of offsets) {
+    let list = byTopic.get(o.topic);
+    if (!list) byTopic.set(o.topic, (list = []));
+    list.push({ partition: o.partition, offset: String(o.offset) });
+  }
+  return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
+class KafkajsProducer implements TransportProducer {
+  private readonly producer: Producer;
+
+  constructor(client: KafkaClientOptions, private readonly config: TransportProducerConfig) {
+    this.producer = kafkaOf(client).producer({
+      idempotent: config.idempotent,
+      allowAutoTopicCreation: config.allowAutoTopicCreation,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      ...(config.idempotent && { maxInFlightRequests: 1 }),
+    });
+  }
+
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  async send(topic: string, records: readonly TransportProducerRecord[]): Promise<RecordMetadata[]> {
+    const now = Date.now();
+    const result = await this.producer.send({
+      topic,
+      acks: this.config.acks,
+      ...(this.config.timeoutMs !== undefined && { timeout: this.config.timeoutMs }),
+      messages: records.map((r) => ({
+        key: r.key,
+        value: r.value,
+        ...(r.headers && { headers: { ...r.headers } }),
+        ...(r.partition !== undefined && { partition: r.partition }),
+        ...(r.timestamp !== undefined && { timestamp: String(r.timestamp) }),
+      })),
+    });
+    // kafkajs reports the base offset per partition; records of one partition are contiguous in send order.
+    const next = new Map<number, number>();
+    for (const m of result) next.set(m.partition, Number(m.baseOffset ?? m.offset ?? -1));
+    const partitionsInOrder = assignPartitions(records, result);
+    return records.map((r, i) => {
+      const partition = partitionsInOrder[i];
+      const offset = next.get(partition) ?? -1;
+      if (offset >= 0) next.set(partition, offset + 1);
+      const logAppendTime = Number(result.find((m) => m.partition === partition)?.logAppendTime ?? -1);
+      return { topic, partition, offset, timestamp: logAppendTime > 0 ? logAppendTime : (r.timestamp ?? now) };
+    });
+  }
+
+  disconnect(): Promise<void> {
+    return this.producer.disconnect();
+  }
+}
+
+/**
+ * kafkajs does not say which partition each record of a send went to; with one partition in the result
+ * (the usual case, and always for a single record) every record went there. For several, records with an
+ * explicit partition are placed; the others are placed by count, which is exact for keyed sends to one
+ * partition and a best effort otherwise.
+ */
+function assignPartitions(records: readonly TransportProducerRecord[], result: { partition: number }[]): number[] {
+  if (result.length === 1) return records.map(() => result[0].partition);
+  const known = new Set(result.map((m) => m.partition));
+  const fallback = result[0]?.partition ?? -1;
+  return records.map((r) => (r.partition !== undefined && known.has(r.partition) ? r.partition : fallback));
+}
+
+class KafkajsAdmin implements TransportAdmin {
+  private readonly admin: Admin;
+
+  constructor(client: KafkaClientOptions) {
+    this.admin = kafkaOf(client).admin();
+  }
+
+  connect(): Promise<void> {
+    return this.admin.connect();
+  }
+
+  async committedOffsets(groupId: string, topics: readonly string[]): Promise<TopicPartitionOffset[]> {
+    const res = await this.admin.fetchOffsets({ groupId, topics: [...topics] });
+    return res.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: Number(p.offset) })));
+  }
+
+  async endOffsets(topic: string): Promise<{ partition: number; offset: number }[]> {
+    const res = await this.admin.fetchTopicOffsets(topic);
+    return res.map((p) => ({ partition: p.partition, offset: Number(p.high) }));
+  }
+
+  listTopics(): Promise<string[]> {
+    return this.admin.listTopics();
+  }
+
+  async partitionCount(topic: string): Promise<number | undefined> {
+    const topics = await this.admin.listTopics();
+    if (!topics.includes(topic)) return undefined;
+    const { topics: meta } = await this.admin.fetchTopicMetadata({ topics: [topic] });
+    return meta[0]?.partitions.length;
+  }
+
+  async createTopics(topics: readonly { topic: string; numPartitions: number }[]): Promise<void> {
+    const existing = new Set(await this.admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    if (missing.length) await this.admin.createTopics({ topics: missing.map((t) => ({ ...t })), waitForLeaders: true });
+  }
+
+  disconnect(): Promise<void> {
+    return this.admin.disconnect();
+  }
+}
+
+/** `KafkaTransport` on kafkajs 2.x. ssl, sasl, retry and timeouts of `KafkaClientOptions` pass through. */
+export class KafkajsTransport implements KafkaTransport {
+  createConsumer(client: KafkaClientOptions, config: TransportConsumerConfig): TransportConsumer {
+    return new KafkajsConsumer(client, config);
+  }
+
+  createProducer(client: KafkaClientOptions, config: TransportProducerConfig): TransportProducer {
+    return new KafkajsProducer(client, config);
+  }
+
+  createAdmin(client: KafkaClientOptions): TransportAdmin {
+    return new KafkajsAdmin(client);
+  }
+}
