@@ -2,21 +2,24 @@
  * The policy of DefaultErrorHandler, as a pure object: which result it gives the container for each
  * failure. The mechanics (pause, seek, commit) are the container's and are tested end to end.
  */
-import { BadRequestException } from '@nestjs/common';
 import {
   BatchListenerFailedError,
   CommonContainerStoppingErrorHandler,
   CommonLoggingErrorHandler,
   DefaultErrorHandler,
+  DeserializationError,
   ExponentialBackOff,
   FixedBackOff,
+  type ConsumedRecord,
   type RetryListener,
 } from '@kafka-nest/core';
-import { DeserializationError } from '../../../libs/core/src/kafka.errors.js';
-import type { ConsumedRecord } from '../../../libs/core/src/listener/consumed-record.js';
-import { describe, expect, it } from 'vitest';
+import { BadRequestException, Logger } from '@nestjs/common';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 const ctx = { listenerId: 'orders', groupId: 'orders-service' };
+
+// The handlers log every failure; the assertions say what matters here.
+beforeAll(() => Logger.overrideLogger(false));
 
 function record(offset: number, partition = 0, topic = 'orders'): ConsumedRecord {
   return {

@@ -5,6 +5,7 @@
 import { Logger } from '@nestjs/common';
 import { DeserializationError, KafkaNestError } from '../kafka.errors.js';
 import type { ConsumedRecord } from '../listener/consumed-record.js';
+import type { KafkaTemplate } from '../producer/kafka.template.js';
 import type { ListenerFailureContext, TopicToCreate } from './common-error-handler.js';
 import type { ConsumerRecordRecoverer } from './consumer-record-recoverer.js';
 import { deadLetterHeaders } from './dead-letter-headers.js';
@@ -21,19 +22,12 @@ export interface DeadLetterDestination {
 export type DeadLetterDestinationResolver = (record: ConsumedRecord, error: Error) => DeadLetterDestination | null;
 
 /**
- * What the recoverer needs from `KafkaTemplate`: a send that resolves once the broker has acknowledged the
- * record (acks = all) and rejects otherwise, with Buffers sent as they are. `partitionsFor`, when present,
- * tells how many partitions a topic has (undefined when it does not exist), so that a dead-letter topic with
- * fewer partitions than its source is detected.
+ * What the recoverer needs from `KafkaTemplate`: `send`, which resolves once the broker has acknowledged the
+ * record (acks = all) and rejects otherwise, sending Buffers as they are; and, optionally, `partitionsFor`
+ * (undefined when the topic does not exist), so that a dead-letter topic with fewer partitions than its
+ * source is detected. `KafkaTemplate` has both.
  */
-export interface DeadLetterTemplate {
-  send(
-    topic: string,
-    value: Buffer | null,
-    options: { key: Buffer | null; headers: Record<string, Buffer | string>; partition?: number },
-  ): Promise<unknown>;
-  partitionsFor?(topic: string): Promise<number | undefined>;
-}
+export type DeadLetterTemplate = Pick<KafkaTemplate, 'send'> & Partial<Pick<KafkaTemplate, 'partitionsFor'>>;
 
 /** Options of `DeadLetterPublishingRecoverer`; every one is optional. */
 export interface DeadLetterPublishingRecovererOptions {
