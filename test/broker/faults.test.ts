@@ -1,0 +1,179 @@
+/**
+ * Fault injection seen from kafkajs: injected error codes, delays and dropped connections reach the client
+ * exactly as a real broker's would, its retries recover from the retriable ones, and `fault.exhausted`
+ * tells the test when the client has met the fault.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Consumer, Kafka, type logCreator, logLevel, type Producer } from 'kafkajs';
+import { ApiKey, EmbeddedKafkaBroker, ErrorCode, silentLogger } from '@kafka-nest/broker';
+import { waitFor } from './support/wait.js';
+
+interface LogEntry {
+  level: number;
+  namespace: string;
+  message: string;
+  retryCount?: number;
+  error?: string;
+}
+
+describe('fault injection seen by kafkajs', () => {
+  let broker: EmbeddedKafkaBroker;
+  const log: LogEntry[] = [];
+  const capture: logCreator = () => ({ level, namespace, log: entry }) => log.push({ level, namespace, ...entry } as LogEntry);
+  const open: { disconnect(): Promise<void> }[] = [];
+
+  function kafka(options: { requestTimeout?: number; retries?: number; logLevel?: logLevel } = {}) {
+    return new Kafka({
+      clientId: 'faults-test',
+      brokers: broker.brokers,
+      logLevel: options.logLevel ?? logLevel.ERROR,
+      logCreator: capture,
+      requestTimeout: options.requestTimeout ?? 30_000,
+      retry: { retries: options.retries ?? 5, initialRetryTime: 20, maxRetryTime: 200 },
+    });
+  }
+
+  async function connectedProducer(options: Parameters<typeof kafka>[0] = {}): Promise<Producer> {
+    const producer = kafka(options).producer();
+    await producer.connect();
+    open.push(producer);
+    return producer;
+  }
+
+  const values = (topic: string) => broker.allRecords(topic).map((r) => r.value?.toString());
+
+  beforeAll(async () => {
+    broker = await EmbeddedKafkaBroker.start({ logger: silentLogger });
+  });
+
+  afterEach(async () => {
+    broker.clearFaults();
+    await Promise.all(open.splice(0).map((c) => c.disconnect()));
+    log.length = 0;
+  });
+
+  afterAll(async () => broker?.stop());
+
+  it('a retriable error on Produce is retried, surfaces in the retry log and request events, and the record is written once', async () => {
+    broker.createTopics({ name: 'retried', partitions: 1 });
+    const producer = await connectedProducer();
+    const produceRequests: number[] = [];
+    producer.on(producer.events.REQUEST, (e) => {
+      if (e.payload.apiName === 'Produce') produceRequests.push(e.payload.correlationId);
+    });
+
+    const fault = broker.injectFault({ apiKey: ApiKey.Produce, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, count: 2 });
+    const [meta] = await producer.send({ topic: 'retried', acks: -1, messages: [{ value: 'survivor' }] });
+
+    await fault.exhausted;
+    expect(fault.hits).toBe(2);
+    expect(meta).toMatchObject({ topicName: 'retried', partition: 0, errorCode: 0, baseOffset: '0' });
+    expect(values('retried')).toEqual(['survivor']);
+    expect(produceRequests).toHaveLength(3);
+    const retries = log.filter((e) => e.message.startsWith('Failed to send messages'));
+    expect(retries.map((e) => e.retryCount)).toEqual([0, 1]);
+    expect(retries[0].message).toMatch(/not the leader/);
+  });
+
+  it('a non-retriable error code reaches the caller as a KafkaJSProtocolError of that type, without retries', async () => {
+    broker.createTopics({ name: 'forbidden', partitions: 1 });
+    const producer = await connectedProducer();
+    const fault = broker.injectFault({ apiKey: ApiKey.Produce, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+
+    const error = await producer.send({ topic: 'forbidden', messages: [{ value: 'denied' }] }).catch((e) => e);
+    await fault.exhausted;
+    expect(error).toMatchObject({ name: 'KafkaJSProtocolError', type: 'TOPIC_AUTHORIZATION_FAILED', code: 29, retriable: false });
+    expect(values('forbidden')).toEqual([]);
+  });
+
+  it('a fault scoped to a topic leaves requests for other topics alone', async () => {
+    broker.createTopics({ name: 'scoped', partitions: 1 }, { name: 'unscoped', partitions: 1 });
+    const producer = await connectedProducer({ retries: 0 });
+    const fault = broker.injectFault({ apiKey: ApiKey.Produce, topic: 'scoped', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+
+    await producer.send({ topic: 'unscoped', messages: [{ value: 'free' }] });
+    expect(fault.hits).toBe(0);
+    await expect(producer.send({ topic: 'scoped', messages: [{ value: 'caught' }] })).rejects.toMatchObject({ type: 'TOPIC_AUTHORIZATION_FAILED' });
+    await fault.exhausted;
+    expect(values('unscoped')).toEqual(['free']);
+    expect(values('scoped')).toEqual([]);
+  });
+
+  it('a delay shorter than the request timeout only slows the request down', async () => {
+    broker.createTopics({ name: 'slow', partitions: 1 });
+    const producer = await connectedProducer();
+    const durations: number[] = [];
+    producer.on(producer.events.REQUEST, (e) => {
+      if (e.payload.apiName === 'Produce') durations.push(e.payload.duration);
+    });
+    const fault = broker.injectFault({ apiKey: ApiKey.Produce, delayMs: 300 });
+    await producer.send({ topic: 'slow', messages: [{ value: 'late' }] });
+    await fault.exhausted;
+    expect(durations).toHaveLength(1);
+    expect(durations[0]).toBeGreaterThanOrEqual(290);
+    expect(values('slow')).toEqual(['late']);
+  });
+
+  it('a delay longer than requestTimeout times the request out; the delayed write still lands, as on Kafka', async () => {
+    broker.createTopics({ name: 'timed-out', partitions: 1 });
+    const producer = await connectedProducer({ requestTimeout: 200, retries: 0 });
+    const timeouts: string[] = [];
+    producer.on(producer.events.REQUEST_TIMEOUT, (e) => timeouts.push(e.payload.apiName));
+    const fault = broker.injectFault({ apiKey: ApiKey.Produce, delayMs: 1000 });
+
+    const error = await producer.send({ topic: 'timed-out', messages: [{ value: 'in-doubt' }] }).catch((e) => e);
+    await fault.exhausted;
+    expect(error.name).toBe('KafkaJSNumberOfRetriesExceeded');
+    expect(error.cause).toMatchObject({ name: 'KafkaJSRequestTimeoutError' });
+    expect(timeouts).toEqual(['Produce']);
+
+    // the broker handles the request once the delay is over: a timeout does not mean "not written"
+    await waitFor(() => broker.endOffset('timed-out') === 1, 5000, 'the delayed produce to be written');
+    expect(values('timed-out')).toEqual(['in-doubt']);
+  });
+
+  it('a dropped connection is reconnected and the request retried, writing the record once', async () => {
+    broker.createTopics({ name: 'dropped', partitions: 1 });
+    const producer = await connectedProducer({ logLevel: logLevel.DEBUG });
+    const fault = broker.injectFault({ apiKey: ApiKey.Produce, dropConnection: true });
+
+    await producer.send({ topic: 'dropped', messages: [{ value: 'again' }] });
+    await fault.exhausted;
+    expect(values('dropped')).toEqual(['again']);
+    expect(fault.hits).toBe(1);
+    // kafkajs noticed the closed socket and reconnected before retrying (debug-level lines)
+    expect(log).toContainEqual(expect.objectContaining({ namespace: 'Connection', message: 'Kafka server has closed connection' }));
+    expect(log).toContainEqual(expect.objectContaining({ namespace: 'Producer', message: expect.stringMatching(/^Cluster has disconnected, reconnecting/) }));
+  });
+
+  it('faults on the consumer path (Fetch, FindCoordinator) are ridden out and every record arrives', async () => {
+    broker.createTopics({ name: 'consumed', partitions: 2 });
+    const producer = await connectedProducer();
+    await producer.send({ topic: 'consumed', messages: Array.from({ length: 6 }, (_, i) => ({ value: `c${i}`, partition: i % 2 })) });
+
+    const coordinatorFault = broker.injectFault({ apiKey: ApiKey.FindCoordinator, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, count: 2 });
+    const fetchFault = broker.injectFault({ apiKey: ApiKey.Fetch, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, count: 2 });
+    const consumer: Consumer = kafka().consumer({ groupId: 'faulty-group', maxWaitTimeInMs: 100, retry: { retries: 10, initialRetryTime: 20 } });
+    open.push(consumer);
+    const seen: string[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'consumed', fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
+
+    await Promise.all([coordinatorFault.exhausted, fetchFault.exhausted]);
+    await waitFor(() => seen.length === 6, 15_000, 'all six records');
+    expect(seen.sort()).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5']);
+  });
+
+  it('clearFaults resolves the exhausted promise of faults that were never hit', async () => {
+    const fault = broker.injectFault({ apiKey: ApiKey.DeleteRecords, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, count: 3 });
+    broker.clearFaults();
+    await fault.exhausted;
+    expect(fault.hits).toBe(0);
+  });
+
+  it('refuses a fault with nothing to do or a count below 1', () => {
+    expect(() => broker.injectFault({ apiKey: ApiKey.Produce })).toThrow(RangeError);
+    expect(() => broker.injectFault({ apiKey: ApiKey.Produce, errorCode: 6, count: 0 })).toThrow(/positive integer/);
+  });
+});
