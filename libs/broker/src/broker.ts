@@ -4,6 +4,7 @@
  */
 import { Cluster, type EmbeddedKafkaBrokerOptions, resolveOptions, type TopicSpec } from './cluster.js';
 import type { Fault, FaultSpec } from './faults.js';
+import type { CommittedOffset, GroupDescription, GroupListing, PartitionLag } from './group-coordinator.js';
 import type { DecodedRecord } from './protocol/record-batch.js';
 
 /** A record read back from a partition's log. */
@@ -132,6 +133,41 @@ export class EmbeddedKafkaBroker {
     const node = this.cluster.nodes[nodeId];
     if (!node) throw new RangeError(`no node ${nodeId}; the cluster has nodes 0..${this.cluster.nodes.length - 1}`);
     return node;
+  }
+
+  // ---- groups ------------------------------------------------------------------------------------
+
+  /** Offsets committed by a group, ordered by topic then partition; empty for an unknown group. */
+  committedOffsets(groupId: string): CommittedOffset[] {
+    return this.cluster.groups.committedOffsets(groupId);
+  }
+
+  /**
+   * Consumer lag of a group on every partition of the topics it has committed to or subscribes to:
+   * log-end offset minus committed offset; without a commit, committed is -1 and lag counts from the log start.
+   */
+  lag(groupId: string): PartitionLag[] {
+    return this.cluster.groups.lag(groupId);
+  }
+
+  /** Every group known to the cluster (whichever node coordinates it), sorted by id. */
+  listGroups(): GroupListing[] {
+    return this.cluster.groups.list();
+  }
+
+  /** A group's state, generation, chosen protocol and members with their assignments; undefined if unknown. */
+  describeGroup(groupId: string): GroupDescription | undefined {
+    const g = this.cluster.groups.describe(groupId);
+    if (!g) return undefined;
+    const { groupId: id, state, protocolType, protocol, generationId } = g;
+    return {
+      groupId: id,
+      state,
+      protocolType,
+      protocol,
+      generationId,
+      members: g.members.map(({ memberId, clientId, clientHost, assignment }) => ({ memberId, clientId, clientHost, assignment })),
+    };
   }
 
   // ---- faults ------------------------------------------------------------------------------------
