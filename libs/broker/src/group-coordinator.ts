@@ -230,6 +230,7 @@ export class GroupCoordinator {
 
   // ---- JoinGroup ---------------------------------------------------------------------------------
 
+  /** JoinGroup: answers at once on an error, otherwise when the rebalance this join takes part in completes. */
   join(req: JoinGroupRequest): JoinGroupResult | Promise<JoinGroupResult> {
     if (!req.groupId) return failedJoin(ErrorCode.INVALID_GROUP_ID, req.memberId);
     const { groupMinSessionTimeoutMs: min, groupMaxSessionTimeoutMs: max } = this.cluster.options;
@@ -479,6 +480,7 @@ export class GroupCoordinator {
 
   // ---- SyncGroup, Heartbeat, LeaveGroup ----------------------------------------------------------
 
+  /** SyncGroup: the leader's call stores the assignments and answers every waiting member; followers wait for it. */
   sync(groupId: string, generationId: number, memberId: string, assignments: readonly { memberId: string; assignment: Buffer }[]): SyncGroupResult | Promise<SyncGroupResult> {
     const fail = (errorCode: number): SyncGroupResult => ({ errorCode, assignment: EMPTY });
     const group = this.groups.get(groupId);
@@ -517,6 +519,7 @@ export class GroupCoordinator {
     }
   }
 
+  /** Heartbeat: restarts the member's session timer; REBALANCE_IN_PROGRESS tells it to rejoin. */
   heartbeat(groupId: string, generationId: number, memberId: string): number {
     const group = this.groups.get(groupId);
     const member = group?.members.get(memberId);
@@ -644,6 +647,7 @@ export class GroupCoordinator {
     };
   }
 
+  /** Every offset the group has committed, ordered by topic then partition. */
   committedOffsets(groupId: string): CommittedOffset[] {
     return this.offsets.list(groupId).map(({ topic, partition, offset, metadata }) => ({ topic, partition, offset, metadata }));
   }
