@@ -101,7 +101,7 @@ export function resolveConsumerProperties(
     } else if (name === 'client.id') {
       if (typeof raw !== 'string' || raw === '') throw problem(`property 'client.id' must be a non-empty string, got ${JSON.stringify(raw)}`);
     } else {
-      const near = KNOWN.find((k) => k.replace(/\./g, '') === name.replace(/[._-]/g, '').toLowerCase());
+      const near = KNOWN.find((k) => editDistance(k, name.toLowerCase().replace(/[_-]/g, '.')) <= 2);
       throw problem(
         `unknown consumer property '${name}'${near ? `; did you mean '${near}'?` : ''} Supported: ${KNOWN.join(', ')}`,
       );
@@ -132,4 +132,15 @@ export function resolveConsumerProperties(
     maxPollIntervalMs,
     autoOffsetReset: props['auto.offset.reset'] as 'earliest' | 'latest' | undefined,
   };
+}
+
+/** Levenshtein distance, to suggest the property a typo meant. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
 }
