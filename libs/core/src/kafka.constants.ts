@@ -22,12 +22,17 @@ export const KAFKA_CONTEXT_TYPE = 'kafka';
 /** Shutdown timeout when none is configured: 10 s. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 
-/** Parameter types of the listener parameter decorators. */
+/**
+ * Parameter types of the listener parameter decorators. Nest's `PipesConsumer` tells pipes the type by
+ * number: 3 is `'body'`, and every number it does not know is `'custom'`, which `ValidationPipe` skips. So
+ * `PAYLOAD` is 3, as `@nestjs/microservices`' `RpcParamtype.PAYLOAD`, and the others avoid 3, 4 and 5
+ * (`'body'`, `'query'`, `'param'`).
+ */
 export const enum KafkaParamType {
-  PAYLOAD = 0,
-  KEY = 1,
-  HEADER = 2,
-  HEADERS = 3,
-  ACK = 4,
-  CONTEXT = 5,
+  PAYLOAD = 3,
+  KEY = 10,
+  HEADER = 11,
+  HEADERS = 12,
+  ACK = 13,
+  CONTEXT = 14,
 }
