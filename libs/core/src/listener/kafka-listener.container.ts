@@ -201,7 +201,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     if (timedOut) {
       const inFlight = [...this.busy].flatMap((b) => (b.record ? [`${b.record.topic}-${b.record.partition}@${b.record.offset}`] : []));
       this.logger.warn(
-        `listener '${this.id}' (${this.listener}): handlers still running after the shutdown timeout of ${this.env.shutdownTimeoutMs} ms (${inFlight.join(', ') || 'none known'}); their records are not committed and will be delivered again; raise 'shutdownTimeoutMs' if handlers need longer`,
+        `listener '${this.id}' (${this.listener}): handlers still running after the shutdown timeout of ${this.env.shutdownTimeoutMs} ms (${inFlight.join(', ') || 'none known'}); their records are committed only if they finish before the process exits, and are delivered again otherwise; raise 'shutdownTimeoutMs' if handlers need longer`,
       );
     }
     const admin = this.admin;

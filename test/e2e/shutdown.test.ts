@@ -1,0 +1,111 @@
+// Graceful shutdown: a handler in flight finishes, its offset is committed, the group is left, and a
+// restart reprocesses nothing; a handler outliving the shutdown timeout is reported.
+import { Injectable } from '@nestjs/common';
+import type { EmbeddedKafkaBroker } from '@kafka-nest/broker';
+import { Ctx, KafkaContext, KafkaListener, KafkaListenerEndpointRegistry, KafkaTemplate } from '@kafka-nest/core';
+import { createKafkaTestBroker, waitFor, waitForCommit } from '@kafka-nest/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CapturingLogger, committed, gate, startApp } from '../fixtures/kafka-app.js';
+
+let broker: EmbeddedKafkaBroker;
+beforeAll(async () => {
+  broker = await createKafkaTestBroker({ topics: [{ name: 'drain' }, { name: 'slow' }, { name: 'poll' }] });
+});
+afterAll(() => broker.stop());
+
+describe('graceful shutdown', () => {
+  it('waits for the handler in flight, commits it, leaves the group; a restart reprocesses nothing', async () => {
+    const hold = gate();
+    const started: number[] = [];
+    const finished: number[] = [];
+    @Injectable()
+    class Drained {
+      @KafkaListener({ id: 'drain', topics: ['drain'], fromBeginning: true, autoStartup: false })
+      async on(@Ctx() ctx: KafkaContext) {
+        started.push(ctx.offset);
+        if (ctx.offset === 1) await hold.promise;
+        finished.push(ctx.offset);
+      }
+    }
+    const app = await startApp(broker, { providers: [Drained] });
+    await app.get(KafkaTemplate).sendBatch('drain', [{ value: 0 }, { value: 1 }, { value: 2 }]);
+    await app.get(KafkaListenerEndpointRegistry).start('drain');
+    await waitFor(() => started.includes(1));
+
+    const closing = app.close();
+    await waitFor(() => !app.get(KafkaListenerEndpointRegistry).isRunning('drain'));
+    expect(committed(broker, 'drain', 'drain')).toBe(-1);
+    hold.open();
+    await closing;
+
+    // The record in flight finished and was committed; the record after it was not started.
+    expect(finished).toEqual([0, 1]);
+    expect(committed(broker, 'drain', 'drain')).toBe(2);
+    expect(broker.describeGroup('drain')?.members ?? []).toEqual([]);
+
+    // A restart starts at the committed offset: offsets 0 and 1 are not delivered again.
+    started.length = 0;
+    const again = await startApp(broker, { providers: [Drained] });
+    await again.get(KafkaListenerEndpointRegistry).start('drain');
+    await waitForCommit(broker, 'drain', 'drain', 0, 3);
+    expect(started).toEqual([2]);
+    await again.close();
+  });
+
+  it('a handler outliving the shutdown timeout is reported and close() returns', async () => {
+    const hold = gate();
+    const logger = new CapturingLogger();
+    let handling = false;
+    @Injectable()
+    class Slow {
+      @KafkaListener({ id: 'slow', topics: ['slow'], fromBeginning: true })
+      async on() {
+        handling = true;
+        await hold.promise;
+      }
+    }
+    const app = await startApp(broker, { providers: [Slow], logger, options: { shutdownTimeoutMs: 300 } });
+    await app.get(KafkaTemplate).send('slow', 1);
+    await waitFor(() => handling);
+    const t0 = Date.now();
+    await app.close();
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(logger.lines('warn').find((l) => l.includes('shutdown timeout'))).toBe(
+      `listener 'slow' (Slow.on): handlers still running after the shutdown timeout of 300 ms (slow-0@0); their records are committed only if they finish before the process exits, and are delivered again otherwise; raise 'shutdownTimeoutMs' if handlers need longer`,
+    );
+    expect(committed(broker, 'slow', 'slow')).toBe(-1);
+    hold.open();
+  });
+});
+
+describe('max.poll.interval.ms', () => {
+  it('a handler running longer is reported with a log line and a process warning', async () => {
+    const hold = gate();
+    const logger = new CapturingLogger();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    @Injectable()
+    class Poll {
+      @KafkaListener({ id: 'poll', topics: ['poll'], fromBeginning: true, properties: { 'max.poll.interval.ms': 200 } })
+      async on() {
+        await hold.promise;
+      }
+    }
+    const app = await startApp(broker, { providers: [Poll], logger });
+    try {
+      await app.get(KafkaTemplate).send('poll', 1);
+      await waitFor(() => logger.lines('warn').some((l) => l.includes('max.poll.interval.ms')));
+      expect(logger.lines('warn').find((l) => l.includes('max.poll.interval.ms'))).toMatch(
+        /^listener 'poll' \(Poll\.on\) has been handling poll-0@0 for \d+ ms, longer than max\.poll\.interval\.ms \(200\); a Java consumer would leave the group here\. Make the handler faster, hand the work off, or raise 'max\.poll\.interval\.ms'$/,
+      );
+      await waitFor(() => warnings.some((w) => (w as NodeJS.ErrnoException).code === 'KAFKA_NEST_MAX_POLL_INTERVAL_EXCEEDED'));
+      hold.open();
+      await waitForCommit(broker, 'poll', 'poll', 0, 1);
+    } finally {
+      process.off('warning', onWarning);
+      hold.open();
+      await app.close();
+    }
+  });
+});
