@@ -1,0 +1,54 @@
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { EmbeddedKafkaBroker } from '@kafka-nest/broker';
+import { type AppConfig, ConfigError } from './config.js';
+import { AppModule } from './app.module.js';
+import { reachable } from './ops/health.controller.js';
+
+export interface RunningApp {
+  readonly app: INestApplication;
+  /** The embedded broker, when the app started one. */
+  readonly broker?: EmbeddedKafkaBroker;
+  /** Base URL of the HTTP server. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the sample application: with no brokers configured, an embedded Kafka broker in this process
+ * (and says so); otherwise the given cluster, after checking that one of its brokers answers.
+ */
+export async function bootstrap(config: AppConfig, options: { progressIntervalMs?: number; logger?: false } = {}): Promise<RunningApp> {
+  let broker: EmbeddedKafkaBroker | undefined;
+  let brokers = config.brokers;
+  if (!brokers) {
+    broker = await EmbeddedKafkaBroker.start({ topics: [{ name: 'orders', partitions: 3 }, { name: 'payments', partitions: 3 }] });
+    brokers = broker.brokers;
+    if (options.logger !== false) console.log(`No KAFKA_BROKERS set: started the embedded Kafka broker at ${brokers.join(',')} (any Kafka client can connect to it)`);
+  } else {
+    const answers = await Promise.all(brokers.map((b) => reachable(b, 3000)));
+    if (!answers.some(Boolean)) {
+      throw new ConfigError(`cannot reach Kafka at ${brokers.join(', ')} (KAFKA_BROKERS): no broker accepted a connection within 3 s; check the addresses and that the cluster is up`);
+    }
+  }
+  try {
+    const app = await NestFactory.create(
+      AppModule.forConfig({ brokers, embedded: !!broker, demo: config.demo, progressIntervalMs: options.progressIntervalMs ?? 2000 }),
+      options.logger === false ? { logger: false } : { logger: ['log', 'warn', 'error'] },
+    );
+    await app.listen(config.port, '127.0.0.1');
+    const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    return {
+      app,
+      broker,
+      url,
+      async close() {
+        await app.close();
+        await broker?.stop();
+      },
+    };
+  } catch (err) {
+    await broker?.stop();
+    throw err;
+  }
+}

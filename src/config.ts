@@ -1,0 +1,40 @@
+/** The sample application's settings, read from the environment once at start-up. */
+
+export interface AppConfig {
+  /** Kafka bootstrap servers; undefined = start the embedded broker in-process. */
+  readonly brokers?: string[];
+  /** HTTP port. */
+  readonly port: number;
+  /** Send a stream of demo orders. */
+  readonly demo: boolean;
+}
+
+const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+
+/** A start-up problem a user can fix from the message alone. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads `KAFKA_BROKERS` (comma-separated `host:port`), `PORT` (default 3000) and `DEMO` (`true`/`false`;
+ * default on with the embedded broker, off against a real cluster).
+ */
+export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const raw = env.KAFKA_BROKERS?.trim();
+  let brokers: string[] | undefined;
+  if (raw) {
+    brokers = raw.split(',').map((b) => b.trim());
+    const bad = brokers.find((b) => !HOST_PORT.test(b) || Number(b.split(':')[1]) > 65535);
+    if (bad !== undefined) {
+      throw new ConfigError(`KAFKA_BROKERS has '${bad}', which is not host:port; expected a comma-separated list such as KAFKA_BROKERS=kafka-1:9092,kafka-2:9092`);
+    }
+  }
+  const port = env.PORT === undefined ? 3000 : Number(env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT must be a number from 0 to 65535, got '${env.PORT}'`);
+  const demo = env.DEMO === undefined ? brokers === undefined : env.DEMO === 'true' || env.DEMO === '1';
+  if (env.DEMO !== undefined && !['true', 'false', '1', '0'].includes(env.DEMO)) {
+    throw new ConfigError(`DEMO must be true or false, got '${env.DEMO}'`);
+  }
+  return { brokers, port, demo };
+}
