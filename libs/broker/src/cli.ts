@@ -1,0 +1,186 @@
+/**
+ * Standalone embedded broker for local development:
+ *
+ *   npm run broker -- --port 9092 [--host 127.0.0.1] [--partitions N] [--brokers 3 --ports 9092,9095,9098]
+ *                     [--topic name[:partitions]]... [--no-auto-create] [--verbose]
+ *
+ * Prints `bootstrap: host:port[,host:port...]` once every node accepts connections, and stops cleanly on
+ * SIGINT / SIGTERM (exit 0). A bad argument prints one line naming the flag and the expected form and exits
+ * with 2; a failure to start (port in use) exits with 1.
+ */
+import { parseArgs } from 'node:util';
+import { EmbeddedKafkaBroker } from './broker.js';
+import type { EmbeddedKafkaBrokerOptions, TopicSpec } from './cluster.js';
+import { type BrokerLogger, consoleLogger } from './logger.js';
+import { topicNameProblem } from './topics.js';
+
+const DEFAULT_PORT = 9092;
+
+const HELP = `Usage: npm run broker -- [options]
+
+Runs the kafka-nest embedded Kafka broker standalone, speaking the Kafka wire protocol.
+
+Options:
+  --port <n>             port of the first node; 0 picks a free port        default: ${DEFAULT_PORT}
+  --host <address>       interface to listen on                             default: 127.0.0.1
+  --brokers <n>          number of broker nodes                             default: 1, or the count of --ports
+  --ports <p1,p2,...>    one port per node, overriding --port               default: --port, --port+1, ...
+  --partitions <n>       partitions of a topic created without a count      default: 1
+  --topic <name[:n]>     create a topic at start-up; repeatable             default: none (n: --partitions)
+  --no-auto-create       do not create unknown topics on Metadata/Produce   default: auto-create on
+  --verbose              log the broker's debug and info lines to stderr    default: warnings and errors only
+  -h, --help             show this help
+
+Prints "bootstrap: <host:port,...>" when ready; Ctrl-C or SIGTERM stops it.`;
+
+/** A command-line mistake: reported as one line, exit code 2. */
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+function integer(flag: string, value: string, min: number, max: number, form: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${flag} expects ${form}, got '${value}'`);
+  }
+  return n;
+}
+
+const port = (flag: string, value: string) => integer(flag, value, 0, 65535, 'a port number 0..65535');
+
+function parseTopic(value: string): TopicSpec {
+  const m = /^([^:]+)(?::(.*))?$/.exec(value);
+  if (!m) throw new UsageError(`--topic expects name[:partitions], e.g. orders:3, got '${value}'`);
+  const [, name, count] = m;
+  const problem = topicNameProblem(name);
+  if (problem) throw new UsageError(`--topic expects name[:partitions]: ${problem}`);
+  if (count === undefined) return { name };
+  return { name, partitions: integer('topic', count, 1, 1_000_000, 'name[:partitions] with partitions a positive integer, e.g. orders:3') };
+}
+
+interface CliOptions {
+  readonly help: boolean;
+  readonly verbose: boolean;
+  readonly broker: EmbeddedKafkaBrokerOptions;
+}
+
+/** Parses the command line; throws UsageError naming the offending flag. */
+function parseCli(argv: readonly string[]): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        brokers: { type: 'string' },
+        ports: { type: 'string' },
+        partitions: { type: 'string' },
+        topic: { type: 'string', multiple: true },
+        'no-auto-create': { type: 'boolean' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(describeParseError(err as NodeJS.ErrnoException));
+  }
+  const v = parsed.values;
+  if (v.help) return { help: true, verbose: false, broker: {} };
+
+  const ports = v.ports?.split(',').map((p) => port('ports', p.trim()));
+  if (ports && ports.length === 0) throw new UsageError(`--ports expects a comma-separated list of ports, e.g. 9092,9095,9098`);
+  const brokers = v.brokers === undefined ? ports?.length ?? 1 : integer('brokers', v.brokers, 1, 1000, 'a positive integer');
+  if (ports && ports.length !== brokers) {
+    throw new UsageError(`--ports lists ${ports.length} port(s) for --brokers ${brokers}; give one port per broker, e.g. --brokers 3 --ports 9092,9095,9098`);
+  }
+  const host = v.host ?? '127.0.0.1';
+  if (host.length === 0) throw new UsageError(`--host expects an interface address, e.g. 127.0.0.1 or 0.0.0.0`);
+  return {
+    help: false,
+    verbose: v.verbose ?? false,
+    broker: {
+      port: v.port === undefined ? DEFAULT_PORT : port('port', v.port),
+      ports,
+      host,
+      brokers,
+      defaultPartitions: v.partitions === undefined ? 1 : integer('partitions', v.partitions, 1, 1_000_000, 'a positive integer'),
+      topics: (v.topic ?? []).map(parseTopic),
+      autoCreateTopics: !v['no-auto-create'],
+    },
+  };
+}
+
+/** Turns node:util's parse errors into one line naming the flag and pointing at --help. */
+function describeParseError(err: NodeJS.ErrnoException): string {
+  const flag = /'(-[^']*)'/.exec(err.message)?.[1];
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option '${flag ?? '?'}'; run with --help to list the options`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument '${/'([^']*)'/.exec(err.message)?.[1] ?? '?'}'; every option is a --flag, run with --help to list them`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      // "Option '--port <value>' argument missing" or "Option '--verbose' does not take an argument"
+      const form = /Option '([^']*)'/.exec(err.message)?.[1];
+      return err.message.includes('argument missing')
+        ? `${form ?? 'an option'} needs a value; run with --help to list the options`
+        : `${form ?? 'an option'} takes no value; run with --help to list the options`;
+    }
+    default:
+      return `${err.message}; run with --help to list the options`;
+  }
+}
+
+const verboseLogger: BrokerLogger = {
+  debug: (m) => console.error(`[kafka-nest broker] debug ${m}`),
+  info: (m) => console.error(`[kafka-nest broker] info ${m}`),
+  warn: consoleLogger.warn,
+  error: consoleLogger.error,
+};
+
+async function main(argv: readonly string[]): Promise<number> {
+  let options: CliOptions;
+  try {
+    options = parseCli(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`kafka-nest broker: ${err.message}`);
+    return 2;
+  }
+  if (options.help) {
+    console.log(HELP);
+    return 0;
+  }
+
+  let broker: EmbeddedKafkaBroker;
+  try {
+    broker = await EmbeddedKafkaBroker.start({ ...options.broker, logger: options.verbose ? verboseLogger : consoleLogger });
+  } catch (err) {
+    console.error(`kafka-nest broker: ${(err as Error).message}`);
+    return 1;
+  }
+  console.log(`bootstrap: ${broker.brokers.join(',')}`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return; // a second Ctrl-C while draining changes nothing; stop() is quick
+      stopping = true;
+      console.error(`kafka-nest broker: ${signal}, stopping`);
+      broker.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          console.error(`kafka-nest broker: error while stopping: ${(err as Error).message}`);
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+// Exit explicitly: a client's pending long poll must not keep a stopped broker's process alive.
+process.exit(await main(process.argv.slice(2)));
