@@ -1,0 +1,99 @@
+"""confluent-kafka-python (librdkafka 2.x) driven by the compatibility tests.
+
+Usage: python3 confluent_client.py '<json spec>'
+  {"op": "produce", "bootstrap": "h:p", "topic": "t", "records": [{"key": b64|null, "value": b64|null,
+   "headers": [[name, b64]], "partition": n?}], "acks": -1|0|1, "config": {...}?}
+      -> {"sent": [{"partition": n, "offset": n}]}
+  {"op": "consume", "bootstrap": "h:p", "topic": "t", "group": "g", "count": n, "timeout_ms": n,
+   "commit": true|false, "config": {...}?}
+      -> {"records": [{"partition", "offset", "key", "value", "headers", "timestamp"}], "committed": {"p": offset}}
+
+Bytes travel as base64 so the tests can compare them exactly. "config" adds librdkafka properties (for example
+{"debug": "protocol,cgrp"}). Any failure prints {"error": "..."} and exits 1.
+"""
+import base64
+import json
+import sys
+import time
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+
+
+def b64(data):
+    return None if data is None else base64.b64encode(data).decode('ascii')
+
+
+def unb64(text):
+    return None if text is None else base64.b64decode(text)
+
+
+def produce(spec):
+    conf = {'bootstrap.servers': spec['bootstrap'], 'client.id': 'compat-confluent', 'acks': str(spec.get('acks', -1)),
+            'linger.ms': 0, 'partitioner': 'murmur2_random'}
+    conf.update(spec.get('config', {}))
+    producer = Producer(conf)
+    sent = [None] * len(spec['records'])
+    failures = []
+
+    def on_delivery(index):
+        def report(err, msg):
+            if err is not None:
+                failures.append(str(err))
+            else:
+                sent[index] = {'partition': msg.partition(), 'offset': msg.offset()}
+        return report
+
+    for i, r in enumerate(spec['records']):
+        kwargs = {'key': unb64(r.get('key')), 'value': unb64(r.get('value')),
+                  'headers': [(h[0], unb64(h[1])) for h in r.get('headers', [])], 'on_delivery': on_delivery(i)}
+        if r.get('partition') is not None:
+            kwargs['partition'] = r['partition']
+        producer.produce(spec['topic'], **kwargs)
+    remaining = producer.flush(spec.get('timeout_ms', 20000) / 1000)
+    if failures or remaining:
+        return {'error': f'{remaining} record(s) undelivered; delivery errors: {failures}', 'sent': sent}
+    return {'sent': sent}
+
+
+def consume(spec):
+    conf = {'bootstrap.servers': spec['bootstrap'], 'client.id': 'compat-confluent', 'group.id': spec['group'],
+            'auto.offset.reset': 'earliest', 'enable.auto.commit': False, 'session.timeout.ms': 10000}
+    conf.update(spec.get('config', {}))
+    consumer = Consumer(conf)
+    try:
+        consumer.subscribe([spec['topic']])
+        deadline = time.monotonic() + spec.get('timeout_ms', 20000) / 1000
+        records = []
+        while len(records) < spec['count'] and time.monotonic() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is None:
+                continue
+            if msg.error():
+                raise KafkaException(msg.error())
+            records.append({'partition': msg.partition(), 'offset': msg.offset(), 'key': b64(msg.key()), 'value': b64(msg.value()),
+                            'headers': [[k, b64(v)] for k, v in (msg.headers() or [])], 'timestamp': msg.timestamp()[1]})
+        committed = {}
+        if spec.get('commit', True) and records:
+            consumer.commit(asynchronous=False)
+            for tp in consumer.committed(consumer.assignment(), timeout=10):
+                if tp.offset >= 0:
+                    committed[str(tp.partition)] = tp.offset
+        if len(records) < spec['count']:
+            return {'error': f"received {len(records)} of {spec['count']} records before the timeout", 'records': records}
+        return {'records': records, 'committed': committed}
+    finally:
+        consumer.close()
+
+
+def main():
+    spec = json.loads(sys.argv[1])
+    try:
+        out = {'produce': produce, 'consume': consume}[spec['op']](spec)
+    except Exception as err:  # reported to the test as JSON, with the type for diagnosis
+        out = {'error': f'{type(err).__name__}: {err}'}
+    print(json.dumps(out))
+    sys.exit(1 if 'error' in out else 0)
+
+
+if __name__ == '__main__':
+    main()

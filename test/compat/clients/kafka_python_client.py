@@ -1,0 +1,94 @@
+"""kafka-python (2.x) driven by the compatibility tests.
+
+Usage: python3 kafka_python_client.py '<json spec>'
+  {"op": "produce", "bootstrap": "h:p", "topic": "t", "records": [{"key": b64|null, "value": b64|null,
+   "headers": [[name, b64]], "partition": n?}], "acks": -1|0|1}
+      -> {"sent": [{"partition": n, "offset": n}]}
+  {"op": "consume", "bootstrap": "h:p", "topic": "t", "group": "g"|null, "count": n, "timeout_ms": n,
+   "commit": true|false}
+      -> {"records": [{"partition", "offset", "key", "value", "headers", "timestamp"}], "committed": {"p": offset}}
+
+Bytes travel as base64 so the tests can compare them exactly. Any failure prints {"error": "..."} and exits 1.
+"""
+import base64
+import json
+import logging
+import sys
+import time
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+
+def b64(data):
+    return None if data is None else base64.b64encode(data).decode('ascii')
+
+
+def unb64(text):
+    return None if text is None else base64.b64decode(text)
+
+
+def produce(spec):
+    acks = spec.get('acks', -1)
+    producer = KafkaProducer(bootstrap_servers=spec['bootstrap'], acks='all' if acks == -1 else acks,
+                             client_id='compat-kafka-python', linger_ms=0)
+    try:
+        futures = [
+            producer.send(spec['topic'], key=unb64(r.get('key')), value=unb64(r.get('value')),
+                          headers=[(h[0], unb64(h[1])) for h in r.get('headers', [])], partition=r.get('partition'))
+            for r in spec['records']
+        ]
+        producer.flush(timeout=spec.get('timeout_ms', 20000) / 1000)
+        sent = []
+        for f in futures:
+            md = f.get(timeout=spec.get('timeout_ms', 20000) / 1000)
+            sent.append({'partition': md.partition, 'offset': md.offset})
+        return {'sent': sent}
+    finally:
+        producer.close(timeout=5)
+
+
+def consume(spec):
+    group = spec.get('group')
+    consumer = KafkaConsumer(bootstrap_servers=spec['bootstrap'], group_id=group, client_id='compat-kafka-python',
+                             auto_offset_reset='earliest', enable_auto_commit=False,
+                             consumer_timeout_ms=500, session_timeout_ms=10000, heartbeat_interval_ms=1000)
+    try:
+        if group:
+            consumer.subscribe([spec['topic']])
+        else:
+            parts = consumer.partitions_for_topic(spec['topic']) or set()
+            consumer.assign([TopicPartition(spec['topic'], p) for p in sorted(parts)])
+        deadline = time.monotonic() + spec.get('timeout_ms', 20000) / 1000
+        records = []
+        while len(records) < spec['count'] and time.monotonic() < deadline:
+            batches = consumer.poll(timeout_ms=200, max_records=spec['count'] - len(records))
+            for tp, msgs in batches.items():
+                for m in msgs:
+                    records.append({'partition': m.partition, 'offset': m.offset, 'key': b64(m.key), 'value': b64(m.value),
+                                    'headers': [[k, b64(v)] for k, v in (m.headers or [])], 'timestamp': m.timestamp})
+        committed = {}
+        if group and spec.get('commit', True):
+            consumer.commit()
+            for tp in consumer.assignment():
+                committed[str(tp.partition)] = consumer.committed(tp)
+        if len(records) < spec['count']:
+            return {'error': f"received {len(records)} of {spec['count']} records before the timeout", 'records': records}
+        return {'records': records, 'committed': committed}
+    finally:
+        consumer.close(autocommit=False)
+
+
+def main():
+    spec = json.loads(sys.argv[1])
+    if spec.get('debug'):
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+    try:
+        out = {'produce': produce, 'consume': consume}[spec['op']](spec)
+    except Exception as err:  # reported to the test as JSON, with the type for diagnosis
+        out = {'error': f'{type(err).__name__}: {err}'}
+    print(json.dumps(out))
+    sys.exit(1 if 'error' in out else 0)
+
+
+if __name__ == '__main__':
+    main()
