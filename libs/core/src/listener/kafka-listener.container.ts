@@ -303,6 +303,12 @@ export class KafkaListenerContainer implements MessageListenerContainer {
   /** Delivers one record; returns what the loop does next. */
   private async handleRecord(b: TransportBatch, record: ConsumedRecord): Promise<Outcome> {
     const { endpoint } = this;
+    const wait = (endpoint.notBefore?.(record) ?? 0) - Date.now();
+    if (wait > 0) {
+      // Not due yet: hold the partition at this record until it is, with the machinery of a back-off.
+      if (b.isRunning() && this.running) this.backOff(b, record.offset, wait);
+      return Outcome.HALT;
+    }
     let error: Error;
     try {
       const value = deserialize(endpoint.valueDeserializer, record, false);

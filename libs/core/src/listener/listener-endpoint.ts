@@ -1,6 +1,7 @@
 import type { CommonErrorHandler } from '../error-handling/common-error-handler.js';
 import type { KafkaClientOptions, KafkaTransport } from '../transport/kafka-transport.js';
 import type { AckMode } from './ack-mode.js';
+import type { ConsumedRecord } from './consumed-record.js';
 import type { ResolvedConsumerProperties } from './consumer-properties.js';
 import type { DeserializerFn } from './deserializers.js';
 import type { ListenerInvocation } from './kafka-params.factory.js';
@@ -23,6 +24,11 @@ export interface ListenerEndpoint {
   readonly valueDeserializer: DeserializerFn;
   readonly keyDeserializer: DeserializerFn;
   readonly errorHandler: CommonErrorHandler;
+  /**
+   * When a record may be delivered, in ms since the epoch (undefined: at once). A record not yet due is not
+   * delivered: its partition is paused, sought back to it and resumed when it is due (retry topics).
+   */
+  readonly notBefore?: (record: ConsumedRecord) => number | undefined;
   /** Calls the method through Nest's pipes, guards, interceptors and filters. */
   readonly invoke: (payload: unknown, ctx: unknown, invocation: ListenerInvocation) => Promise<unknown>;
 }
