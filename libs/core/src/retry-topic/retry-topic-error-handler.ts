@@ -1,0 +1,152 @@
+/**
+ * The error handler of the main, retry and dead-letter containers of one `@RetryableTopic` listener: a
+ * `DefaultErrorHandler` with no blocking retries whose `DeadLetterPublishingRecoverer` forwards a failed
+ * record to the next topic of its chain (Spring Kafka's `DeadLetterPublishingRecovererFactory` and
+ * `DefaultDestinationTopicResolver`). Internal.
+ */
+import { Logger } from '@nestjs/common';
+import { FixedBackOff } from '../error-handling/back-off.js';
+import type {
+  BatchErrorHandlingResult,
+  CommonErrorHandler,
+  ErrorHandlingResult,
+  ListenerFailureContext,
+  TopicToCreate,
+} from '../error-handling/common-error-handler.js';
+import { DltHeaders, int32Bytes } from '../error-handling/dead-letter-headers.js';
+import {
+  type DeadLetterDestination,
+  DeadLetterPublishingRecoverer,
+  type DeadLetterTemplate,
+} from '../error-handling/dead-letter-publishing-recoverer.js';
+import { DefaultErrorHandler, describeRecord } from '../error-handling/default-error-handler.js';
+import type { ConsumedRecord } from '../listener/consumed-record.js';
+import { DltStrategy, type RetryTopicChain } from './retry-topic-configuration.js';
+import { attemptOf, bigIntegerBytes, originalTimestampBytes, RetryTopicHeaders } from './retry-topic.headers.js';
+
+/** The `kafka_dlt-original-*` headers, kept from the first forwarding (Spring's `appendOriginalHeaders = false`). */
+const ORIGINAL_HEADERS: readonly string[] = [
+  DltHeaders.ORIGINAL_TOPIC,
+  DltHeaders.ORIGINAL_PARTITION,
+  DltHeaders.ORIGINAL_OFFSET,
+  DltHeaders.ORIGINAL_TIMESTAMP,
+  DltHeaders.ORIGINAL_TIMESTAMP_TYPE,
+  DltHeaders.ORIGINAL_CONSUMER_GROUP,
+];
+
+/** Remembers each topic's partition count once known. */
+function memoized(partitionsFor: (topic: string) => Promise<number | undefined>): (topic: string) => Promise<number | undefined> {
+  const known = new Map<string, number>();
+  return async (topic) => {
+    const cached = known.get(topic);
+    if (cached !== undefined) return cached;
+    const count = await partitionsFor(topic);
+    if (count !== undefined) known.set(topic, count);
+    return count;
+  };
+}
+
+/** Where a failed record goes, decided once per recovery and read again for its headers. */
+interface Forwarding {
+  readonly attempt: number;
+  readonly dueAt: number;
+}
+
+export class RetryTopicErrorHandler implements CommonErrorHandler {
+  private readonly logger = new Logger('RetryTopic');
+  private readonly delegate: DefaultErrorHandler;
+  private readonly forwardings = new WeakMap<ConsumedRecord, Forwarding>();
+
+  constructor(
+    private readonly chain: RetryTopicChain,
+    template: DeadLetterTemplate,
+  ) {
+    const recoverer = new DeadLetterPublishingRecoverer(template, {
+      destinationResolver: (record, error) => this.destinationOf(record, error),
+      headersFunction: (record) => this.headersOf(record),
+      // Partition counts do not change under a running listener: ask the broker once per topic.
+      ...(template.partitionsFor && { partitionsFor: memoized((topic) => template.partitionsFor!(topic)) }),
+      createTopics: false,
+    });
+    // No blocking retries: every failure is "recovered" at once, by forwarding the record.
+    this.delegate = new DefaultErrorHandler(recoverer, new FixedBackOff(0, 0));
+  }
+
+  handleRecord(record: ConsumedRecord, error: Error, ctx: ListenerFailureContext): Promise<ErrorHandlingResult> {
+    return this.delegate.handleRecord(record, error, ctx);
+  }
+
+  handleBatch(records: readonly ConsumedRecord[], error: Error, ctx: ListenerFailureContext): Promise<BatchErrorHandlingResult> {
+    return this.delegate.handleBatch(records, error, ctx);
+  }
+
+  /** 1 on the main topic; on a retry topic or the DLT, the attempt its `retry_topic-attempts` header says. */
+  deliveryAttempt(record: ConsumedRecord, ctx: ListenerFailureContext): number {
+    return this.chain.sourceOf(record.topic)?.kind === 'main' ? this.delegate.deliveryAttempt(record, ctx) : attemptOf(record);
+  }
+
+  recordSucceeded(record: ConsumedRecord, ctx: ListenerFailureContext): void {
+    this.delegate.recordSucceeded(record, ctx);
+  }
+
+  /** The main topic, retry topics and DLT of `source`'s chain, with `numPartitions`, unless `autoCreateTopics` is false. */
+  topicsToCreate(source: { readonly topic: string }): TopicToCreate[] {
+    const main = this.chain.sourceOf(source.topic)?.main;
+    if (!this.chain.config.autoCreateTopics || main === undefined) return [];
+    return this.chain.topicsOf(main).map((topic) => ({ topic, numPartitions: this.chain.config.numPartitions }));
+  }
+
+  /** The next topic of the record's chain, or null to drop it (logged). */
+  private destinationOf(record: ConsumedRecord, error: Error): DeadLetterDestination | null {
+    const { config } = this.chain;
+    const source = this.chain.sourceOf(record.topic) ?? { kind: 'main', main: record.topic };
+    const retryable = config.classifier.isRetryable(error);
+    const where = `${describeRecord(record)}${source.kind === 'main' ? '' : ` (main topic ${source.main})`}`;
+    let topic: string;
+    let delay = 0;
+    const attempt = source.kind === 'main' ? 1 : attemptOf(record);
+    if (source.kind === 'dlt') {
+      if (config.dltStrategy !== DltStrategy.ALWAYS_RETRY_ON_ERROR || !retryable) {
+        const why = retryable ? 'dltStrategy is FAIL_ON_ERROR' : `${error.name} is not retryable`;
+        this.logger.error(`The DLT handler failed on ${where} and ${why}: the record is dropped. ${error.message}`, error.stack);
+        return null;
+      }
+      topic = record.topic;
+      this.logger.error(`The DLT handler failed on ${where}; the record is published to ${topic} again. ${error.message}`, error.stack);
+    } else if (retryable && attempt < config.attempts) {
+      topic = `${source.main}${config.retrySuffixes[attempt - 1]}`;
+      delay = config.delayFor(attempt - 1);
+      this.logger.debug(`Attempt ${attempt} of ${where} failed; sending it to retry topic ${topic}, due in ${delay} ms. ${error.message}`);
+    } else if (config.dltSuffix === undefined) {
+      const why = retryable ? `attempts (${config.attempts}) are exhausted` : `${error.name} is not retryable`;
+      this.logger.error(`${where} failed and ${why}; dltStrategy is NO_DLT, so the record is dropped. ${error.message}`, error.stack);
+      return null;
+    } else {
+      topic = `${source.main}${config.dltSuffix}`;
+      const why = retryable ? `attempts (${config.attempts}) are exhausted` : `${error.name} is not retryable`;
+      this.logger.error(`${where} failed and ${why}; sending it to DLT ${topic}. ${error.message}`, error.stack);
+    }
+    this.forwardings.set(record, { attempt, dueAt: Date.now() + delay });
+    // Same partition as the record when the created destination has it (the recoverer checks topics made by
+    // others); otherwise the producer places it by key.
+    const partition = !config.autoCreateTopics || record.partition < config.numPartitions ? record.partition : undefined;
+    return { topic, ...(partition === undefined ? {} : { partition }) };
+  }
+
+  /** The retry headers of a forwarded record; the original-* headers are those of the main-topic record. */
+  private headersOf(record: ConsumedRecord): Record<string, Buffer> {
+    const forwarding = this.forwardings.get(record);
+    this.forwardings.delete(record);
+    const headers: Record<string, Buffer> = {};
+    if (this.chain.sourceOf(record.topic)?.kind !== 'main' && record.headers[DltHeaders.ORIGINAL_TOPIC] !== undefined) {
+      for (const name of ORIGINAL_HEADERS) {
+        const value = record.headers[name];
+        if (value !== undefined) headers[name] = value;
+      }
+    }
+    headers[RetryTopicHeaders.ORIGINAL_TIMESTAMP] = originalTimestampBytes(record);
+    headers[RetryTopicHeaders.ATTEMPTS] = int32Bytes((forwarding?.attempt ?? attemptOf(record)) + 1);
+    headers[RetryTopicHeaders.BACKOFF_TIMESTAMP] = bigIntegerBytes(forwarding?.dueAt ?? Date.now());
+    return headers;
+  }
+}
