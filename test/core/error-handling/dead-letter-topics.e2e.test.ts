@@ -1,0 +1,93 @@
+/**
+ * Issue 4, end to end: the dead-letter topics themselves. Created at listener start with the source's
+ * partition count (unless disabled), checked for a valid name at start-up, and used even when they have
+ * fewer partitions than the source.
+ */
+import { Test, type TestingModule } from '@nestjs/testing';
+import type { EmbeddedKafkaBroker } from '@kafka-nest/broker';
+import {
+  DeadLetterPublishingRecoverer,
+  DefaultErrorHandler,
+  DltHeaders,
+  FixedBackOff,
+  KafkaListenerEndpointRegistry,
+  KafkaTemplate,
+} from '@kafka-nest/core';
+import { createKafkaTestBroker, getSingleRecord, KafkaTestingModule, waitForAssignment, waitForCommit } from '@kafka-nest/testing';
+import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { type Delivery, headersOf, int32, quietNest, recordListener, startApp } from './e2e-support.js';
+
+const ERROR_HANDLER = Symbol('ORDERS_ERROR_HANDLER');
+
+let broker: EmbeddedKafkaBroker;
+let app: TestingModule | undefined;
+
+beforeAll(quietNest);
+beforeEach(async () => {
+  broker = await createKafkaTestBroker();
+});
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+  await broker.stop();
+});
+
+const dltHandler = (options: ConstructorParameters<typeof DeadLetterPublishingRecoverer>[1] = {}) => ({
+  provide: ERROR_HANDLER,
+  inject: [KafkaTemplate],
+  useFactory: (template: KafkaTemplate) => new DefaultErrorHandler(new DeadLetterPublishingRecoverer(template, options), new FixedBackOff(0, 0)),
+});
+
+const failing = (deliveries: Delivery[], topic = 'orders') =>
+  recordListener({ id: 'orders', topics: [topic], groupId: 'orders-service', fromBeginning: true, errorHandler: ERROR_HANDLER }, deliveries, () => {
+    throw new Error('rejected');
+  });
+
+it("creates <topic>.DLT at start-up with the source topic's partition count; '-dlt' with that suffix", async () => {
+  broker.createTopics({ name: 'orders', partitions: 4 }, { name: 'payments', partitions: 2 });
+  const payments = recordListener({ id: 'payments', topics: ['payments'], groupId: 'payments-service', errorHandler: 'PAYMENTS_ERROR_HANDLER' }, []);
+  app = await startApp(broker, [
+    dltHandler(),
+    failing([]),
+    { ...dltHandler({ suffix: '-dlt' }), provide: 'PAYMENTS_ERROR_HANDLER' },
+    payments,
+  ]);
+  expect(broker.partitionCount('orders.DLT')).toBe(4);
+  expect(broker.partitionCount('payments-dlt')).toBe(2);
+});
+
+it('creates no DLT when createTopics is false', async () => {
+  broker.createTopics({ name: 'orders', partitions: 2 });
+  app = await startApp(broker, [dltHandler({ createTopics: false }), failing([])]);
+  await waitForAssignment(app.get(KafkaListenerEndpointRegistry), 'orders', 2);
+  expect(broker.partitionCount('orders.DLT')).toBeUndefined();
+});
+
+it('fails start-up, naming the listener, when the DLT name is not a valid topic name', async () => {
+  const longTopic = 'o'.repeat(246); // valid; with '.DLT' it is 250 characters, one over Kafka's limit
+  broker.createTopics({ name: longTopic, partitions: 1 });
+  const module = await Test.createTestingModule({
+    imports: [KafkaTestingModule.forBroker(broker)],
+    providers: [dltHandler(), failing([], longTopic)],
+  }).compile();
+  module.useLogger(false);
+  try {
+    await expect(module.init()).rejects.toThrow(/Listener 'orders': dead-letter topic of 'o+' is not a valid topic name: a topic name is at most 249 characters/);
+  } finally {
+    await module.close();
+  }
+});
+
+it('lets the producer choose the partition when the DLT has fewer partitions than the source', async () => {
+  broker.createTopics({ name: 'orders', partitions: 3 }, { name: 'orders.DLT', partitions: 1 });
+  const deliveries: Delivery[] = [];
+  app = await startApp(broker, [dltHandler(), failing(deliveries)]);
+
+  await app.get(KafkaTemplate).send('orders', { id: 'o-1' }, { partition: 2 });
+  const dead = await getSingleRecord(broker, 'orders.DLT');
+  await waitForCommit(broker, 'orders-service', 'orders', 2, 1);
+
+  expect(dead.partition).toBe(0);
+  expect(headersOf(dead)[DltHeaders.ORIGINAL_PARTITION]).toEqual(int32(2));
+  expect(deliveries).toHaveLength(1);
+});
