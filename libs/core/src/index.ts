@@ -15,3 +15,4 @@ export type { MessageListenerContainer, PartitionLag } from './listener/message-
 export { KafkaTemplate, type SendOptions, type ProducerRecord } from './producer/kafka.template.js';
 export type * from './transport/kafka-transport.js';
 export { KafkajsTransport } from './transport/kafkajs.transport.js';
+export * from './retry-topic/index.js';

@@ -2,6 +2,7 @@ import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency } from '
 import type { AckMode } from './listener/ack-mode.js';
 import type { ConsumerProperties } from './listener/consumer-properties.js';
 import type { Deserializer } from './listener/deserializers.js';
+import type { RetryableTopicOptions } from './retry-topic/retry-topic-configuration.js';
 import type { KafkaClientOptions, KafkaTransport } from './transport/kafka-transport.js';
 
 /** Settings of `KafkaTemplate`'s producer. */
@@ -34,6 +35,8 @@ export interface KafkaModuleOptions {
   syncCommits?: boolean;
   /** Error handler (DI token) of every listener that names none. @default a `DefaultErrorHandler` per listener */
   errorHandler?: InjectionToken;
+  /** Defaults of every `@RetryableTopic` (its own options win). @default the defaults of `RetryableTopicOptions` */
+  retryTopic?: RetryableTopicOptions;
   /** `KafkaTemplate` settings. */
   producer?: KafkaProducerOptions;
   /** How long `app.close()` waits for handlers in flight. @default 10000 */

@@ -3,6 +3,12 @@
 /** Method metadata: the `KafkaListenerOptions[]` of a method (one entry per `@KafkaListener`). */
 export const KAFKA_LISTENER_METADATA = 'kafka-nest:listener';
 
+/** Method metadata: the `RetryableTopicOptions[]` of a method (one entry per `@RetryableTopic`). */
+export const RETRYABLE_TOPIC_METADATA = 'kafka-nest:retryable-topic';
+
+/** Method metadata: `true` on a `@DltHandler` method. */
+export const DLT_HANDLER_METADATA = 'kafka-nest:dlt-handler';
+
 /**
  * Method metadata: parameter decorators of a listener method, read by `ExternalContextCreator`. Nest's own
  * key (`ROUTE_ARGS_METADATA`, as @nestjs/microservices uses), so that decorators made with Nest's

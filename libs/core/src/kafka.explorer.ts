@@ -27,6 +27,7 @@ import { KafkaListenerEndpointRegistry } from './listener/kafka-listener-endpoin
 import type { KafkaListenerOptions } from './listener/kafka-listener-options.js';
 import { KafkaParamsFactory } from './listener/kafka-params.factory.js';
 import type { ContainerEnvironment, ListenerEndpoint } from './listener/listener-endpoint.js';
+import { RetryTopicConfigurer } from './retry-topic/retry-topic.configurer.js';
 import { KafkajsTransport } from './transport/kafkajs.transport.js';
 
 /** Kafka's legal topic names: 1..249 of `[a-zA-Z0-9._-]`, not `.` or `..`. */
@@ -57,6 +58,7 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, Befo
     private readonly externalContextCreator: ExternalContextCreator,
     private readonly moduleRef: ModuleRef,
     private readonly registry: KafkaListenerEndpointRegistry,
+    private readonly retryTopics: RetryTopicConfigurer,
   ) {}
 
   onModuleInit(): void {
@@ -76,9 +78,13 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, Befo
         const listeners = this.accessor.getListeners(prototype[methodName]);
         listeners.forEach((opts, n) => {
           const endpoint = this.buildEndpoint(instance, methodName, opts, n);
-          const container = new KafkaListenerContainer(endpoint, env);
-          this.registry.register(container);
-          this.containers.push(container);
+          // With @RetryableTopic, one listener becomes main + retry + dead-letter endpoints.
+          const invoker = (name: string) => this.invoker(instance, name);
+          for (const e of this.retryTopics.expand(endpoint, { instance, methodName, options: opts, invoker })) {
+            const container = new KafkaListenerContainer(e, env);
+            this.registry.register(container);
+            this.containers.push(container);
+          }
         });
       }
     }
@@ -151,18 +157,7 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, Befo
     const key = checkDeserializer(opts.keyDeserializer ?? this.options.keyDeserializer, 'keyDeserializer', problem) ?? 'string';
 
     const errorHandler = this.resolveErrorHandler(opts.errorHandler ?? this.options.errorHandler, id, problem);
-    const method = (instance as Record<string, (...args: unknown[]) => unknown>)[methodName];
-    const invoke = this.externalContextCreator.create(
-      instance,
-      method,
-      methodName,
-      KAFKA_PARAMS_METADATA,
-      this.paramsFactory,
-      undefined,
-      undefined,
-      { guards: true, interceptors: true, filters: true },
-      KAFKA_CONTEXT_TYPE,
-    ) as ListenerEndpoint['invoke'];
+    const invoke = this.invoker(instance, methodName);
 
     return {
       id,
@@ -181,6 +176,22 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, Befo
       errorHandler,
       invoke,
     };
+  }
+
+  /** Calls `instance[methodName]` through Nest's pipes, guards, interceptors and filters. */
+  private invoker(instance: object, methodName: string): ListenerEndpoint['invoke'] {
+    const method = (instance as Record<string, (...args: unknown[]) => unknown>)[methodName];
+    return this.externalContextCreator.create(
+      instance,
+      method,
+      methodName,
+      KAFKA_PARAMS_METADATA,
+      this.paramsFactory,
+      undefined,
+      undefined,
+      { guards: true, interceptors: true, filters: true },
+      KAFKA_CONTEXT_TYPE,
+    ) as ListenerEndpoint['invoke'];
   }
 
   private resolveErrorHandler(token: InjectionToken | undefined, id: string, problem: (m: string) => Error): CommonErrorHandler {

@@ -6,8 +6,9 @@ import { KafkaMetadataAccessor } from './kafka-metadata.accessor.js';
 import type { KafkaModuleAsyncOptions, KafkaModuleOptions } from './kafka-module-options.interface.js';
 import { KafkaListenerEndpointRegistry } from './listener/kafka-listener-endpoint.registry.js';
 import { KafkaTemplate } from './producer/kafka.template.js';
+import { RetryTopicConfigurer } from './retry-topic/retry-topic.configurer.js';
 
-const PROVIDERS: Provider[] = [KafkaMetadataAccessor, KafkaExplorer, KafkaListenerEndpointRegistry, KafkaTemplate];
+const PROVIDERS: Provider[] = [KafkaMetadataAccessor, KafkaExplorer, KafkaListenerEndpointRegistry, KafkaTemplate, RetryTopicConfigurer];
 const EXPORTS = [KafkaTemplate, KafkaListenerEndpointRegistry];
 
 /**
