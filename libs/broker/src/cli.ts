@@ -154,6 +154,17 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
+  // Listen for signals before anything can announce readiness: a supervisor may stop us the moment it
+  // reads the bootstrap line.
+  let signalled: NodeJS.Signals | undefined;
+  let wake = () => {};
+  const onSignal = (signal: NodeJS.Signals) => {
+    signalled ??= signal; // a second Ctrl-C while stopping changes nothing; stop() is quick
+    wake();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
   let broker: EmbeddedKafkaBroker;
   try {
     broker = await EmbeddedKafkaBroker.start({ ...options.broker, logger: options.verbose ? verboseLogger : consoleLogger });
@@ -163,23 +174,18 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   console.log(`bootstrap: ${broker.brokers.join(',')}`);
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) return; // a second Ctrl-C while draining changes nothing; stop() is quick
-      stopping = true;
-      console.error(`kafka-nest broker: ${signal}, stopping`);
-      broker.stop().then(
-        () => resolve(0),
-        (err: unknown) => {
-          console.error(`kafka-nest broker: error while stopping: ${(err as Error).message}`);
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+  await new Promise<void>((resolve) => {
+    wake = resolve;
+    if (signalled) resolve();
   });
+  console.error(`kafka-nest broker: ${signalled}, stopping`);
+  try {
+    await broker.stop();
+    return 0;
+  } catch (err) {
+    console.error(`kafka-nest broker: error while stopping: ${(err as Error).message}`);
+    return 1;
+  }
 }
 
 // Exit explicitly: a client's pending long poll must not keep a stopped broker's process alive.
