@@ -42,3 +42,10 @@ export const enum KafkaParamType {
   ACK = 13,
   CONTEXT = 14,
 }
+
+/** Nest's metadata keys of enhancers (`@UseGuards`...) and custom parameter decorators (@nestjs/common constants). */
+export const GUARDS_METADATA = '__guards__';
+export const INTERCEPTORS_METADATA = '__interceptors__';
+export const PIPES_METADATA = '__pipes__';
+export const EXCEPTION_FILTERS_METADATA = '__exceptionFilters__';
+export const CUSTOM_ROUTE_ARGS_METADATA = '__customRouteArgs__';

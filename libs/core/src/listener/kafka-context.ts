@@ -5,6 +5,8 @@ import type { ConsumedRecord } from './consumed-record.js';
  * through `@Header(KafkaHeaders.*)` and `ConsumerRecord`.
  */
 export class KafkaContext {
+  private attempt: number | (() => number);
+
   constructor(
     /** The record as consumed: raw key, value and headers. */
     readonly record: ConsumedRecord,
@@ -12,9 +14,17 @@ export class KafkaContext {
     readonly groupId: string,
     /** The listener id (`@KafkaListener({ id })`). */
     readonly listenerId: string,
-    /** 1 for the first delivery, 2 for the first retry... (Spring's `KafkaHeaders.DELIVERY_ATTEMPT`). */
-    readonly deliveryAttempt: number,
-  ) {}
+    /** The delivery attempt, or a function giving it (asked on first use). */
+    deliveryAttempt: number | (() => number),
+  ) {
+    this.attempt = deliveryAttempt;
+  }
+
+  /** 1 for the first delivery, 2 for the first retry... (Spring's `KafkaHeaders.DELIVERY_ATTEMPT`), from the error handler. */
+  get deliveryAttempt(): number {
+    if (typeof this.attempt === 'function') this.attempt = this.attempt();
+    return this.attempt;
+  }
 
   get topic(): string {
     return this.record.topic;

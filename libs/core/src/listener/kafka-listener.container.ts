@@ -73,14 +73,20 @@ class Invocation implements ListenerInvocation {
   constructor(
     readonly batch: boolean,
     readonly key: unknown,
-    readonly records: readonly ConsumedRecord[],
+    /** The record, or the records of a batch. */
+    private readonly what: ConsumedRecord | readonly ConsumedRecord[],
     private readonly container: KafkaListenerContainer,
     private readonly transportBatch: TransportBatch,
   ) {}
 
+  get records(): readonly ConsumedRecord[] {
+    return this.batch ? (this.what as readonly ConsumedRecord[]) : [this.what as ConsumedRecord];
+  }
+
   /** Made on first use: most listeners never ask for it. */
   get ack(): Acknowledgment {
-    return (this.ackRef ??= new RecordAck(this.container, this.transportBatch, this.records[this.records.length - 1].offset));
+    const last = this.batch ? (this.what as readonly ConsumedRecord[]).at(-1)! : (this.what as ConsumedRecord);
+    return (this.ackRef ??= new RecordAck(this.container, this.transportBatch, last.offset));
   }
 }
 
@@ -93,12 +99,19 @@ export class KafkaListenerContainer implements MessageListenerContainer {
   private readonly failureContext: ListenerFailureContext;
   private readonly errorHandler: CommonErrorHandler;
   private readonly maxPollRecords: number;
+  private readonly beatEveryMs: number;
   private children: Child[] = [];
   private running = false;
   private paused = false;
   private admin: TransportAdmin | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private readonly busy = new Set<Busy>();
+  /**
+   * Partitions whose last delivery failed. `recordSucceeded` is called for a success on one of them only:
+   * the error handler tracks failures it was told of, so there is nothing to forget elsewhere, and the
+   * per-record call is saved.
+   */
+  private readonly failing = new Set<string>();
   /** MANUAL mode: highest acknowledged offset + 1 per partition, not yet committed. */
   private readonly acks = new Map<string, { batch: TransportBatch; offset: number }>();
 
@@ -113,6 +126,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     this.failureContext = { listenerId: endpoint.id, groupId: endpoint.groupId };
     this.errorHandler = endpoint.errorHandler;
     this.maxPollRecords = endpoint.properties.maxPollRecords;
+    this.beatEveryMs = Math.max(1, Math.floor(endpoint.properties.consumer.heartbeatIntervalMs / 4));
   }
 
   /** Whether the container starts with the application. */
@@ -266,9 +280,15 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     this.busy.add(busy);
     let pending = -1;
     let sinceCommit = 0;
+    let nextBeat = 0;
+    // The fetch position moves to the last record done once, when the loop ends (each call costs kafkajs a
+    // Long parse); commits name their offsets themselves.
+    let lastDone = -1;
     try {
+      // Only our own seek (a back-off, after which the loop stops) makes a batch stale: checked once.
+      if (b.isStale()) return;
       for (let i = 0; i < records.length; i++) {
-        if (!b.isRunning() || b.isStale() || this.paused || !this.running) break;
+        if (!b.isRunning() || this.paused || !this.running) break;
         const record = records[i];
         busy.record = record;
         busy.since = Date.now();
@@ -280,7 +300,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
           continue;
         }
         if (outcome === Outcome.HALT) break;
-        b.resolveOffset(record.offset);
+        lastDone = record.offset;
         if (mode === AckMode.BATCH) {
           pending = record.offset + 1;
           if (++sinceCommit >= this.maxPollRecords) {
@@ -291,10 +311,16 @@ export class KafkaListenerContainer implements MessageListenerContainer {
         } else if (mode === AckMode.RECORD) {
           await this.commit(b, record.offset + 1);
         }
-        await b.heartbeat();
+        // kafkajs sends a heartbeat only once its interval has passed; asking a few times per interval is enough.
+        const now = Date.now();
+        if (now >= nextBeat) {
+          nextBeat = now + this.beatEveryMs;
+          await b.heartbeat();
+        }
       }
     } finally {
       this.busy.delete(busy);
+      if (lastDone >= 0) b.resolveOffset(lastDone);
       if (pending >= 0) await this.commit(b, pending);
       if (mode === AckMode.MANUAL) await this.commitAcks(b);
     }
@@ -313,13 +339,17 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     try {
       const value = deserialize(endpoint.valueDeserializer, record, false);
       const key = deserialize(endpoint.keyDeserializer, record, true);
-      const ctx = new KafkaContext(record, this.groupId, this.id, this.errorHandler.deliveryAttempt(record, this.failureContext));
-      await settle(await endpoint.invoke(value, ctx, new Invocation(false, key, [record], this, b)));
-      this.errorHandler.recordSucceeded(record, this.failureContext);
+      const ctx = new KafkaContext(record, this.groupId, this.id, () => this.errorHandler.deliveryAttempt(record, this.failureContext));
+      const result = endpoint.invoke(value, ctx, new Invocation(false, key, record, this, b));
+      if (result !== undefined) await settle(result);
+      if (this.failing.size && this.failing.delete(tpKey(record.topic, record.partition))) {
+        this.errorHandler.recordSucceeded(record, this.failureContext);
+      }
       return Outcome.DONE;
     } catch (err) {
       error = this.toError(err);
     }
+    this.failing.add(tpKey(record.topic, record.partition));
     const result = await this.askErrorHandler(() => this.errorHandler.handleRecord(record, error, this.failureContext), record);
     return this.apply(result, b, record, true);
   }
@@ -412,14 +442,18 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     let error: Error;
     try {
       const ctx = new KafkaBatchContext(records, this.groupId, this.id, this.errorHandler.deliveryAttempt(records[0], this.failureContext));
-      await settle(await endpoint.invoke(values, ctx, new Invocation(true, keys, records, this, b)));
-      for (const r of records) this.errorHandler.recordSucceeded(r, this.failureContext);
+      const result = endpoint.invoke(values, ctx, new Invocation(true, keys, records, this, b));
+      if (result !== undefined) await settle(result);
+      if (this.failing.size && this.failing.delete(tpKey(b.topic, b.partition))) {
+        for (const r of records) this.errorHandler.recordSucceeded(r, this.failureContext);
+      }
       await this.completeBatch(b, records.length === 0 ? -1 : records[records.length - 1].offset);
       await b.heartbeat();
       return { advance: records.length, outcome: Outcome.DONE };
     } catch (err) {
       error = this.toError(err);
     }
+    this.failing.add(tpKey(b.topic, b.partition));
     let result: { committed: number; then: ErrorHandlingResult };
     try {
       result = await this.errorHandler.handleBatch(records, error, this.failureContext);
@@ -590,7 +624,12 @@ export class KafkaListenerContainer implements MessageListenerContainer {
   }
 }
 
-/** Waits for what a filter may return instead of throwing (an Observable or a promise). */
+/** Waits for what a handler returned: a promise, an Observable (or a promise of one, from a filter). */
 async function settle(result: unknown): Promise<void> {
-  if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+  const value = isPromiseLike(result) ? await result : result;
+  if (isObservable(value)) await lastValueFrom(value, { defaultValue: undefined });
+}
+
+function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function';
 }

@@ -31,7 +31,11 @@ function pick(value: unknown, property: ParamData): unknown {
 /** Resolves `@Payload`, `@Key`, `@Header`, `@Headers`, `@Ack` and `@Ctx` for `ExternalContextCreator`. */
 export class KafkaParamsFactory implements ParamsFactory {
   exchangeKeyForValue(type: number, data: ParamData, args: [unknown, unknown, ListenerInvocation]): unknown {
-    const [payload, ctx, inv] = args;
+    return this.valueFor(type, data, args[0], args[1], args[2]);
+  }
+
+  /** The value of one parameter, from the invocation's payload, context and the rest. */
+  valueFor(type: number, data: ParamData, payload: unknown, ctx: unknown, inv: ListenerInvocation): unknown {
     switch (type as KafkaParamType) {
       case KafkaParamType.PAYLOAD:
         if (data === undefined) return payload;

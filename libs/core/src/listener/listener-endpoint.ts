@@ -29,8 +29,11 @@ export interface ListenerEndpoint {
    * delivered: its partition is paused, sought back to it and resumed when it is due (retry topics).
    */
   readonly notBefore?: (record: ConsumedRecord) => number | undefined;
-  /** Calls the method through Nest's pipes, guards, interceptors and filters. */
-  readonly invoke: (payload: unknown, ctx: unknown, invocation: ListenerInvocation) => Promise<unknown>;
+  /**
+   * Calls the method through Nest's pipes, guards, interceptors and filters (or straight, when none
+   * applies); returns what the method returned (a value, a promise or an Observable) and throws what it threw.
+   */
+  readonly invoke: (payload: unknown, ctx: unknown, invocation: ListenerInvocation) => unknown;
 }
 
 /** Shared by the containers of one application. Internal. */

@@ -65,10 +65,14 @@ function kafkaOf(client: KafkaClientOptions, overrides: { clientId?: string; req
 
 type KafkajsHeaders = KafkaMessage['headers'];
 
-function toHeaders(headers: KafkajsHeaders): Record<string, Buffer | undefined> {
+const NO_HEADERS: Readonly<Record<string, Buffer | undefined>> = Object.freeze({});
+
+function toHeaders(headers: KafkajsHeaders): Readonly<Record<string, Buffer | undefined>> {
+  if (!headers) return NO_HEADERS;
+  const names = Object.keys(headers);
+  if (names.length === 0) return NO_HEADERS;
   const out: Record<string, Buffer | undefined> = {};
-  if (!headers) return out;
-  for (const name of Object.keys(headers)) {
+  for (const name of names) {
     let v = headers[name];
     if (Array.isArray(v)) v = v[v.length - 1];
     out[name] = v === undefined ? undefined : typeof v === 'string' ? Buffer.from(v) : v;
