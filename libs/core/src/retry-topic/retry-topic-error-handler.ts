@@ -13,7 +13,7 @@ import type {
   ListenerFailureContext,
   TopicToCreate,
 } from '../error-handling/common-error-handler.js';
-import { DltHeaders, int32Bytes } from '../error-handling/dead-letter-headers.js';
+import { DltHeaders, errorClassName, int32Bytes } from '../error-handling/dead-letter-headers.js';
 import {
   type DeadLetterDestination,
   DeadLetterPublishingRecoverer,
@@ -46,9 +46,13 @@ function memoized(partitionsFor: (topic: string) => Promise<number | undefined>)
   };
 }
 
-/** Where a failed record goes, decided once per recovery and read again for its headers. */
+/** Where a failed record goes: decided once per failure, read by the destination resolver and for the headers. */
 interface Forwarding {
+  /** null: dropped (logged). */
+  readonly destination: DeadLetterDestination | null;
+  /** The attempt that failed. */
   readonly attempt: number;
+  /** When the record is due on its next topic, ms since the epoch. */
   readonly dueAt: number;
 }
 
@@ -62,8 +66,8 @@ export class RetryTopicErrorHandler implements CommonErrorHandler {
     template: DeadLetterTemplate,
   ) {
     const recoverer = new DeadLetterPublishingRecoverer(template, {
-      destinationResolver: (record, error) => this.destinationOf(record, error),
-      headersFunction: (record) => this.headersOf(record),
+      destinationResolver: (record, error) => this.forwardingOf(record, error).destination,
+      headersFunction: (record, error) => this.headersOf(record, error),
       // Partition counts do not change under a running listener: ask the broker once per topic.
       ...(template.partitionsFor && { partitionsFor: memoized((topic) => template.partitionsFor!(topic)) }),
       createTopics: false,
@@ -72,8 +76,13 @@ export class RetryTopicErrorHandler implements CommonErrorHandler {
     this.delegate = new DefaultErrorHandler(recoverer, new FixedBackOff(0, 0));
   }
 
-  handleRecord(record: ConsumedRecord, error: Error, ctx: ListenerFailureContext): Promise<ErrorHandlingResult> {
-    return this.delegate.handleRecord(record, error, ctx);
+  async handleRecord(record: ConsumedRecord, error: Error, ctx: ListenerFailureContext): Promise<ErrorHandlingResult> {
+    try {
+      return await this.delegate.handleRecord(record, error, ctx);
+    } finally {
+      // A failure of the same record object later (redelivered at once after a failed send) is decided anew.
+      this.forwardings.delete(record);
+    }
   }
 
   handleBatch(records: readonly ConsumedRecord[], error: Error, ctx: ListenerFailureContext): Promise<BatchErrorHandlingResult> {
@@ -96,8 +105,18 @@ export class RetryTopicErrorHandler implements CommonErrorHandler {
     return this.chain.topicsOf(main).map((topic) => ({ topic, numPartitions: this.chain.config.numPartitions }));
   }
 
-  /** The next topic of the record's chain, or null to drop it (logged). */
-  private destinationOf(record: ConsumedRecord, error: Error): DeadLetterDestination | null {
+  /** Where the failed record goes next and when it is due there, decided (and logged) once per failure. */
+  private forwardingOf(record: ConsumedRecord, error: Error): Forwarding {
+    let forwarding = this.forwardings.get(record);
+    if (!forwarding) {
+      forwarding = this.decide(record, error);
+      this.forwardings.set(record, forwarding);
+    }
+    return forwarding;
+  }
+
+  /** The next topic of the record's chain (null: drop it), logging the decision. */
+  private decide(record: ConsumedRecord, error: Error): Forwarding {
     const { config } = this.chain;
     const source = this.chain.sourceOf(record.topic) ?? { kind: 'main', main: record.topic };
     const retryable = config.classifier.isRetryable(error);
@@ -105,11 +124,13 @@ export class RetryTopicErrorHandler implements CommonErrorHandler {
     let topic: string;
     let delay = 0;
     const attempt = source.kind === 'main' ? 1 : attemptOf(record);
+    const notRetryable = `${errorClassName(error)} is not retryable`;
+    const why = retryable ? `attempts (${config.attempts}) are exhausted` : notRetryable;
     if (source.kind === 'dlt') {
       if (config.dltStrategy !== DltStrategy.ALWAYS_RETRY_ON_ERROR || !retryable) {
-        const why = retryable ? 'dltStrategy is FAIL_ON_ERROR' : `${error.name} is not retryable`;
-        this.logger.error(`The DLT handler failed on ${where} and ${why}: the record is dropped. ${error.message}`, error.stack);
-        return null;
+        const dropped = retryable ? 'dltStrategy is FAIL_ON_ERROR' : notRetryable;
+        this.logger.error(`The DLT handler failed on ${where} and ${dropped}: the record is dropped. ${error.message}`, error.stack);
+        return { destination: null, attempt, dueAt: Date.now() };
       }
       topic = record.topic;
       this.logger.error(`The DLT handler failed on ${where}; the record is published to ${topic} again. ${error.message}`, error.stack);
@@ -118,25 +139,21 @@ export class RetryTopicErrorHandler implements CommonErrorHandler {
       delay = config.delayFor(attempt - 1);
       this.logger.debug(`Attempt ${attempt} of ${where} failed; sending it to retry topic ${topic}, due in ${delay} ms. ${error.message}`);
     } else if (config.dltSuffix === undefined) {
-      const why = retryable ? `attempts (${config.attempts}) are exhausted` : `${error.name} is not retryable`;
       this.logger.error(`${where} failed and ${why}; dltStrategy is NO_DLT, so the record is dropped. ${error.message}`, error.stack);
-      return null;
+      return { destination: null, attempt, dueAt: Date.now() };
     } else {
       topic = `${source.main}${config.dltSuffix}`;
-      const why = retryable ? `attempts (${config.attempts}) are exhausted` : `${error.name} is not retryable`;
       this.logger.error(`${where} failed and ${why}; sending it to DLT ${topic}. ${error.message}`, error.stack);
     }
-    this.forwardings.set(record, { attempt, dueAt: Date.now() + delay });
     // Same partition as the record when the created destination has it (the recoverer checks topics made by
     // others); otherwise the producer places it by key.
     const partition = !config.autoCreateTopics || record.partition < config.numPartitions ? record.partition : undefined;
-    return { topic, ...(partition === undefined ? {} : { partition }) };
+    return { destination: { topic, ...(partition === undefined ? {} : { partition }) }, attempt, dueAt: Date.now() + delay };
   }
 
   /** The retry headers of a forwarded record; the original-* headers are those of the main-topic record. */
-  private headersOf(record: ConsumedRecord): Record<string, Buffer> {
-    const forwarding = this.forwardings.get(record);
-    this.forwardings.delete(record);
+  private headersOf(record: ConsumedRecord, error: Error): Record<string, Buffer> {
+    const forwarding = this.forwardingOf(record, error);
     const headers: Record<string, Buffer> = {};
     if (this.chain.sourceOf(record.topic)?.kind !== 'main' && record.headers[DltHeaders.ORIGINAL_TOPIC] !== undefined) {
       for (const name of ORIGINAL_HEADERS) {
@@ -145,8 +162,8 @@ export class RetryTopicErrorHandler implements CommonErrorHandler {
       }
     }
     headers[RetryTopicHeaders.ORIGINAL_TIMESTAMP] = originalTimestampBytes(record);
-    headers[RetryTopicHeaders.ATTEMPTS] = int32Bytes((forwarding?.attempt ?? attemptOf(record)) + 1);
-    headers[RetryTopicHeaders.BACKOFF_TIMESTAMP] = bigIntegerBytes(forwarding?.dueAt ?? Date.now());
+    headers[RetryTopicHeaders.ATTEMPTS] = int32Bytes(forwarding.attempt + 1);
+    headers[RetryTopicHeaders.BACKOFF_TIMESTAMP] = bigIntegerBytes(forwarding.dueAt);
     return headers;
   }
 }

@@ -16,6 +16,24 @@ import type { RetryableTopicOptions } from './retry-topic-configuration.js';
  * Record listeners only (as in Spring); needs `topics`, not `topicPattern`; cannot be combined with the
  * listener's own `errorHandler`. Options not given come from `KafkaModule.forRoot({ retryTopic })`, then the
  * defaults of `RetryableTopicOptions`.
+ *
+ * Each retry topic and the DLT get their own container: id and group `<listener id/group><suffix>`
+ * (`payments-retry-1000`), `concurrency` consumers, starting from the earliest offset when the group has
+ * none. A retry topic's listener does not deliver a record before its `retry_topic-backoff-timestamp`: it
+ * pauses that partition until the head record is due, then resumes (no sleeping, no rebalance).
+ *
+ * Deliberate differences from Spring Kafka:
+ * - Retry headers are replaced at each hop, not appended: a kafka-nest record keeps one value per header
+ *   name (Spring's `setRetainAllRetryHeaderValues(false)`). The `kafka_dlt-original-*` headers keep the
+ *   main-topic record's values (Spring's `appendOriginalHeaders = false`).
+ * - `include`/`exclude` always look through the cause chain (Spring's `traversingCauses` defaults to false).
+ * - `numPartitions` defaults to 1 (Spring 3 uses the broker's `num.partitions`, 1 unless changed).
+ * - Delays are random only with `random: true`, and topics are named by the configured delays (spring-retry
+ *   also randomizes a fixed delay whenever `maxDelay` exceeds it, and names topics by the drawn values).
+ * - A record on the main topic is always on attempt 1, even if it carries a `retry_topic-attempts` header
+ *   (a record replayed from a DLT starts afresh).
+ * - Not supported: `timeout`, `autoStartDltHandler`, exception-based DLT routing, a per-listener
+ *   `kafkaTemplate` or container factory, and blocking retries inside retry topics.
  */
 export function RetryableTopic(options: RetryableTopicOptions = {}): MethodDecorator {
   return (_target, _key, descriptor) => {
