@@ -21,6 +21,7 @@ export class AppModule {
       imports: [
         KafkaModule.forRoot({
           client: { clientId: 'kafka-nest-sample', brokers: config.brokers },
+          metrics: { registry },
         }),
       ],
       controllers: [OrdersController, HealthController, MetricsController],

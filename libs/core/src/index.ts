@@ -16,3 +16,5 @@ export { KafkaTemplate, type SendOptions, type ProducerRecord } from './producer
 export type * from './transport/kafka-transport.js';
 export { KafkajsTransport } from './transport/kafkajs.transport.js';
 export * from './retry-topic/index.js';
+export { KafkaMetrics, KAFKA_OBSERVER, type KafkaMetricsOptions } from './metrics/kafka-metrics.js';
+export type { KafkaObserver, ListenerEvent, RecordOutcome } from './metrics/kafka-observer.js';

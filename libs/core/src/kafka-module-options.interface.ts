@@ -1,5 +1,6 @@
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency } from '@nestjs/common';
 import type { AckMode } from './listener/ack-mode.js';
+import type { KafkaMetricsOptions } from './metrics/kafka-metrics.js';
 import type { ConsumerProperties } from './listener/consumer-properties.js';
 import type { Deserializer } from './listener/deserializers.js';
 import type { RetryableTopicOptions } from './retry-topic/retry-topic-configuration.js';
@@ -41,6 +42,11 @@ export interface KafkaModuleOptions {
   producer?: KafkaProducerOptions;
   /** How long `app.close()` waits for handlers in flight. @default 10000 */
   shutdownTimeoutMs?: number;
+  /**
+   * Prometheus metrics (prom-client): `true` registers them on prom-client's default registry, or give
+   * `{ registry, prefix }`. See `KafkaMetrics` for the list. @default off
+   */
+  metrics?: boolean | KafkaMetricsOptions;
   /** The Kafka client behind kafka-nest. @default new KafkajsTransport() */
   transport?: KafkaTransport;
 }

@@ -11,6 +11,7 @@ import {
   Logger,
   type OnApplicationBootstrap,
   type OnModuleInit,
+  Optional,
 } from '@nestjs/common';
 import { type ApplicationConfig, DiscoveryService, ExternalContextCreator, MetadataScanner, ModuleRef } from '@nestjs/core';
 import type { CommonErrorHandler } from './error-handling/common-error-handler.js';
@@ -37,6 +38,8 @@ import { KafkaListenerEndpointRegistry } from './listener/kafka-listener-endpoin
 import type { KafkaListenerOptions } from './listener/kafka-listener-options.js';
 import { KafkaParamsFactory } from './listener/kafka-params.factory.js';
 import type { ContainerEnvironment, ListenerEndpoint } from './listener/listener-endpoint.js';
+import { KAFKA_OBSERVER } from './metrics/kafka-metrics.js';
+import type { KafkaObserver } from './metrics/kafka-observer.js';
 import { RetryTopicConfigurer } from './retry-topic/retry-topic.configurer.js';
 import { KafkajsTransport } from './transport/kafkajs.transport.js';
 
@@ -69,6 +72,7 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, Befo
     private readonly moduleRef: ModuleRef,
     private readonly registry: KafkaListenerEndpointRegistry,
     private readonly retryTopics: RetryTopicConfigurer,
+    @Optional() @Inject(KAFKA_OBSERVER) private readonly observer?: KafkaObserver,
   ) {}
 
   onModuleInit(): void {
@@ -76,6 +80,7 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, Befo
       client: this.options.client,
       transport: this.options.transport ?? new KafkajsTransport(),
       shutdownTimeoutMs: this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
+      observer: this.observer,
     };
     const seen = new Set<object>();
     for (const wrapper of this.discovery.getProviders()) {

@@ -4,11 +4,20 @@ import { KAFKA_MODULE_OPTIONS } from './kafka.constants.js';
 import { KafkaExplorer } from './kafka.explorer.js';
 import { KafkaMetadataAccessor } from './kafka-metadata.accessor.js';
 import type { KafkaModuleAsyncOptions, KafkaModuleOptions } from './kafka-module-options.interface.js';
+import { KAFKA_OBSERVER, KafkaMetrics } from './metrics/kafka-metrics.js';
 import { KafkaListenerEndpointRegistry } from './listener/kafka-listener-endpoint.registry.js';
 import { KafkaTemplate } from './producer/kafka.template.js';
 import { RetryTopicConfigurer } from './retry-topic/retry-topic.configurer.js';
 
-const PROVIDERS: Provider[] = [KafkaMetadataAccessor, KafkaExplorer, KafkaListenerEndpointRegistry, KafkaTemplate, RetryTopicConfigurer];
+/** The metrics, when the options enable them; `undefined` otherwise. */
+const OBSERVER: Provider = {
+  provide: KAFKA_OBSERVER,
+  inject: [KAFKA_MODULE_OPTIONS, KafkaListenerEndpointRegistry],
+  useFactory: (options: KafkaModuleOptions, registry: KafkaListenerEndpointRegistry) =>
+    options.metrics ? new KafkaMetrics({ containers: () => registry.getListenerContainers() }, options.metrics === true ? {} : options.metrics) : undefined,
+};
+
+const PROVIDERS: Provider[] = [KafkaMetadataAccessor, KafkaExplorer, KafkaListenerEndpointRegistry, KafkaTemplate, RetryTopicConfigurer, OBSERVER];
 const EXPORTS = [KafkaTemplate, KafkaListenerEndpointRegistry];
 
 /**

@@ -27,7 +27,7 @@ export type DeadLetterDestinationResolver = (record: ConsumedRecord, error: Erro
  * (undefined when the topic does not exist), so that a dead-letter topic with fewer partitions than its
  * source is detected. `KafkaTemplate` has both.
  */
-export type DeadLetterTemplate = Pick<KafkaTemplate, 'send'> & Partial<Pick<KafkaTemplate, 'partitionsFor'>>;
+export type DeadLetterTemplate = Pick<KafkaTemplate, 'send'> & Partial<Pick<KafkaTemplate, 'partitionsFor' | 'observer'>>;
 
 /** Options of `DeadLetterPublishingRecoverer`; every one is optional. */
 export interface DeadLetterPublishingRecovererOptions {
@@ -231,6 +231,7 @@ export class DeadLetterPublishingRecoverer implements ConsumerRecordRecoverer {
     const value = deserialization && !keyFailed && Buffer.isBuffer(deserialization.data) ? deserialization.data : record.value;
 
     const where = `${destination.topic}${partition === undefined ? '' : `-${partition}`}`;
+    const event = { listenerId: ctx.listenerId, groupId: ctx.groupId, topic: record.topic, partition: record.partition, deadLetterTopic: destination.topic };
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -244,6 +245,7 @@ export class DeadLetterPublishingRecoverer implements ConsumerRecordRecoverer {
         timeout,
       ]);
     } catch (thrown) {
+      this.template.observer?.deadLetter({ ...event, ok: false });
       const cause = thrown instanceof Error ? thrown : new Error(String(thrown));
       throw new DeadLetterPublishingError(
         `Dead-letter publication of ${describeRecord(record)} to ${where} failed: ${cause.message}; ` +
@@ -255,6 +257,7 @@ export class DeadLetterPublishingRecoverer implements ConsumerRecordRecoverer {
     } finally {
       clearTimeout(timer);
     }
+    this.template.observer?.deadLetter({ ...event, ok: true });
     this.logger.debug(`Published ${describeRecord(record)} to dead-letter topic ${where}`);
   }
 

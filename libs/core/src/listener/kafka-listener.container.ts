@@ -21,6 +21,7 @@ import { deserialize } from './deserializers.js';
 import { KafkaBatchContext, KafkaContext } from './kafka-context.js';
 import type { ListenerInvocation } from './kafka-params.factory.js';
 import type { ContainerEnvironment, ListenerEndpoint } from './listener-endpoint.js';
+import type { KafkaObserver, ListenerEvent } from '../metrics/kafka-observer.js';
 import type { MessageListenerContainer, PartitionLag } from './message-listener-container.js';
 
 /** Partitions one consumer processes at the same time (kafkajs `partitionsConsumedConcurrently`). */
@@ -336,6 +337,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
       return Outcome.HALT;
     }
     let error: Error;
+    const started = this.observer ? performance.now() : 0;
     try {
       const value = deserialize(endpoint.valueDeserializer, record, false);
       const key = deserialize(endpoint.keyDeserializer, record, true);
@@ -345,12 +347,15 @@ export class KafkaListenerContainer implements MessageListenerContainer {
       if (this.failing.size && this.failing.delete(tpKey(record.topic, record.partition))) {
         this.errorHandler.recordSucceeded(record, this.failureContext);
       }
+      this.observer?.recordOutcome({ ...this.event(b), outcome: 'success', count: 1, durationMs: performance.now() - started });
       return Outcome.DONE;
     } catch (err) {
       error = this.toError(err);
     }
+    this.observer?.recordOutcome({ ...this.event(b), outcome: 'failure', count: 1, durationMs: performance.now() - started });
     this.failing.add(tpKey(record.topic, record.partition));
     const result = await this.askErrorHandler(() => this.errorHandler.handleRecord(record, error, this.failureContext), record);
+    this.reportHandled(b, result, 1);
     return this.apply(result, b, record, true);
   }
 
@@ -417,6 +422,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
         // recovers it as a record.
         const bad = all[start];
         const result = await this.askErrorHandler(() => this.errorHandler.handleRecord(bad, failure!, this.failureContext), bad);
+        this.reportHandled(b, result, 1);
         const outcome = await this.apply(result, b, bad, true);
         if (outcome === Outcome.HALT) break;
         if (outcome === Outcome.DONE) {
@@ -440,6 +446,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
   ): Promise<{ advance: number; outcome: Outcome }> {
     const { endpoint } = this;
     let error: Error;
+    const started = this.observer ? performance.now() : 0;
     try {
       const ctx = new KafkaBatchContext(records, this.groupId, this.id, this.errorHandler.deliveryAttempt(records[0], this.failureContext));
       const result = endpoint.invoke(values, ctx, new Invocation(true, keys, records, this, b));
@@ -447,12 +454,14 @@ export class KafkaListenerContainer implements MessageListenerContainer {
       if (this.failing.size && this.failing.delete(tpKey(b.topic, b.partition))) {
         for (const r of records) this.errorHandler.recordSucceeded(r, this.failureContext);
       }
+      this.observer?.recordOutcome({ ...this.event(b), outcome: 'success', count: records.length, durationMs: performance.now() - started });
       await this.completeBatch(b, records.length === 0 ? -1 : records[records.length - 1].offset);
       await b.heartbeat();
       return { advance: records.length, outcome: Outcome.DONE };
     } catch (err) {
       error = this.toError(err);
     }
+    this.observer?.recordOutcome({ ...this.event(b), outcome: 'failure', count: records.length, durationMs: performance.now() - started });
     this.failing.add(tpKey(b.topic, b.partition));
     let result: { committed: number; then: ErrorHandlingResult };
     try {
@@ -461,6 +470,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
       result = { committed: 0, then: this.errorHandlerFailed(err, records[0]) };
     }
     const committed = Math.max(0, Math.min(records.length, Math.trunc(result.committed)));
+    this.reportHandled(b, result.then, records.length - committed);
     if (committed > 0) {
       const last = records[committed - 1].offset;
       b.resolveOffset(last);
@@ -507,12 +517,32 @@ export class KafkaListenerContainer implements MessageListenerContainer {
   }
 
   private commit(b: TransportBatch, offset: number): Promise<void> {
-    const sent = b.commit([{ topic: b.topic, partition: b.partition, offset }]).catch((err: unknown) => {
+    const observer = this.observer;
+    let sent = b.commit([{ topic: b.topic, partition: b.partition, offset }]);
+    if (observer) sent = sent.then(() => observer.commit({ ...this.event(b), ok: true }));
+    sent = sent.catch((err: unknown) => {
+      observer?.commit({ ...this.event(b), ok: false });
       this.logger.error(
         `commit of offset ${offset} on ${b.topic}-${b.partition} failed: ${err instanceof Error ? err.message : String(err)}; records after the last commit will be delivered again`,
       );
     });
     return this.endpoint.syncCommits ? sent : Promise.resolve();
+  }
+
+  // ---- observation -------------------------------------------------------------------------------
+
+  private get observer(): KafkaObserver | undefined {
+    return this.env.observer;
+  }
+
+  private event(b: TransportBatch): ListenerEvent {
+    return { listenerId: this.id, groupId: this.groupId, topic: b.topic, partition: b.partition };
+  }
+
+  /** Reports what the error handler decided for `count` failed records. */
+  private reportHandled(b: TransportBatch, result: ErrorHandlingResult, count: number): void {
+    if (!this.observer || count <= 0 || result.action === 'stop') return;
+    this.observer.recordOutcome({ ...this.event(b), outcome: result.action === 'retry' ? 'retried' : 'recovered', count });
   }
 
   // ---- errors ------------------------------------------------------------------------------------

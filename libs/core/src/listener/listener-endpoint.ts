@@ -1,3 +1,4 @@
+import type { KafkaObserver } from '../metrics/kafka-observer.js';
 import type { CommonErrorHandler } from '../error-handling/common-error-handler.js';
 import type { KafkaClientOptions, KafkaTransport } from '../transport/kafka-transport.js';
 import type { AckMode } from './ack-mode.js';
@@ -41,4 +42,6 @@ export interface ContainerEnvironment {
   readonly client: KafkaClientOptions;
   readonly transport: KafkaTransport;
   readonly shutdownTimeoutMs: number;
+  /** Told what the containers do (metrics); absent unless metrics are enabled. */
+  readonly observer?: KafkaObserver;
 }

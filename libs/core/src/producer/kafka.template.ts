@@ -1,7 +1,9 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { KAFKA_MODULE_OPTIONS } from '../kafka.constants.js';
 import { KafkaProducerError } from '../kafka.errors.js';
 import type { KafkaModuleOptions } from '../kafka-module-options.interface.js';
+import { KAFKA_OBSERVER } from '../metrics/kafka-metrics.js';
+import type { KafkaObserver } from '../metrics/kafka-observer.js';
 import type { RecordMetadata, TransportAdmin, TransportProducer, TransportProducerRecord } from '../transport/kafka-transport.js';
 import { KafkajsTransport } from '../transport/kafkajs.transport.js';
 
@@ -33,7 +35,11 @@ export class KafkaTemplate implements OnApplicationShutdown {
   private producer: Promise<TransportProducer> | undefined;
   private admin: Promise<TransportAdmin> | undefined;
 
-  constructor(@Inject(KAFKA_MODULE_OPTIONS) private readonly options: KafkaModuleOptions) {}
+  constructor(
+    @Inject(KAFKA_MODULE_OPTIONS) private readonly options: KafkaModuleOptions,
+    /** Told of every send, and of dead-letter publishes made through this template (metrics); absent without metrics. */
+    @Optional() @Inject(KAFKA_OBSERVER) readonly observer?: KafkaObserver,
+  ) {}
 
   /** Sends one record; resolves to where it was written. */
   async send(topic: string, value: unknown, options: SendOptions = {}): Promise<RecordMetadata> {
@@ -50,8 +56,11 @@ export class KafkaTemplate implements OnApplicationShutdown {
     const out = records.map((r) => this.toTransport(topic, r));
     const producer = await this.connected();
     try {
-      return await producer.send(topic, out);
+      const meta = await producer.send(topic, out);
+      this.observer?.send({ topic, count: records.length, ok: true });
+      return meta;
     } catch (err) {
+      this.observer?.send({ topic, count: records.length, ok: false });
       throw new KafkaProducerError(
         `KafkaTemplate: sending ${records.length} record(s) to '${topic}' failed: ${err instanceof Error ? err.message : String(err)}`,
         topic,

@@ -1,0 +1,137 @@
+/**
+ * Prometheus metrics for kafka-nest, with prom-client: consumer lag per group/topic/partition, records by
+ * outcome, handler duration, commits, dead-letter publishes and producer sends. Enabled with
+ * `KafkaModule.forRoot({ metrics: true })` (or `{ metrics: { registry, prefix } }`); registered on
+ * prom-client's default registry unless a registry is given.
+ *
+ * | metric | type | labels |
+ * | --- | --- | --- |
+ * | `kafka_nest_consumer_lag` | gauge | group, topic, partition |
+ * | `kafka_nest_listener_records_total` | counter | listener, group, topic, outcome |
+ * | `kafka_nest_listener_handler_duration_seconds` | histogram | listener, group, topic |
+ * | `kafka_nest_commits_total` | counter | listener, group, result |
+ * | `kafka_nest_dlt_publishes_total` | counter | topic, result |
+ * | `kafka_nest_producer_sends_total` | counter | topic, result |
+ * | `kafka_nest_listener_container_running` | gauge | listener, group |
+ */
+import { Counter, Gauge, Histogram, type Registry, register as defaultRegistry } from 'prom-client';
+import type { PartitionLag } from '../listener/message-listener-container.js';
+import type { KafkaObserver, ListenerEvent, RecordOutcome } from './kafka-observer.js';
+
+/** DI token of the `KafkaObserver` (the metrics), provided when `KafkaModule` options enable metrics. */
+export const KAFKA_OBSERVER = Symbol('kafka-nest:observer');
+
+/** `KafkaModule` options for metrics. */
+export interface KafkaMetricsOptions {
+  /** Registry the metrics are registered on. @default prom-client's default `register` */
+  readonly registry?: Registry;
+  /** Prefix of every metric name. @default 'kafka_nest_' */
+  readonly prefix?: string;
+}
+
+/** What the metrics read lag and container state from (the endpoint registry). */
+export interface LagSource {
+  containers(): { id: string; groupId: string; isRunning(): boolean; lag(): Promise<PartitionLag[]> }[];
+}
+
+const result = (ok: boolean) => (ok ? 'success' : 'failure');
+
+export class KafkaMetrics implements KafkaObserver {
+  readonly registry: Registry;
+  private readonly records: Counter<'listener' | 'group' | 'topic' | 'outcome'>;
+  private readonly duration: Histogram<'listener' | 'group' | 'topic'>;
+  private readonly commits: Counter<'listener' | 'group' | 'result'>;
+  private readonly deadLetters: Counter<'topic' | 'result'>;
+  private readonly sends: Counter<'topic' | 'result'>;
+
+  constructor(source: LagSource, options: KafkaMetricsOptions = {}) {
+    const registry = (this.registry = options.registry ?? defaultRegistry);
+    const prefix = options.prefix ?? 'kafka_nest_';
+    const existing = registry.getSingleMetric(`${prefix}listener_records_total`);
+    if (existing) {
+      throw new Error(
+        `kafka-nest metrics are already registered on this prom-client registry (${prefix}listener_records_total); give each application its own registry ('metrics: { registry }') or a different 'prefix'`,
+      );
+    }
+    this.records = new Counter({
+      name: `${prefix}listener_records_total`,
+      help: 'Records handled by listeners, by outcome: success, failure (a delivery that threw), retried, recovered, dead_lettered',
+      labelNames: ['listener', 'group', 'topic', 'outcome'],
+      registers: [registry],
+    });
+    this.duration = new Histogram({
+      name: `${prefix}listener_handler_duration_seconds`,
+      help: 'Time a listener method took per delivery (per batch for batch listeners)',
+      labelNames: ['listener', 'group', 'topic'],
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+    this.commits = new Counter({
+      name: `${prefix}commits_total`,
+      help: 'Offset commits by result',
+      labelNames: ['listener', 'group', 'result'],
+      registers: [registry],
+    });
+    this.deadLetters = new Counter({
+      name: `${prefix}dlt_publishes_total`,
+      help: 'Records published to dead-letter topics, by result',
+      labelNames: ['topic', 'result'],
+      registers: [registry],
+    });
+    this.sends = new Counter({
+      name: `${prefix}producer_sends_total`,
+      help: 'Records sent by KafkaTemplate, by result',
+      labelNames: ['topic', 'result'],
+      registers: [registry],
+    });
+    new Gauge({
+      name: `${prefix}listener_container_running`,
+      help: '1 while a listener container is running, 0 when stopped',
+      labelNames: ['listener', 'group'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const c of source.containers()) this.set({ listener: c.id, group: c.groupId }, c.isRunning() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: `${prefix}consumer_lag`,
+      help: 'Records not yet processed by a group: log-end offset minus committed offset, per partition',
+      labelNames: ['group', 'topic', 'partition'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const seen = new Set<string>();
+        for (const c of source.containers()) {
+          if (seen.has(c.groupId)) continue;
+          seen.add(c.groupId);
+          let lags: PartitionLag[];
+          try {
+            lags = await c.lag();
+          } catch {
+            continue; // broker unreachable: the gauge shows no sample rather than a wrong one
+          }
+          for (const l of lags) this.set({ group: c.groupId, topic: l.topic, partition: String(l.partition) }, l.lag);
+        }
+      },
+    });
+  }
+
+  recordOutcome(e: ListenerEvent & { outcome: RecordOutcome; count: number; durationMs?: number }): void {
+    this.records.inc({ listener: e.listenerId, group: e.groupId, topic: e.topic, outcome: e.outcome }, e.count);
+    if (e.durationMs !== undefined) this.duration.observe({ listener: e.listenerId, group: e.groupId, topic: e.topic }, e.durationMs / 1000);
+  }
+
+  commit(e: ListenerEvent & { ok: boolean }): void {
+    this.commits.inc({ listener: e.listenerId, group: e.groupId, result: result(e.ok) });
+  }
+
+  deadLetter(e: ListenerEvent & { deadLetterTopic: string; ok: boolean }): void {
+    this.deadLetters.inc({ topic: e.deadLetterTopic, result: result(e.ok) });
+    if (e.ok) this.records.inc({ listener: e.listenerId, group: e.groupId, topic: e.topic, outcome: 'dead_lettered' });
+  }
+
+  send(e: { topic: string; count: number; ok: boolean }): void {
+    this.sends.inc({ topic: e.topic, result: result(e.ok) }, e.count);
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The sample application end to end: booted on the embedded broker as `npm start` boots it, driven over
+ * HTTP, observed through /metrics, /health and the broker's own view of the topics.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { KafkaListenerEndpointRegistry } from '@kafka-nest/core';
+import { waitFor } from '@kafka-nest/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootstrap, type RunningApp } from '../../src/bootstrap.js';
+import { ConfigError, readConfig } from '../../src/config.js';
+import { OrderStats } from '../../src/orders/order-stats.service.js';
+import { FRAUD_LIMIT_CENTS } from '../../src/orders/orders.listener.js';
+
+/** Value of one sample in Prometheus text, or undefined. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const inside = line.slice(name.length + 1, line.indexOf('}'));
+    if (Object.entries(labels).every(([k, v]) => inside.includes(`${k}="${v}"`))) return Number(line.slice(line.indexOf('}') + 1));
+  }
+  return undefined;
+}
+
+describe('sample application', () => {
+  let running: RunningApp;
+  let stats: OrderStats;
+  let registry: KafkaListenerEndpointRegistry;
+
+  const post = (body: unknown) => fetch(`${running.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const metrics = async () => (await fetch(`${running.url}/metrics`)).text();
+  const ordersLag = async () => {
+    const text = await metrics();
+    return [0, 1, 2].map((p) => sample(text, 'kafka_nest_consumer_lag', { group: 'orders-service', topic: 'orders', partition: String(p) }) ?? NaN);
+  };
+
+  beforeAll(async () => {
+    running = await bootstrap({ port: 0, demo: false }, { progressIntervalMs: 0, logger: false });
+    stats = running.app.get(OrderStats);
+    registry = running.app.get(KafkaListenerEndpointRegistry);
+    await waitFor(() => registry.assignedPartitions('orders').length > 0 && registry.assignedPartitions('orders-dlt').length > 0, { timeoutMs: 15_000 });
+  });
+
+  afterAll(async () => {
+    await running?.close();
+  });
+
+  it('reports healthy with every container running', async () => {
+    const res = await fetch(`${running.url}/health`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { status: string; embeddedBroker: boolean; containers: { id: string; running: boolean }[] };
+    expect(body.status).toBe('up');
+    expect(body.embeddedBroker).toBe(true);
+    expect(body.containers.map((c: { id: string; running: boolean }) => [c.id, c.running]).sort()).toEqual([
+      ['orders', true],
+      ['orders-dlt', true],
+      ['payments', true],
+    ]);
+  });
+
+  it('rejects an invalid order with 400 and produces nothing', async () => {
+    const before = running.broker!.offsets('orders').map((o) => o.endOffset);
+    const res = await post({ id: 'bad-1', customerId: '', amountCents: -5, quantity: 1 });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string[] }).message.join(' ')).toContain('amountCents must be a positive number');
+    expect(running.broker!.offsets('orders').map((o) => o.endOffset)).toEqual(before);
+  });
+
+  it('shows lag while the orders container is paused, and 0 once it has caught up', async () => {
+    await waitFor(async () => (await ordersLag()).every((l) => l === 0), { timeoutMs: 10_000 });
+    registry.pause('orders');
+    const processed = stats.processed;
+    for (let i = 0; i < 6; i++) expect((await post({ id: `ok-${i}`, customerId: `c-${i}`, amountCents: 1200, quantity: 2 })).status).toBe(202);
+    const paused = await ordersLag();
+    expect(paused.reduce((a, b) => a + b, 0)).toBe(6);
+    expect(stats.processed).toBe(processed);
+
+    registry.resume('orders');
+    await waitFor(() => stats.processed === processed + 6, { timeoutMs: 10_000 });
+    await waitFor(async () => (await ordersLag()).every((l) => l === 0), { timeoutMs: 10_000 });
+    const text = await metrics();
+    expect(sample(text, 'kafka_nest_listener_records_total', { listener: 'orders', outcome: 'success' })).toBeGreaterThanOrEqual(6);
+    expect(sample(text, 'kafka_nest_producer_sends_total', { topic: 'orders', result: 'success' })).toBeGreaterThanOrEqual(6);
+  });
+
+  it('dead-letters an order the handler rejects, after its retries, with the failure headers', async () => {
+    const failures = stats.failedDeliveries;
+    const res = await post({ id: 'too-big', customerId: 'c-fraud', amountCents: FRAUD_LIMIT_CENTS + 1, quantity: 1 });
+    expect(res.status).toBe(202);
+    const [dead] = await waitFor(() => {
+      const r = running.broker!.allRecords('orders.DLT');
+      return r.length === 1 ? r : undefined;
+    }, { timeoutMs: 15_000 });
+    expect(stats.failedDeliveries - failures).toBe(3); // FixedBackOff(200, 2): three deliveries in all
+    expect(JSON.parse(dead.value!.toString())).toMatchObject({ id: 'too-big' });
+    const header = (k: string) => dead.headers.find((h) => h.key === k)?.value?.toString();
+    expect(header('kafka_dlt-original-topic')).toBe('orders');
+    expect(header('kafka_dlt-exception-fqcn')).toBe('FraudCheckFailedError');
+    expect(header('kafka_dlt-original-consumer-group')).toBe('orders-service');
+    await waitFor(() => stats.deadLettered === 1, { timeoutMs: 10_000 });
+    await waitFor(async () => (await ordersLag()).every((l) => l === 0), { timeoutMs: 10_000 });
+    const text = await metrics();
+    expect(sample(text, 'kafka_nest_dlt_publishes_total', { topic: 'orders.DLT', result: 'success' })).toBe(1);
+    expect(sample(text, 'kafka_nest_listener_records_total', { listener: 'orders', outcome: 'failure' })).toBe(3);
+  });
+
+  it('exports every metric the Grafana dashboard queries', async () => {
+    const dashboard = readFileSync(new URL('../../ops/grafana/kafka-nest-dashboard.json', import.meta.url), 'utf8');
+    const queried = new Set([...dashboard.matchAll(/kafka_nest_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, '')));
+    const exported = new Set([...(await metrics()).matchAll(/^# TYPE (kafka_nest_[a-z_]+) /gm)].map((m) => m[1]));
+    expect(queried.size).toBeGreaterThan(4);
+    for (const name of queried) expect(exported, `dashboard queries ${name}`).toContain(name);
+  });
+});
+
+describe('sample application start-up errors', () => {
+  it('rejects a malformed KAFKA_BROKERS with the expected form', () => {
+    expect(() => readConfig({ KAFKA_BROKERS: 'localhost' })).toThrow(ConfigError);
+    expect(() => readConfig({ KAFKA_BROKERS: 'kafka:9092,localhost' })).toThrow("KAFKA_BROKERS has 'localhost', which is not host:port; expected a comma-separated list such as KAFKA_BROKERS=kafka-1:9092,kafka-2:9092");
+    expect(readConfig({ KAFKA_BROKERS: 'kafka-1:9092, kafka-2:9093' }).brokers).toEqual(['kafka-1:9092', 'kafka-2:9093']);
+  });
+
+  it('names the unreachable address instead of retrying forever', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+    const started = Date.now();
+    await expect(bootstrap({ brokers: [`127.0.0.1:${port}`], port: 0, demo: false }, { logger: false })).rejects.toThrow(
+      `cannot reach Kafka at 127.0.0.1:${port} (KAFKA_BROKERS)`,
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
