@@ -11,11 +11,13 @@
 import { performance } from 'node:perf_hooks';
 import { EmbeddedKafkaBroker, silentLogger } from '@kafka-nest/broker';
 
-export type BrokerCommand =
-  | { id: number; cmd: 'usage' }
-  | { id: number; cmd: 'createTopic'; topic: string; partitions: number }
-  | { id: number; cmd: 'deleteTopic'; topic: string }
-  | { id: number; cmd: 'stop' };
+export type BrokerRequest =
+  | { cmd: 'usage' }
+  | { cmd: 'createTopic'; topic: string; partitions: number }
+  | { cmd: 'deleteTopic'; topic: string }
+  | { cmd: 'stop' };
+
+export type BrokerCommand = BrokerRequest & { id: number };
 
 export interface BrokerUsage {
   readonly cpu: NodeJS.CpuUsage;

@@ -23,7 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { EmbeddedKafkaBroker, silentLogger } from '@kafka-nest/broker';
 import { Kafka, logLevel } from 'kafkajs';
-import type { BrokerCommand, BrokerUsage } from './broker-process.js';
+import type { BrokerRequest, BrokerUsage } from './broker-process.js';
 
 const RUNS = Number(process.env.RUNS ?? 5);
 const START_RUNS = Number(process.env.START_RUNS ?? 7);
@@ -85,7 +85,7 @@ class BrokerProcess {
     });
   }
 
-  request<T = unknown>(command: Omit<BrokerCommand, 'id'>): Promise<T> {
+  request<T = unknown>(command: BrokerRequest): Promise<T> {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
