@@ -1,7 +1,7 @@
 /**
  * confluent-kafka-python (librdkafka 2.x) against the embedded broker: produce with each acks mode (the
  * broker's log holds exactly what was sent), and a group consumer that commits, which the broker reports
- * and a second consumer of the group resumes from.
+ * and a second consumer of the group resumes from; and AdminClient's topic, config and group calls.
  */
 import { EmbeddedKafkaBroker, silentLogger } from '@kafka-nest/broker';
 import type { Kafka } from 'kafkajs';
@@ -72,5 +72,18 @@ describe('confluent-kafka-python', () => {
 
     expect(run2.records.map((r) => [r.partition, r.offset, unb64(r.value)!.toString()])).toEqual([[2, 5, 'second-0']]);
     expect(broker.lag('ck-1').map((p) => p.lag)).toEqual([0, 0, 0]);
+  });
+
+  it('administers with AdminClient: topics, partitions, configs and groups', async () => {
+    const answer = await python<{ partitions: number; configs: Record<string, string>; groups: string[] }>('confluent', {
+      op: 'admin',
+      bootstrap: broker.brokers[0],
+      topic: 'ck-admin',
+    });
+
+    expect(answer.partitions).toBe(3);
+    expect(answer.configs['retention.ms']).toBe('604800000');
+    expect(answer.groups).toEqual(broker.listGroups().map((g) => g.groupId));
+    expect(broker.topicNames()).not.toContain('ck-admin');
   });
 });

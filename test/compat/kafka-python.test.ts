@@ -1,7 +1,7 @@
 /**
  * kafka-python 2.x against the embedded broker: a group consumer that commits, whose offsets a second
- * kafka-python consumer resumes from and the broker's inspection API reports; and a producer whose keyed
- * records land on Java's murmur2 partition.
+ * kafka-python consumer resumes from and the broker's inspection API reports; a producer whose keyed
+ * records land on Java's murmur2 partition; and KafkaAdminClient's topic, config and group calls.
  */
 import { EmbeddedKafkaBroker, silentLogger } from '@kafka-nest/broker';
 import type { Kafka } from 'kafkajs';
@@ -73,5 +73,23 @@ describe('kafka-python', () => {
       expect(r.value).toEqual(Buffer.from([i, 0, 255, 10, 13]));
       expect(r.headers.trace?.toString()).toBe(`t-${i}`);
     }
+  });
+
+  it('administers with KafkaAdminClient: topics, partitions, configs, groups and committed offsets', async () => {
+    // The group test above left group 'kp-1' with commits on 'kp-group'.
+    const answer = await python<{
+      partitions: number;
+      configs: Record<string, string>;
+      groups: string[];
+      group_state: string;
+      offsets: Record<string, number>;
+    }>('kafka_python', { op: 'admin', bootstrap: broker.brokers[0], topic: 'kp-admin', group: 'kp-1' });
+
+    expect(answer.partitions).toBe(3);
+    expect(answer.configs['cleanup.policy']).toBe('delete');
+    expect(answer.groups).toEqual(broker.listGroups().map((g) => g.groupId));
+    expect(answer.group_state).toBe('Empty');
+    expect(answer.offsets).toEqual(Object.fromEntries(broker.committedOffsets('kp-1').map((c) => [`${c.topic}:${c.partition}`, c.offset])));
+    expect(broker.topicNames()).not.toContain('kp-admin');
   });
 });

@@ -8,6 +8,10 @@ Usage: python3 confluent_client.py '<json spec>'
    "commit": true|false, "config": {...}?}
       -> {"records": [{"partition", "offset", "key", "value", "headers", "timestamp"}], "committed": {"p": offset}}
 
+  {"op": "admin", "bootstrap": "h:p", "topic": "t"}
+      -> creates t with 2 partitions, grows it to 3, reads its configs, lists groups, deletes t:
+         {"partitions", "configs", "groups"}
+
 Bytes travel as base64 so the tests can compare them exactly. "config" adds librdkafka properties (for example
 {"debug": "protocol,cgrp"}). Any failure prints {"error": "..."} and exits 1.
 """
@@ -85,10 +89,28 @@ def consume(spec):
         consumer.close()
 
 
+def admin(spec):
+    from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
+
+    client = AdminClient({'bootstrap.servers': spec['bootstrap'], 'client.id': 'compat-confluent'})
+    timeout = spec.get('timeout_ms', 20000) / 1000
+    topic = spec['topic']
+    for future in client.create_topics([NewTopic(topic, 2, 1)], operation_timeout=timeout).values():
+        future.result(timeout)
+    for future in client.create_partitions([NewPartitions(topic, 3)], operation_timeout=timeout).values():
+        future.result(timeout)
+    partitions = len(client.list_topics(topic, timeout=timeout).topics[topic].partitions)
+    [configs] = [f.result(timeout) for f in client.describe_configs([ConfigResource('topic', topic)]).values()]
+    groups = sorted(g.id for g in client.list_groups(timeout=timeout))
+    for future in client.delete_topics([topic], operation_timeout=timeout).values():
+        future.result(timeout)
+    return {'partitions': partitions, 'configs': {name: entry.value for name, entry in configs.items()}, 'groups': groups}
+
+
 def main():
     spec = json.loads(sys.argv[1])
     try:
-        out = {'produce': produce, 'consume': consume}[spec['op']](spec)
+        out = {'produce': produce, 'consume': consume, 'admin': admin}[spec['op']](spec)
     except Exception as err:  # reported to the test as JSON, with the type for diagnosis
         out = {'error': f'{type(err).__name__}: {err}'}
     print(json.dumps(out))

@@ -7,6 +7,9 @@ Usage: python3 kafka_python_client.py '<json spec>'
   {"op": "consume", "bootstrap": "h:p", "topic": "t", "group": "g"|null, "count": n, "timeout_ms": n,
    "commit": true|false}
       -> {"records": [{"partition", "offset", "key", "value", "headers", "timestamp"}], "committed": {"p": offset}}
+  {"op": "admin", "bootstrap": "h:p", "topic": "t", "group": "g"}
+      -> creates t with 2 partitions, grows it to 3, describes it and its configs, lists and describes groups,
+         reads g's committed offsets, deletes t: {"partitions", "configs", "groups", "group_state", "offsets"}
 
 Bytes travel as base64 so the tests can compare them exactly. Any failure prints {"error": "..."} and exits 1.
 """
@@ -78,12 +81,37 @@ def consume(spec):
         consumer.close(autocommit=False)
 
 
+def admin(spec):
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewPartitions, NewTopic
+
+    client = KafkaAdminClient(bootstrap_servers=spec['bootstrap'], client_id='compat-kafka-python')
+    try:
+        topic, group = spec['topic'], spec['group']
+        client.create_topics([NewTopic(topic, 2, 1)])
+        client.create_partitions({topic: NewPartitions(3)})
+        [described] = client.describe_topics([topic])
+        [configs] = client.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+        [info] = client.describe_consumer_groups([group])
+        offsets = client.list_consumer_group_offsets(group)
+        out = {
+            'partitions': len(described['partitions']),
+            'configs': {e[0]: e[1] for e in configs.resources[0][4]},
+            'groups': sorted(g[0] for g in client.list_consumer_groups()),
+            'group_state': info.state,
+            'offsets': {f'{tp.topic}:{tp.partition}': om.offset for tp, om in offsets.items()},
+        }
+        client.delete_topics([topic])
+        return out
+    finally:
+        client.close()
+
+
 def main():
     spec = json.loads(sys.argv[1])
     if spec.get('debug'):
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     try:
-        out = {'produce': produce, 'consume': consume}[spec['op']](spec)
+        out = {'produce': produce, 'consume': consume, 'admin': admin}[spec['op']](spec)
     except Exception as err:  # reported to the test as JSON, with the type for diagnosis
         out = {'error': f'{type(err).__name__}: {err}'}
     print(json.dumps(out))
