@@ -20,6 +20,8 @@ describe('kcat against the standalone broker', () => {
 
   afterAll(async () => {
     expect(await broker?.stop('SIGTERM')).toBe(0);
+    // Anything the broker logged while serving kcat (a warning, a malformed request) is a protocol gap.
+    expect(broker?.stderr()).toBe('kafka-nest broker: SIGTERM, stopping\n');
   });
 
   async function produceWithKafkajs(topic: string, values: string[]): Promise<void> {
@@ -95,10 +97,11 @@ describe('kcat against the standalone broker', () => {
     expect(run2.every((r) => r.offset === 4)).toBe(true);
   });
 
-  it('two -G members of one group split the partitions between them', async () => {
+  it('two -G members of one group together read every record exactly once', async () => {
     const values = Array.from({ length: 30 }, (_, i) => `split-${i}`);
     await produceWithKafkajs('kcat-split', values);
-    // Each member exits once its own partitions are at their end; together they read everything once.
+    // Each member exits once its own partitions are at their end; whether the second joins before the first
+    // is done is up to timing, so the assertion is on the union.
     const member = () => kcat(['-b', broker.bootstrap, '-G', 'kcat-split-1', '-X', 'auto.offset.reset=earliest', '-e', '-J', 'kcat-split']);
     const [a, b] = (await Promise.all([member(), member()])).map(parseKcatJson);
 
