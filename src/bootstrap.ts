@@ -22,7 +22,9 @@ export async function bootstrap(config: AppConfig, options: { progressIntervalMs
   let broker: EmbeddedKafkaBroker | undefined;
   let brokers = config.brokers;
   if (!brokers) {
-    broker = await EmbeddedKafkaBroker.start({ topics: [{ name: 'orders', partitions: 3 }, { name: 'payments', partitions: 3 }] });
+    // Topics and their dead-letter topics up front, with equal partition counts (as you would on a real cluster).
+    const topics = ['orders', 'orders.DLT', 'payments'].map((name) => ({ name, partitions: 3 }));
+    broker = await EmbeddedKafkaBroker.start({ topics });
     brokers = broker.brokers;
     if (options.logger !== false) console.log(`No KAFKA_BROKERS set: started the embedded Kafka broker at ${brokers.join(',')} (any Kafka client can connect to it)`);
   } else {

@@ -39,7 +39,7 @@ export class ProgressReporter implements OnApplicationBootstrap, OnApplicationSh
     const [orders, payments] = await Promise.all([this.lag('orders'), this.lag('payments')]);
     this.logger.log(
       `orders: ${s.processed} processed, ${s.failedDeliveries} failed deliveries retried, ${s.deadLettered} dead-lettered | ` +
-        `payments: ${s.paymentsCharged} charged, ${s.paymentRetries} retried | lag: orders-service ${orders}, payments-service ${payments}`,
+        `payments: ${s.paymentsCharged} charged, ${s.paymentRetries} retried, ${s.paymentsDeadLettered} dead-lettered | lag: orders-service ${orders}, payments-service ${payments}`,
     );
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Ctx, KafkaContext, KafkaListener, Payload } from '@kafka-nest/core';
+import { Ctx, DltHandler, KafkaContext, KafkaListener, Payload, RetryableTopic } from '@kafka-nest/core';
 import { OrderStats } from '../orders/order-stats.service.js';
 
 export interface PaymentRequest {
@@ -23,7 +23,9 @@ export class PaymentGateway {
 
 /**
  * Charges payments. Order between payments does not matter, so a failing one should not hold the others
- * back: this listener commits per fetch (AckMode.BATCH, the default).
+ * back: it is moved aside to `payments-retry` and tried again 500 ms later, while the main topic keeps
+ * flowing (non-blocking retries); after three attempts it lands in `payments-dlt`. Commits per fetch
+ * (AckMode.BATCH, the default).
  */
 @Injectable()
 export class PaymentsListener {
@@ -32,11 +34,18 @@ export class PaymentsListener {
 
   constructor(private readonly stats: OrderStats) {}
 
+  @RetryableTopic({ attempts: 3, backoff: { delay: 500 } })
   @KafkaListener({ id: 'payments', topics: ['payments'], groupId: 'payments-service', fromBeginning: true })
   async charge(@Payload() payment: PaymentRequest, @Ctx() ctx: KafkaContext): Promise<void> {
     if (ctx.deliveryAttempt > 1) this.stats.paymentRetries++;
     this.gateway.charge(payment);
     this.stats.paymentsCharged++;
     this.logger.debug(`charged ${payment.amountCents} cents for order ${payment.orderId}`);
+  }
+
+  @DltHandler()
+  onPaymentDead(@Payload() payment: PaymentRequest, @Ctx() ctx: KafkaContext): void {
+    this.stats.paymentsDeadLettered++;
+    this.logger.error(`payment for order ${payment.orderId} failed ${ctx.deliveryAttempt - 1} times; left in ${ctx.topic} for a person to look at`);
   }
 }

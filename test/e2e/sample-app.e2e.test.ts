@@ -55,6 +55,8 @@ describe('sample application', () => {
       ['orders', true],
       ['orders-dlt', true],
       ['payments', true],
+      ['payments-dlt', true],
+      ['payments-retry', true],
     ]);
   });
 

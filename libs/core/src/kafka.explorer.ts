@@ -223,7 +223,9 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, Befo
       this.paramsFactory,
       undefined,
       undefined,
-      { guards: true, interceptors: true, filters: true },
+      // Without exception filters to run, errors go straight to the error handler: Nest's fallback filter
+      // would log every failed delivery as an uncaught exception, before the error handler decides anything.
+      { guards: true, interceptors: true, filters: this.hasFilters(instance, method) },
       KAFKA_CONTEXT_TYPE,
     ) as ListenerEndpoint['invoke'];
   }
@@ -232,6 +234,12 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, Befo
     const meta: Record<string, { index: number; data?: string; pipes?: unknown[] }> =
       Reflect.getMetadata(KAFKA_PARAMS_METADATA, instance.constructor, methodName) ?? {};
     return Object.entries(meta).map(([key, v]) => ({ key, index: v.index, type: Number(key.split(':')[0]), data: v.data, pipes: v.pipes ?? [] }));
+  }
+
+  private hasFilters(instance: object, method: Function): boolean {
+    const local = [method, instance.constructor].some((t) => (Reflect.getMetadata(EXCEPTION_FILTERS_METADATA, t) as unknown[] | undefined)?.length);
+    const config = (this.externalContextCreator as unknown as { container?: { applicationConfig?: ApplicationConfig } }).container?.applicationConfig;
+    return local || !config || config.getGlobalFilters().length + config.getGlobalRequestFilters().length > 0;
   }
 
   private hasEnhancers(instance: object, method: Function, methodName: string): boolean {

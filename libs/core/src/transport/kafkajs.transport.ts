@@ -259,10 +259,16 @@ function assignPartitions(records: readonly TransportProducerRecord[], result: {
   return records.map((r) => (r.partition !== undefined && known.has(r.partition) ? r.partition : fallback));
 }
 
+/** Runs topic creations one after another, so containers starting together do not race to create the same topic. */
+type Serializer = <T>(task: () => Promise<T>) => Promise<T>;
+
 class KafkajsAdmin implements TransportAdmin {
   private readonly admin: Admin;
 
-  constructor(client: KafkaClientOptions) {
+  constructor(
+    client: KafkaClientOptions,
+    private readonly serialize: Serializer,
+  ) {
     this.admin = kafkaOf(client).admin();
   }
 
@@ -291,10 +297,12 @@ class KafkajsAdmin implements TransportAdmin {
     return meta[0]?.partitions.length;
   }
 
-  async createTopics(topics: readonly { topic: string; numPartitions: number }[]): Promise<void> {
-    const existing = new Set(await this.admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t.topic));
-    if (missing.length) await this.admin.createTopics({ topics: missing.map((t) => ({ ...t })), waitForLeaders: true });
+  createTopics(topics: readonly { topic: string; numPartitions: number }[]): Promise<void> {
+    return this.serialize(async () => {
+      const existing = new Set(await this.admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t.topic));
+      if (missing.length) await this.admin.createTopics({ topics: missing.map((t) => ({ ...t })), waitForLeaders: true });
+    });
   }
 
   disconnect(): Promise<void> {
@@ -312,7 +320,13 @@ export class KafkajsTransport implements KafkaTransport {
     return new KafkajsProducer(client, config);
   }
 
+  private topicCreations: Promise<unknown> = Promise.resolve();
+
   createAdmin(client: KafkaClientOptions): TransportAdmin {
-    return new KafkajsAdmin(client);
+    return new KafkajsAdmin(client, (task) => {
+      const run = this.topicCreations.then(task, task);
+      this.topicCreations = run.catch(() => undefined);
+      return run;
+    });
   }
 }
