@@ -59,6 +59,16 @@ describe('KafkaTemplate', () => {
     expect(await template.sendBatch('out', [])).toEqual([]);
   });
 
+  it('sendBatch() over several partitions resolves each record to where the broker wrote it', async () => {
+    const records = Array.from({ length: 12 }, (_, i) => ({ value: `v${i}`, key: `spread-${i}` }));
+    const metas = await template.sendBatch('out', records);
+    expect(new Set(metas.map((m) => m.partition)).size).toBeGreaterThan(1);
+    metas.forEach((m, i) => {
+      const written = broker.records('out', m.partition, m.offset)[0];
+      expect([written.key!.toString(), written.value!.toString()]).toEqual([`spread-${i}`, `v${i}`]);
+    });
+  });
+
   it('sendDefault() writes to producer.defaultTopic', async () => {
     await template.sendDefault({ hello: 'world' });
     const r = await getSingleRecord(broker, 'default-topic');

@@ -15,6 +15,7 @@ import {
   type KafkaMessage,
   logLevel,
   type LogEntry,
+  type Message,
   Partitioners,
   type Producer,
 } from 'kafkajs';
@@ -200,12 +201,23 @@ function groupByTopic(offsets: readonly TopicPartitionOffset[]) {
 
 class KafkajsProducer implements TransportProducer {
   private readonly producer: Producer;
+  /** The partition kafkajs's partitioner chose for each message of a send (its last choice, after retries). */
+  private readonly chosen = new WeakMap<object, number>();
 
   constructor(client: KafkaClientOptions, private readonly config: TransportProducerConfig) {
     this.producer = kafkaOf(client).producer({
       idempotent: config.idempotent,
       allowAutoTopicCreation: config.allowAutoTopicCreation,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      // Java's default partitioner (murmur2 on the key), remembering each choice so a send can report
+      // where every record of a multi-partition batch was written.
+      createPartitioner: () => {
+        const partition = Partitioners.DefaultPartitioner();
+        return (args) => {
+          const p = partition(args);
+          this.chosen.set(args.message, p);
+          return p;
+        };
+      },
       ...(config.idempotent && { maxInFlightRequests: 1 }),
     });
   }
@@ -216,27 +228,31 @@ class KafkajsProducer implements TransportProducer {
 
   async send(topic: string, records: readonly TransportProducerRecord[]): Promise<RecordMetadata[]> {
     const now = Date.now();
+    const messages: Message[] = records.map((r) => ({
+      key: r.key,
+      value: r.value,
+      ...(r.headers && { headers: { ...r.headers } }),
+      ...(r.partition !== undefined && { partition: r.partition }),
+      ...(r.timestamp !== undefined && { timestamp: String(r.timestamp) }),
+    }));
     const result = await this.producer.send({
       topic,
       acks: this.config.acks,
       ...(this.config.timeoutMs !== undefined && { timeout: this.config.timeoutMs }),
-      messages: records.map((r) => ({
-        key: r.key,
-        value: r.value,
-        ...(r.headers && { headers: { ...r.headers } }),
-        ...(r.partition !== undefined && { partition: r.partition }),
-        ...(r.timestamp !== undefined && { timestamp: String(r.timestamp) }),
-      })),
+      messages,
     });
-    // kafkajs reports the base offset per partition; records of one partition are contiguous in send order.
+    // kafkajs reports one base offset per partition; the records of a partition follow it in send order.
     const next = new Map<number, number>();
-    for (const m of result) next.set(m.partition, Number(m.baseOffset ?? m.offset ?? -1));
-    const partitionsInOrder = assignPartitions(records, result);
+    const appendTime = new Map<number, number>();
+    for (const m of result) {
+      next.set(m.partition, Number(m.baseOffset ?? m.offset ?? -1));
+      appendTime.set(m.partition, Number(m.logAppendTime ?? -1));
+    }
     return records.map((r, i) => {
-      const partition = partitionsInOrder[i];
+      const partition = r.partition ?? this.chosen.get(messages[i]) ?? result[0]?.partition ?? -1;
       const offset = next.get(partition) ?? -1;
       if (offset >= 0) next.set(partition, offset + 1);
-      const logAppendTime = Number(result.find((m) => m.partition === partition)?.logAppendTime ?? -1);
+      const logAppendTime = appendTime.get(partition) ?? -1;
       return { topic, partition, offset, timestamp: logAppendTime > 0 ? logAppendTime : (r.timestamp ?? now) };
     });
   }
@@ -244,19 +260,6 @@ class KafkajsProducer implements TransportProducer {
   disconnect(): Promise<void> {
     return this.producer.disconnect();
   }
-}
-
-/**
- * kafkajs does not say which partition each record of a send went to; with one partition in the result
- * (the usual case, and always for a single record) every record went there. For several, records with an
- * explicit partition are placed; the others are placed by count, which is exact for keyed sends to one
- * partition and a best effort otherwise.
- */
-function assignPartitions(records: readonly TransportProducerRecord[], result: { partition: number }[]): number[] {
-  if (result.length === 1) return records.map(() => result[0].partition);
-  const known = new Set(result.map((m) => m.partition));
-  const fallback = result[0]?.partition ?? -1;
-  return records.map((r) => (r.partition !== undefined && known.has(r.partition) ? r.partition : fallback));
 }
 
 /** Runs topic creations one after another, so containers starting together do not race to create the same topic. */
