@@ -7,7 +7,7 @@ const problem = (m: string) => new Error(m);
 describe('resolveConsumerProperties', () => {
   it("gives Kafka's defaults when nothing is set", () => {
     expect(resolveConsumerProperties({}, problem)).toEqual({
-      consumer: { sessionTimeoutMs: 45_000, heartbeatIntervalMs: 3_000, rebalanceTimeoutMs: 300_000 },
+      consumer: { sessionTimeoutMs: 45_000, heartbeatIntervalMs: 3_000, rebalanceTimeoutMs: 300_000, fetchMaxBytes: 52_428_800, fetchMaxWaitMs: 500 },
       maxPollRecords: 500,
       maxPollIntervalMs: 300_000,
       autoOffsetReset: undefined,

@@ -8,9 +8,9 @@ import type { TransportConsumerConfig } from '../transport/kafka-transport.js';
 export interface ConsumerProperties {
   /** Smallest fetch response the broker waits for (kafkajs `minBytes`). @default 1 */
   'fetch.min.bytes'?: number | string;
-  /** Largest fetch response (kafkajs `maxBytes`). @default 52428800 (50 MiB) */
+  /** Largest fetch response (kafkajs `maxBytes`). @default 52428800 (50 MiB, Kafka's; kafkajs's own is 10 MiB) */
   'fetch.max.bytes'?: number | string;
-  /** Longest the broker holds a fetch waiting for `fetch.min.bytes` (kafkajs `maxWaitTimeInMs`). @default 500 */
+  /** Longest the broker holds a fetch waiting for `fetch.min.bytes` (kafkajs `maxWaitTimeInMs`). @default 500 (Kafka's; kafkajs's own is 5000) */
   'fetch.max.wait.ms'?: number | string;
   /** Largest data per partition in a fetch (kafkajs `maxBytesPerPartition`). @default 1048576 (1 MiB) */
   'max.partition.fetch.bytes'?: number | string;
@@ -19,7 +19,7 @@ export interface ConsumerProperties {
    * `BATCH` mode (kafkajs has no such setting; the container slices fetched batches). @default 500
    */
   'max.poll.records'?: number | string;
-  /** kafkajs `heartbeatInterval`; must be below `session.timeout.ms`. @default 3000 */
+  /** kafkajs `heartbeatInterval`; must be below `session.timeout.ms`. @default 3000, or a third of `session.timeout.ms` when that is less */
   'heartbeat.interval.ms'?: number | string;
   /** kafkajs `sessionTimeout`; the broker accepts 6000..1800000 by default. @default 45000 (Kafka's) */
   'session.timeout.ms'?: number | string;
@@ -122,8 +122,9 @@ export function resolveConsumerProperties(
     ...(props['client.id'] !== undefined && { clientId: props['client.id'] as string }),
     ...(num.has('request.timeout.ms') && { requestTimeoutMs: num.get('request.timeout.ms') }),
     ...(num.has('fetch.min.bytes') && { fetchMinBytes: num.get('fetch.min.bytes') }),
-    ...(num.has('fetch.max.bytes') && { fetchMaxBytes: num.get('fetch.max.bytes') }),
-    ...(num.has('fetch.max.wait.ms') && { fetchMaxWaitMs: num.get('fetch.max.wait.ms') }),
+    // Kafka's defaults, not kafkajs's (10 MiB and 5000 ms): what a Kafka user reading the docs expects.
+    fetchMaxBytes: num.get('fetch.max.bytes') ?? 52_428_800,
+    fetchMaxWaitMs: num.get('fetch.max.wait.ms') ?? 500,
     ...(num.has('max.partition.fetch.bytes') && { maxPartitionFetchBytes: num.get('max.partition.fetch.bytes') }),
   };
   return {
