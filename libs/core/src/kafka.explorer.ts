@@ -83,10 +83,21 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, Befo
       observer: this.observer,
     };
     const seen = new Set<object>();
-    for (const wrapper of this.discovery.getProviders()) {
+    // Listeners may sit on providers or on controllers (where @nestjs/microservices puts its @EventPattern handlers).
+    for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
       const { instance } = wrapper;
-      // Request-scoped and transient providers have no single instance to listen with.
-      if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic() || seen.has(instance)) continue;
+      if (!instance || typeof instance !== 'object' || seen.has(instance)) continue;
+      if (!wrapper.isDependencyTreeStatic()) {
+        // Request-scoped and transient providers have no single instance to listen with.
+        const proto = (wrapper.metatype as { prototype?: object } | null)?.prototype;
+        const named = proto ? this.scanner.getAllMethodNames(proto).filter((m) => this.accessor.getListeners((proto as Record<string, Function>)[m]).length) : [];
+        if (named.length) {
+          this.logger.warn(
+            `@KafkaListener on ${wrapper.name}.${named.join(', ')} is ignored: ${wrapper.name} is request-scoped or transient (or depends on such a provider); make it a singleton (default scope) to listen`,
+          );
+        }
+        continue;
+      }
       seen.add(instance);
       const prototype = Object.getPrototypeOf(instance);
       for (const methodName of this.scanner.getAllMethodNames(prototype)) {
