@@ -61,18 +61,18 @@ export function steadyTraffic(
 ) {
   const { partitions, batch = 4, max, pauseMs = 5 } = options;
   let running = true;
-  let acknowledged = 0;
+  const acked: string[] = [];
   let failed = 0;
   let i = 0;
   const done = (async () => {
-    while (running && acknowledged < max) {
+    while (running && acked.length < max) {
       const records = Array.from({ length: batch }, () => {
         const n = i++;
         return { partition: n % partitions, value: `r${n}` };
       });
       try {
         await send(records);
-        acknowledged += records.length;
+        for (const r of records) acked.push(r.value);
       } catch {
         failed += records.length;
       }
@@ -80,8 +80,10 @@ export function steadyTraffic(
     }
   })();
   return {
+    /** Values of the records the broker acknowledged, in send order. */
+    acked: acked as readonly string[],
     get acknowledged() {
-      return acknowledged;
+      return acked.length;
     },
     get failed() {
       return failed;
