@@ -19,6 +19,15 @@ export function deserializerFn(d: Deserializer): DeserializerFn {
   return d === 'json' ? json : d === 'string' ? utf8 : raw;
 }
 
+/**
+ * Whether `fn` is `'string'` or `'buffer'`: pure and unable to throw, so reading with it can wait until
+ * something asks for the result (a key the listener never reads is then never decoded). `'json'` and
+ * functions can fail, and a failure must stop the record before the listener: they are read up front.
+ */
+export function cannotFail(fn: DeserializerFn): boolean {
+  return fn === utf8 || fn === raw;
+}
+
 /** Reads the key or value of a record; null stays null. Raises `DeserializationError` with the raw bytes. */
 export function deserialize(fn: DeserializerFn, record: ConsumedRecord, isKey: boolean): unknown {
   const data = isKey ? record.key : record.value;

@@ -17,7 +17,7 @@ import type { TopicPartitions, TransportAdmin, TransportBatch, TransportConsumer
 import { AckMode } from './ack-mode.js';
 import type { Acknowledgment } from './acknowledgment.js';
 import type { ConsumedRecord } from './consumed-record.js';
-import { deserialize } from './deserializers.js';
+import { cannotFail, deserialize, type DeserializerFn } from './deserializers.js';
 import { KafkaBatchContext, KafkaContext } from './kafka-context.js';
 import type { ListenerInvocation } from './kafka-params.factory.js';
 import type { ContainerEnvironment, ListenerEndpoint } from './listener-endpoint.js';
@@ -68,17 +68,33 @@ class RecordAck implements Acknowledgment {
   }
 }
 
+/** A key not read yet (its deserializer cannot fail): `Invocation.key` reads it on first use. */
+const UNREAD: unique symbol = Symbol('unread key');
+
 class Invocation implements ListenerInvocation {
   private ackRef: Acknowledgment | undefined;
 
   constructor(
     readonly batch: boolean,
-    readonly key: unknown,
+    /** The deserialized key (the keys of a batch), or `UNREAD`. */
+    private keyRef: unknown,
     /** The record, or the records of a batch. */
     private readonly what: ConsumedRecord | readonly ConsumedRecord[],
     private readonly container: KafkaListenerContainer,
     private readonly transportBatch: TransportBatch,
+    private readonly keyDeserializer: DeserializerFn,
   ) {}
+
+  /** The deserialized key, or the keys of a batch: read when first asked for (`@Key()`), if not yet. */
+  get key(): unknown {
+    if (this.keyRef === UNREAD) {
+      const fn = this.keyDeserializer;
+      this.keyRef = this.batch
+        ? (this.what as readonly ConsumedRecord[]).map((r) => deserialize(fn, r, true))
+        : deserialize(fn, this.what as ConsumedRecord, true);
+    }
+    return this.keyRef;
+  }
 
   get records(): readonly ConsumedRecord[] {
     return this.batch ? (this.what as readonly ConsumedRecord[]) : [this.what as ConsumedRecord];
@@ -101,6 +117,8 @@ export class KafkaListenerContainer implements MessageListenerContainer {
   private readonly errorHandler: CommonErrorHandler;
   private readonly maxPollRecords: number;
   private readonly beatEveryMs: number;
+  /** Keys are read when the listener asks for them, not up front: their deserializer cannot fail. */
+  private readonly keysOnDemand: boolean;
   private children: Child[] = [];
   private running = false;
   private paused = false;
@@ -127,6 +145,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     this.failureContext = { listenerId: endpoint.id, groupId: endpoint.groupId };
     this.errorHandler = endpoint.errorHandler;
     this.maxPollRecords = endpoint.properties.maxPollRecords;
+    this.keysOnDemand = cannotFail(endpoint.keyDeserializer);
     this.beatEveryMs = Math.max(1, Math.floor(endpoint.properties.consumer.heartbeatIntervalMs / 4));
   }
 
@@ -340,9 +359,9 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     const started = this.observer ? performance.now() : 0;
     try {
       const value = deserialize(endpoint.valueDeserializer, record, false);
-      const key = deserialize(endpoint.keyDeserializer, record, true);
+      const key = this.keysOnDemand ? UNREAD : deserialize(endpoint.keyDeserializer, record, true);
       const ctx = new KafkaContext(record, this.groupId, this.id, () => this.errorHandler.deliveryAttempt(record, this.failureContext));
-      const result = endpoint.invoke(value, ctx, new Invocation(false, key, record, this, b));
+      const result = endpoint.invoke(value, ctx, new Invocation(false, key, record, this, b, endpoint.keyDeserializer));
       if (result !== undefined) await settle(result);
       if (this.failing.size && this.failing.delete(tpKey(record.topic, record.partition))) {
         this.errorHandler.recordSucceeded(record, this.failureContext);
@@ -393,22 +412,32 @@ export class KafkaListenerContainer implements MessageListenerContainer {
       let start = 0;
       while (start < all.length) {
         if (!b.isRunning() || b.isStale() || this.paused || !this.running) break;
-        const chunk = all.slice(start, start + this.maxPollRecords);
-        const values: unknown[] = [];
-        const keys: unknown[] = [];
+        const end = Math.min(all.length, start + this.maxPollRecords);
+        // Usually the whole fetch is one chunk: no copy then.
+        const chunk = start === 0 && end === all.length ? all : all.slice(start, end);
+        const values = new Array<unknown>(chunk.length);
+        const keys = this.keysOnDemand ? undefined : new Array<unknown>(chunk.length);
+        const { valueDeserializer, keyDeserializer } = endpoint;
+        let count = chunk.length;
         let failure: Error | undefined;
-        for (const r of chunk) {
+        for (let i = 0; i < chunk.length; i++) {
+          const r = chunk[i];
           try {
-            values.push(deserialize(endpoint.valueDeserializer, r, false));
-            keys.push(deserialize(endpoint.keyDeserializer, r, true));
+            values[i] = deserialize(valueDeserializer, r, false);
+            if (keys) keys[i] = deserialize(keyDeserializer, r, true);
           } catch (err) {
             failure = err as Error;
-            values.length = keys.length;
+            count = i;
             break;
           }
         }
-        if (values.length) {
-          const good = values.length === chunk.length ? chunk : chunk.slice(0, values.length);
+        if (count) {
+          let good = chunk;
+          if (count < chunk.length) {
+            good = chunk.slice(0, count);
+            values.length = count;
+            if (keys) keys.length = count;
+          }
           busy.record = good[0];
           busy.since = Date.now();
           busy.warned = false;
@@ -442,14 +471,15 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     b: TransportBatch,
     records: readonly ConsumedRecord[],
     values: unknown[],
-    keys: unknown[],
+    /** Undefined when keys are read on demand. */
+    keys: unknown[] | undefined,
   ): Promise<{ advance: number; outcome: Outcome }> {
     const { endpoint } = this;
     let error: Error;
     const started = this.observer ? performance.now() : 0;
     try {
       const ctx = new KafkaBatchContext(records, this.groupId, this.id, this.errorHandler.deliveryAttempt(records[0], this.failureContext));
-      const result = endpoint.invoke(values, ctx, new Invocation(true, keys, records, this, b));
+      const result = endpoint.invoke(values, ctx, new Invocation(true, keys ?? UNREAD, records, this, b, endpoint.keyDeserializer));
       if (result !== undefined) await settle(result);
       if (this.failing.size && this.failing.delete(tpKey(b.topic, b.partition))) {
         for (const r of records) this.errorHandler.recordSucceeded(r, this.failureContext);
