@@ -27,6 +27,10 @@ import type { MessageListenerContainer, PartitionLag } from './message-listener-
 /** Partitions one consumer processes at the same time (kafkajs `partitionsConsumedConcurrently`). */
 const PARTITIONS_IN_PARALLEL = 64;
 
+/** Back-off before replacing a crashed consumer: doubles from the first value up to the last. */
+const CRASH_RESTART_FIRST_MS = 1_000;
+const CRASH_RESTART_MAX_MS = 30_000;
+
 /** What became of a record (or of the records of a batch invocation). */
 const enum Outcome {
   /** Processed or recovered: resolve and commit per the ack mode. */
@@ -120,6 +124,8 @@ export class KafkaListenerContainer implements MessageListenerContainer {
   /** Keys are read when the listener asks for them, not up front: their deserializer cannot fail. */
   private readonly keysOnDemand: boolean;
   private children: Child[] = [];
+  /** Back-offs before replacing crashed consumers; ended early by `stop()`. */
+  private readonly pendingRestarts = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   private running = false;
   private paused = false;
   private admin: TransportAdmin | undefined;
@@ -167,36 +173,15 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     this.running = true;
     this.paused = false;
     const { endpoint, env } = this;
-    const subscription: (string | RegExp)[] = endpoint.topicPattern ? [endpoint.topicPattern] : [...(endpoint.topics ?? [])];
     try {
       await this.createErrorHandlerTopics();
     } catch (err) {
       this.running = false;
       throw err;
     }
-    this.children = Array.from({ length: endpoint.concurrency }, (_, index) => {
-      const consumer = env.transport.createConsumer(env.client, { ...endpoint.properties.consumer, groupId: endpoint.groupId });
-      const child: Child = { index, consumer, backoffs: new Map() };
-      consumer.onAssignment((assignment) => {
-        if (this.paused && assignment.length) consumer.pause(assignment);
-      });
-      consumer.onFatalError((err) => {
-        this.logger.error(`consumer ${index} of listener '${this.id}' failed and will not restart: ${err.message}; stopping the container`);
-        void this.stop();
-      });
-      return child;
-    });
+    this.children = Array.from({ length: endpoint.concurrency }, (_, index) => this.createChild(index));
     try {
-      await Promise.all(
-        this.children.map(async ({ consumer }) => {
-          await consumer.connect();
-          await consumer.subscribe(subscription, endpoint.fromBeginning);
-          await consumer.run({
-            partitionsConsumedConcurrently: PARTITIONS_IN_PARALLEL,
-            eachBatch: endpoint.batch ? (b) => this.runBatchListener(b) : (b) => this.runRecordListener(b),
-          });
-        }),
-      );
+      await Promise.all(this.children.map((child) => this.runChild(child)));
     } catch (err) {
       await this.stop();
       throw new KafkaNestError(
@@ -208,14 +193,74 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     this.watchdog = setInterval(() => this.checkBusy(), interval);
     this.watchdog.unref();
     this.logger.log(
-      `started: group '${this.groupId}', ${endpoint.topicPattern ? `pattern ${endpoint.topicPattern}` : `topics ${subscription.join(', ')}`}, ${endpoint.concurrency} consumer(s), ack mode ${endpoint.ackMode}`,
+      `started: group '${this.groupId}', ${endpoint.topicPattern ? `pattern ${endpoint.topicPattern}` : `topics ${this.subscription.join(', ')}`}, ${endpoint.concurrency} consumer(s), ack mode ${endpoint.ackMode}`,
     );
     if (endpoint.concurrency > 1) void this.warnIfIdleConsumers();
+  }
+
+  private get subscription(): (string | RegExp)[] {
+    return this.endpoint.topicPattern ? [this.endpoint.topicPattern] : [...(this.endpoint.topics ?? [])];
+  }
+
+  private createChild(index: number): Child {
+    const { endpoint, env } = this;
+    const consumer = env.transport.createConsumer(env.client, { ...endpoint.properties.consumer, groupId: endpoint.groupId });
+    const child: Child = { index, consumer, backoffs: new Map() };
+    consumer.onAssignment((assignment) => {
+      if (this.paused && assignment.length) consumer.pause(assignment);
+    });
+    consumer.onFatalError((err) => void this.replaceCrashed(child, err, 1));
+    return child;
+  }
+
+  private async runChild({ consumer }: Child): Promise<void> {
+    const { endpoint } = this;
+    await consumer.connect();
+    await consumer.subscribe(this.subscription, endpoint.fromBeginning);
+    await consumer.run({
+      partitionsConsumedConcurrently: PARTITIONS_IN_PARALLEL,
+      eachBatch: endpoint.batch ? (b) => this.runBatchListener(b) : (b) => this.runRecordListener(b),
+    });
+  }
+
+  /**
+   * A consumer the client gave up on (kafkajs does not restart after an error it deems not retriable, such as
+   * UNKNOWN_SERVER_ERROR on a fetch) is replaced by a new one after a back-off, as a Spring container keeps
+   * polling: one broker error must not end consumption. The new consumer rejoins the group and resumes from
+   * the committed offsets, so records processed but not yet committed are delivered again.
+   */
+  private async replaceCrashed(child: Child, err: Error, attempt: number): Promise<void> {
+    if (!this.running || !this.children.includes(child)) return;
+    const delayMs = Math.min(CRASH_RESTART_MAX_MS, CRASH_RESTART_FIRST_MS * 2 ** (attempt - 1));
+    this.logger.error(
+      `consumer ${child.index} of listener '${this.id}' stopped on an error: ${err.message}; starting a new consumer in ${delayMs} ms (records after the last commit are delivered again)`,
+    );
+    for (const t of child.backoffs.values()) clearTimeout(t);
+    child.backoffs.clear();
+    await child.consumer.disconnect().catch(() => undefined);
+    await new Promise<void>((resolve) => {
+      const wait = { timer: setTimeout(() => this.pendingRestarts.delete(wait) && resolve(), delayMs), resolve };
+      this.pendingRestarts.add(wait);
+    });
+    if (!this.running || !this.children.includes(child)) return;
+    const fresh = this.createChild(child.index);
+    this.children[this.children.indexOf(child)] = fresh;
+    try {
+      await this.runChild(fresh);
+      this.logger.log(`consumer ${child.index} of listener '${this.id}' restarted`);
+    } catch (e) {
+      await this.replaceCrashed(fresh, e instanceof Error ? e : new Error(String(e)), attempt + 1);
+    }
   }
 
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    for (const wait of this.pendingRestarts) {
+      clearTimeout(wait.timer);
+      wait.resolve();
+    }
+    this.pendingRestarts.clear();
     clearInterval(this.watchdog);
     const children = this.children;
     this.children = [];
