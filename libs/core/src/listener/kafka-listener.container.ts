@@ -48,6 +48,13 @@ interface Child {
   readonly backoffs: Map<string, NodeJS.Timeout>;
 }
 
+/** What a batch listener invocation did: `advance` records done; `complete` >= 0: resolve and commit up to that offset. */
+interface BatchStep {
+  readonly advance: number;
+  readonly outcome: Outcome;
+  readonly complete: number;
+}
+
 /** The record a partition is busy with, for the `max.poll.interval.ms` watchdog. */
 interface Busy {
   record: ConsumedRecord | null;
@@ -450,56 +457,30 @@ export class KafkaListenerContainer implements MessageListenerContainer {
 
   private async runBatchListener(b: TransportBatch): Promise<void> {
     const all = b.records;
-    const { endpoint } = this;
     const busy: Busy = { record: null, since: 0, warned: false };
     this.busy.add(busy);
     try {
       let start = 0;
       while (start < all.length) {
         if (!b.isRunning() || b.isStale() || this.paused || !this.running) break;
-        const end = Math.min(all.length, start + this.maxPollRecords);
-        // Usually the whole fetch is one chunk: no copy then.
-        const chunk = start === 0 && end === all.length ? all : all.slice(start, end);
-        const values = new Array<unknown>(chunk.length);
-        const keys = this.keysOnDemand ? undefined : new Array<unknown>(chunk.length);
-        const { valueDeserializer, keyDeserializer } = endpoint;
-        let count = chunk.length;
-        let failure: Error | undefined;
-        for (let i = 0; i < chunk.length; i++) {
-          const r = chunk[i];
-          try {
-            values[i] = deserialize(valueDeserializer, r, false);
-            if (keys) keys[i] = deserialize(keyDeserializer, r, true);
-          } catch (err) {
-            failure = err as Error;
-            count = i;
-            break;
-          }
+        const { advance, outcome, complete, failure } = await this.deliverChunk(b, start, busy);
+        if (complete >= 0) {
+          // Committed here rather than in deliverChunk: its frame, and with it the chunk's deserialized values,
+          // is gone, so they need not survive the commit's round trip (as with kafkajs's own auto-commit).
+          await this.completeBatch(b, complete);
+          await b.heartbeat();
         }
-        if (count) {
-          let good = chunk;
-          if (count < chunk.length) {
-            good = chunk.slice(0, count);
-            values.length = count;
-            if (keys) keys.length = count;
-          }
-          busy.record = good[0];
-          busy.since = Date.now();
-          busy.warned = false;
-          const { advance, outcome } = await this.handleBatch(b, good, values, keys);
-          busy.record = null;
-          start += advance;
-          if (outcome === Outcome.HALT) break;
-          if (outcome === Outcome.AGAIN || !failure) continue;
-        }
+        start += advance;
+        if (outcome === Outcome.HALT) break;
+        if (outcome === Outcome.AGAIN || !failure) continue;
         // The record at `start` cannot be deserialized: it never reaches the listener; the error handler
         // recovers it as a record.
         const bad = all[start];
-        const result = await this.askErrorHandler(() => this.errorHandler.handleRecord(bad, failure!, this.failureContext), bad);
+        const result = await this.askErrorHandler(() => this.errorHandler.handleRecord(bad, failure, this.failureContext), bad);
         this.reportHandled(b, result, 1);
-        const outcome = await this.apply(result, b, bad, true);
-        if (outcome === Outcome.HALT) break;
-        if (outcome === Outcome.DONE) {
+        const next = await this.apply(result, b, bad, true);
+        if (next === Outcome.HALT) break;
+        if (next === Outcome.DONE) {
           b.resolveOffset(bad.offset);
           await this.commit(b, bad.offset + 1);
           start++;
@@ -507,18 +488,61 @@ export class KafkaListenerContainer implements MessageListenerContainer {
       }
     } finally {
       this.busy.delete(busy);
-      if (endpoint.ackMode === AckMode.MANUAL) await this.commitAcks(b);
+      if (this.endpoint.ackMode === AckMode.MANUAL) await this.commitAcks(b);
     }
   }
 
-  /** Invokes a batch listener; `advance` records (from the first) are done and committed. */
+  /**
+   * Deserializes up to `max.poll.records` records from `start` and hands those before the first that fails
+   * to the listener. `failure`: why the record after them cannot be deserialized.
+   */
+  private async deliverChunk(b: TransportBatch, start: number, busy: Busy): Promise<BatchStep & { failure?: Error }> {
+    const all = b.records;
+    const end = Math.min(all.length, start + this.maxPollRecords);
+    // Usually the whole fetch is one chunk: no copy then.
+    const chunk = start === 0 && end === all.length ? all : all.slice(start, end);
+    const values = new Array<unknown>(chunk.length);
+    const keys = this.keysOnDemand ? undefined : new Array<unknown>(chunk.length);
+    const { valueDeserializer, keyDeserializer } = this.endpoint;
+    let count = chunk.length;
+    let failure: Error | undefined;
+    for (let i = 0; i < chunk.length; i++) {
+      const r = chunk[i];
+      try {
+        values[i] = deserialize(valueDeserializer, r, false);
+        if (keys) keys[i] = deserialize(keyDeserializer, r, true);
+      } catch (err) {
+        failure = err as Error;
+        count = i;
+        break;
+      }
+    }
+    if (count === 0) return { advance: 0, outcome: Outcome.DONE, complete: -1, failure };
+    let good = chunk;
+    if (count < chunk.length) {
+      good = chunk.slice(0, count);
+      values.length = count;
+      if (keys) keys.length = count;
+    }
+    busy.record = good[0];
+    busy.since = Date.now();
+    busy.warned = false;
+    const step = await this.handleBatch(b, good, values, keys);
+    busy.record = null;
+    return failure ? { ...step, failure } : step;
+  }
+
+  /**
+   * Invokes a batch listener; `advance` records (from the first) are done: committed, or when the listener
+   * succeeded, to be completed by the caller at offset `complete`.
+   */
   private async handleBatch(
     b: TransportBatch,
     records: readonly ConsumedRecord[],
     values: unknown[],
     /** Undefined when keys are read on demand. */
     keys: unknown[] | undefined,
-  ): Promise<{ advance: number; outcome: Outcome }> {
+  ): Promise<BatchStep> {
     const { endpoint } = this;
     let error: Error;
     const started = this.observer ? performance.now() : 0;
@@ -530,9 +554,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
         for (const r of records) this.errorHandler.recordSucceeded(r, this.failureContext);
       }
       this.observer?.recordOutcome({ ...this.event(b), outcome: 'success', count: records.length, durationMs: performance.now() - started });
-      await this.completeBatch(b, records.length === 0 ? -1 : records[records.length - 1].offset);
-      await b.heartbeat();
-      return { advance: records.length, outcome: Outcome.DONE };
+      return { advance: records.length, outcome: Outcome.DONE, complete: records[records.length - 1].offset };
     } catch (err) {
       error = this.toError(err);
     }
@@ -551,14 +573,14 @@ export class KafkaListenerContainer implements MessageListenerContainer {
       b.resolveOffset(last);
       await this.commit(b, last + 1);
     }
-    if (committed === records.length) return { advance: committed, outcome: Outcome.DONE };
+    if (committed === records.length) return { advance: committed, outcome: Outcome.DONE, complete: -1 };
     const outcome = await this.apply(result.then, b, records[committed], false);
     if (outcome === Outcome.DONE) {
       // Skipped: every record from `committed` on is recovered.
       await this.completeBatch(b, records[records.length - 1].offset, true);
-      return { advance: records.length, outcome };
+      return { advance: records.length, outcome, complete: -1 };
     }
-    return { advance: committed, outcome };
+    return { advance: committed, outcome, complete: -1 };
   }
 
   /** Resolves and commits a processed batch per the ack mode. */
