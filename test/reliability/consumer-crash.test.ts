@@ -31,8 +31,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ListenerAppConfig } from '../fixtures/reliability/listener-app.js';
 import { committedMap, envInt, fullyCommitted, journalDir, LISTENER_APP, prng, steadyTraffic, testProducer } from './support.js';
 
-const ROUNDS = envInt('RELIABILITY_CRASH_ROUNDS', 6);
-const RECORDS = envInt('RELIABILITY_CRASH_RECORDS', 1_000);
+const ROUNDS = envInt('RELIABILITY_CRASH_ROUNDS', 10);
+const RECORDS = envInt('RELIABILITY_CRASH_RECORDS', 1_500);
 const SEED = envInt('RELIABILITY_SEED', Date.now() % 2 ** 31);
 const PARTITIONS = 3;
 const INSTANCES = 2;

@@ -16,7 +16,7 @@ import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envInt, fullyCommitted, prng, steadyTraffic, testProducer } from './support.js';
 
-const CYCLES = envInt('RELIABILITY_STORM_CYCLES', 16);
+const CYCLES = envInt('RELIABILITY_STORM_CYCLES', 30);
 const RECORDS = envInt('RELIABILITY_STORM_RECORDS', 3_000);
 const SEED = envInt('RELIABILITY_SEED', Date.now() % 2 ** 31);
 const TOPIC = 'storm';
