@@ -12,23 +12,12 @@ import { Writer } from '../../libs/broker/src/protocol/writer.js';
 import { requestFrame } from '../broker/raw-client.js';
 import { encodeBatch } from '../broker/support/record-batch.js';
 import { waitFor } from '../broker/support/wait.js';
+import { prng } from './support.js';
 
 const FRAMES = Number(process.env.FUZZ_FRAMES ?? 200_000);
 const TIME_LIMIT_MS = Number(process.env.FUZZ_TIME_LIMIT_MS ?? 60_000);
 const CONNECTIONS_AT_ONCE = 16;
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed with FUZZ_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Well-formed requests of many APIs, the material the mutations start from. */
 function validFrames(): Buffer[] {
