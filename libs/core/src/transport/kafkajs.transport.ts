@@ -264,8 +264,19 @@ class KafkajsProducer implements TransportProducer {
       next.set(m.partition, Number(m.baseOffset ?? m.offset ?? -1));
       appendTime.set(m.partition, Number(m.logAppendTime ?? -1));
     }
+    const partitions = records.map((r, i) => r.partition ?? this.chosen.get(messages[i]) ?? -1);
+    if (this.config.acks !== 0) {
+      // kafkajs 2.2 can resolve a send whose retry found a moved leader already answered for other
+      // partitions, without writing this partition's records (tulios/kafkajs#1303): never report those as sent.
+      const unacknowledged = [...new Set(partitions)].filter((p) => !next.has(p));
+      if (unacknowledged.length) {
+        throw new Error(
+          `kafkajs resolved the send with no acknowledgement for partition(s) ${unacknowledged.join(', ')} of '${topic}' (kafkajs#1303, a leader moved during a retry); their records may not be written, so the send is reported as failed: send them again`,
+        );
+      }
+    }
     return records.map((r, i) => {
-      const partition = r.partition ?? this.chosen.get(messages[i]) ?? result[0]?.partition ?? -1;
+      const partition = partitions[i];
       const offset = next.get(partition) ?? -1;
       if (offset >= 0) next.set(partition, offset + 1);
       const logAppendTime = appendTime.get(partition) ?? -1;
