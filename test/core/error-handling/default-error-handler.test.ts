@@ -116,7 +116,7 @@ describe('DefaultErrorHandler: records', () => {
     expect(await handler.handleRecord(record(2), new OrderRejected(), ctx)).toEqual({ action: 'retry', delayMs: 10 });
   });
 
-  it('recovers a failed recovery by redelivering after the back-off started anew, and tells the listeners', async () => {
+  it('recovers a failed recovery by redelivering after the back-off started anew (at least 1 s later), and tells the listeners', async () => {
     let failPublish = true;
     const published: number[] = [];
     const calls: string[] = [];
@@ -131,7 +131,7 @@ describe('DefaultErrorHandler: records', () => {
     });
     const r = record(9);
     expect(await handler.handleRecord(r, new Error('bad'), ctx)).toEqual({ action: 'retry', delayMs: 25 });
-    expect(await handler.handleRecord(r, new Error('bad'), ctx)).toEqual({ action: 'retry', delayMs: 25 });
+    expect(await handler.handleRecord(r, new Error('bad'), ctx)).toEqual({ action: 'retry', delayMs: 1000 });
     expect(handler.deliveryAttempt(r, ctx)).toBe(1);
     failPublish = false;
     expect(await handler.handleRecord(r, new Error('bad'), ctx)).toEqual({ action: 'retry', delayMs: 25 });
@@ -240,7 +240,7 @@ describe('DefaultErrorHandler: batches', () => {
       if (r.offset === 104) throw new Error('DLT down');
     }, new FixedBackOff(7, 1));
     expect(await handler.handleBatch(batch, new Error('x'), ctx)).toEqual({ committed: 0, then: { action: 'retry', delayMs: 7 } });
-    expect(await handler.handleBatch(batch, new Error('x'), ctx)).toEqual({ committed: 4, then: { action: 'retry', delayMs: 7 } });
+    expect(await handler.handleBatch(batch, new Error('x'), ctx)).toEqual({ committed: 4, then: { action: 'retry', delayMs: 1000 } });
   });
 });
 

@@ -16,6 +16,9 @@ import { type ConsumerRecordRecovererLike, invokeRecoverer } from './consumer-re
 import { BatchListenerFailedError } from './error-handling.errors.js';
 import { type ErrorClass, ExceptionClassifier } from './exception-classifier.js';
 import { FailedRecordTracker } from './failed-record-tracker.js';
+
+/** The shortest wait before a record whose recovery failed is delivered again. */
+const RECOVERY_RETRY_MIN_DELAY_MS = 1_000;
 import type { RetryListener } from './retry-listener.js';
 
 /** Chooses a back-off per failed record; `undefined` means the handler's own back-off. Spring's `setBackOffFunction`. */
@@ -211,10 +214,15 @@ export class DefaultErrorHandler implements CommonErrorHandler {
     return true;
   }
 
-  /** After a failed recovery: redeliver once the back-off's first delay (started anew) has passed. */
+  /**
+   * After a failed recovery: redeliver once the back-off's first delay (started anew) has passed, but not
+   * sooner than `RECOVERY_RETRY_MIN_DELAY_MS`. A recoverer fails when the dead-letter topic cannot be written:
+   * with a 0 ms back-off the record would otherwise be redelivered and republished in a tight loop against a
+   * broker that is already in trouble (deliberate difference: Spring redelivers at once).
+   */
   private redeliverAfterRecoveryFailure(record: ConsumedRecord, error: Error): ErrorHandlingResult {
     const first = this.backOffFor(record, error).start().nextBackOff();
-    return { action: 'retry', delayMs: first === STOP ? 0 : first };
+    return { action: 'retry', delayMs: Math.max(first === STOP ? 0 : first, RECOVERY_RETRY_MIN_DELAY_MS) };
   }
 
   private backOffFor(record: ConsumedRecord, error: Error): BackOff {
