@@ -97,17 +97,50 @@ function decimal(s: string): number {
   return v;
 }
 
-function toRecord(topic: string, partition: number, m: KafkaMessage): ConsumedRecord {
-  return {
-    topic,
-    partition,
-    offset: decimal(m.offset),
-    timestamp: decimal(m.timestamp),
-    timestampType: 'CreateTime',
-    key: m.key ?? null,
-    value: m.value ?? null,
-    headers: toHeaders(m.headers),
-  };
+/**
+ * A kafkajs message seen as a `ConsumedRecord`. Offset, timestamp and headers are converted on first read:
+ * a batch listener reads them for a record or two of each fetch, not for every record.
+ */
+class KafkajsRecord implements ConsumedRecord {
+  private offsetValue = Number.NaN;
+  private timestampValue = Number.NaN;
+  private headersValue: Readonly<Record<string, Buffer | undefined>> | undefined;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    private readonly message: KafkaMessage,
+  ) {}
+
+  get offset(): number {
+    return Number.isNaN(this.offsetValue) ? (this.offsetValue = decimal(this.message.offset)) : this.offsetValue;
+  }
+
+  get timestamp(): number {
+    return Number.isNaN(this.timestampValue) ? (this.timestampValue = decimal(this.message.timestamp)) : this.timestampValue;
+  }
+
+  get timestampType(): 'CreateTime' {
+    return 'CreateTime';
+  }
+
+  get key(): Buffer | null {
+    return this.message.key ?? null;
+  }
+
+  get value(): Buffer | null {
+    return this.message.value ?? null;
+  }
+
+  get headers(): Readonly<Record<string, Buffer | undefined>> {
+    return (this.headersValue ??= toHeaders(this.message.headers));
+  }
+
+  /** Plain data for logs, `JSON.stringify` and test assertions. */
+  toJSON(): ConsumedRecord {
+    const { topic, partition, offset, timestamp, timestampType, key, value, headers } = this;
+    return { topic, partition, offset, timestamp, timestampType, key, value, headers };
+  }
 }
 
 class KafkajsConsumer implements TransportConsumer {
@@ -161,7 +194,7 @@ class KafkajsConsumer implements TransportConsumer {
       eachBatch: async (p: EachBatchPayload) => {
         const { topic, partition, messages } = p.batch;
         const records = new Array<ConsumedRecord>(messages.length);
-        for (let i = 0; i < messages.length; i++) records[i] = toRecord(topic, partition, messages[i]);
+        for (let i = 0; i < messages.length; i++) records[i] = new KafkajsRecord(topic, partition, messages[i]);
         await eachBatch({
           topic,
           partition,
