@@ -188,6 +188,8 @@ describe('DefaultErrorHandler with DeadLetterPublishingRecoverer, record listene
     const dead = await getSingleRecord(broker, 'orders.DLT');
     expect(dead.value).toEqual(Buffer.from('{"id":"o-1","quantity":0}'));
     expect(headersOf(dead)[DltHeaders.EXCEPTION_FQCN]).toEqual(Buffer.from('BadRequestException'));
+    // The validation details, not only Nest's generic "Bad Request Exception".
+    expect(headersOf(dead)[DltHeaders.EXCEPTION_MESSAGE]?.toString()).toBe('Bad Request Exception: quantity must not be less than 1');
   });
 
   it('never calls the listener with a poison payload that is not JSON; the DLT holds its raw bytes', async () => {

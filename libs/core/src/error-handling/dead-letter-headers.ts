@@ -114,9 +114,22 @@ export function deadLetterHeaders(
   if (causes.length > 0) {
     headers[DltHeaders.EXCEPTION_CAUSE_FQCN] = Buffer.from(errorClassName(causes[causes.length - 1]), 'utf8');
   }
-  if (error.message) {
-    headers[keyError ? DltHeaders.KEY_EXCEPTION_MESSAGE : DltHeaders.EXCEPTION_MESSAGE] = Buffer.from(error.message, 'utf8');
+  const message = messageOf(error);
+  if (message) {
+    headers[keyError ? DltHeaders.KEY_EXCEPTION_MESSAGE : DltHeaders.EXCEPTION_MESSAGE] = Buffer.from(message, 'utf8');
   }
   headers[keyError ? DltHeaders.KEY_EXCEPTION_STACKTRACE : DltHeaders.EXCEPTION_STACKTRACE] = Buffer.from(stackTraceOf(error), 'utf8');
   return headers;
+}
+
+/**
+ * The error's message; for a Nest `HttpException` whose response carries the details (`ValidationPipe`'s
+ * "Bad Request Exception" with `message: ['amount must be a positive number', ...]`), those details.
+ */
+function messageOf(error: Error): string {
+  const response = (error as { getResponse?: () => unknown }).getResponse?.();
+  const details = typeof response === 'object' && response !== null ? (response as { message?: unknown }).message : undefined;
+  if (Array.isArray(details) && details.length > 0) return `${error.message}: ${details.join('; ')}`;
+  if (typeof details === 'string' && details !== error.message) return `${error.message}: ${details}`;
+  return error.message;
 }
