@@ -3,6 +3,9 @@
  *
  *   npm run bench:listener            (RECORDS=200000 RUNS=7 PARTITIONS=2 to change the defaults)
  *
+ * Also printed: process CPU time per record (broker included), as a median per mode; on a busy machine it is
+ * steadier than throughput, and it separates CPU cost from waiting.
+ *
  * Record mode: a @KafkaListener with default settings (BATCH ack mode: a commit after each fetch and every
  * 500 records) against kafkajs `eachMessage` (autoCommit: a commit after each fetch). Batch mode: a
  * `batch: true` listener taking whole fetches, as kafkajs `eachBatch` does, against `eachBatch`; the
@@ -38,6 +41,9 @@ const TOPIC = 'bench';
 const SESSION = { sessionTimeout: 45_000, heartbeatInterval: 3_000 };
 
 let run = 0;
+/** CPU µs per record of every counted run, by mode: steadier than throughput on a busy machine. */
+const cpu: Record<string, number[]> = {};
+const noteCpu = (mode: string) => (cpu[mode] ??= []).push(meter.cpuPerRecordUs);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Counts records; resolves with records/second from the end of the first call to the end of the last. */
@@ -46,16 +52,24 @@ class Meter {
   /** Records of the first call: handled before the clock started, so not counted. */
   private uncounted = 0;
   private first = 0;
+  private cpuAtFirst: NodeJS.CpuUsage | undefined;
+  /** Process CPU time (user + system, broker included) per counted record, in µs. */
+  cpuPerRecordUs = Number.NaN;
   private resolve!: (rate: number) => void;
   readonly done = new Promise<number>((r) => (this.resolve = r));
 
   hit(n = 1): void {
     if (this.count === 0) {
       this.first = performance.now();
+      this.cpuAtFirst = process.cpuUsage();
       this.uncounted = n;
     }
     this.count += n;
-    if (this.count >= RECORDS) this.resolve(((this.count - this.uncounted) / (performance.now() - this.first)) * 1000);
+    if (this.count >= RECORDS) {
+      const cpu = process.cpuUsage(this.cpuAtFirst);
+      this.cpuPerRecordUs = (cpu.user + cpu.system) / (this.count - this.uncounted);
+      this.resolve(((this.count - this.uncounted) / (performance.now() - this.first)) * 1000);
+    }
   }
 }
 
@@ -101,6 +115,7 @@ async function nestRun(broker: EmbeddedKafkaBroker, id: 'record' | 'batch' | 'ba
   module.useLogger(false);
   const app: INestApplicationContext = await module.init();
   const rate = await meter.done;
+  noteCpu(id);
   await app.close();
   return rate;
 }
@@ -131,6 +146,7 @@ async function rawRun(broker: EmbeddedKafkaBroker, mode: 'eachMessage' | 'eachBa
         },
   );
   const rate = await meter.done;
+  noteCpu(mode);
   await consumer.disconnect();
   return rate;
 }
@@ -184,6 +200,11 @@ async function main() {
   console.log(`record mode  kafkajs eachMessage ${fmt(median(rates.eachMessage))}  @KafkaListener ${fmt(median(rates.listener))}  ratio ${rec.toFixed(2)}x (target >= 0.95x)`);
   console.log(`batch mode   kafkajs eachBatch   ${fmt(median(rates.eachBatch))}  @KafkaListener(batch) ${fmt(median(rates.batchListener))}  ratio ${bat.toFixed(2)}x (target >= 1.00x)`);
   console.log(`             with max.poll.records = 500 (a call and a commit per 500 records): ${fmt(median(rates.batch500))}, ${b500.toFixed(2)}x`);
+  const us = (mode: string) => median(cpu[mode]);
+  console.log(
+    `CPU per record (process, broker included; medians): eachMessage ${us('eachMessage').toFixed(2)} µs, @KafkaListener ${us('record').toFixed(2)} µs (${(us('eachMessage') / us('record')).toFixed(2)}x); ` +
+      `eachBatch ${us('eachBatch').toFixed(2)} µs, @KafkaListener(batch) ${us('batch').toFixed(2)} µs (${(us('eachBatch') / us('batch')).toFixed(2)}x)`,
+  );
 }
 
 await main();
