@@ -15,7 +15,8 @@ import { GroupCoordinator } from './group-coordinator.js';
 import { type BrokerLogger, consoleLogger } from './logger.js';
 import { BrokerNode } from './node.js';
 import { ProducerStateManager } from './producers.js';
-import { Topic, topicNameProblem } from './topics.js';
+import { ErrorCode } from './protocol/error-codes.js';
+import { type Partition, Topic, topicNameProblem } from './topics.js';
 
 /** A topic to create at start-up. */
 export interface TopicSpec {
@@ -164,6 +165,16 @@ export class Cluster {
 
   leaderOf(partition: number): number {
     return this.pick(partition);
+  }
+
+  /**
+   * Partition `index` of `topic` when node `nodeId` leads it; otherwise the error code a request for it gets
+   * (UNKNOWN_TOPIC_OR_PARTITION, or NOT_LEADER_OR_FOLLOWER so the client refreshes its metadata).
+   */
+  ledPartition(topic: Topic | undefined, index: number, nodeId: number): Partition | number {
+    const partition = topic?.partition(index);
+    if (!partition) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    return this.leaderOf(index) === nodeId ? partition : ErrorCode.NOT_LEADER_OR_FOLLOWER;
   }
 
   /** Coordinator node of a group (or transactional id): a stable hash of the key, as Kafka hashes onto __consumer_offsets. */

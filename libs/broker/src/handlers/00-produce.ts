@@ -76,9 +76,8 @@ export const produceHandler: ApiHandler<Request, Response> = {
       const partitions = t.partitions.map((p): PartitionResponse => {
         if (invalidAcks) return fail(p.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${req.acks}`);
         if (nameProblem) return fail(p.index, ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
-        const partition = topic?.partition(p.index);
-        if (!topic || !partition) return fail(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-        if (cluster.leaderOf(p.index) !== node.id) return fail(p.index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+        const partition = cluster.ledPartition(topic, p.index, node.id);
+        if (typeof partition === 'number') return fail(p.index, partition);
         let batches;
         try {
           batches = splitBatches(p.records ?? Buffer.alloc(0));

@@ -140,13 +140,11 @@ function read(req: Request, { cluster, node }: RequestContext): { response: Resp
   const topics = req.topics.map((t) => {
     const topic = cluster.topics.get(t.topic);
     const partitions = t.partitions.map((p): PartitionResponse => {
-      const partition = topic?.partition(p.partition);
-      const failed = (errorCode: number): PartitionResponse => {
+      const partition = cluster.ledPartition(topic, p.partition, node.id);
+      if (typeof partition === 'number') {
         error = true;
-        return { partition: p.partition, errorCode, highWatermark: -1, logStartOffset: -1, records: [] };
-      };
-      if (!partition) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-      if (cluster.leaderOf(p.partition) !== node.id) return failed(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+        return { partition: p.partition, errorCode: partition, highWatermark: -1, logStartOffset: -1, records: [] };
+      }
       const log = partition.log;
       const base = { partition: p.partition, highWatermark: log.endOffset, logStartOffset: log.logStartOffset };
       if (p.fetchOffset < log.logStartOffset || p.fetchOffset > log.endOffset) {

@@ -12,7 +12,6 @@
  *                          old_style_offsets: [INT64] (v0) | timestamp: INT64 offset: INT64 (v1+) leader_epoch: INT32 (v4+)]]
  */
 import { ApiKey } from '../protocol/api-keys.js';
-import { ErrorCode } from '../protocol/error-codes.js';
 import type { ApiHandler } from './handler.js';
 
 export const EARLIEST_TIMESTAMP = -2;
@@ -63,9 +62,8 @@ export const listOffsetsHandler: ApiHandler<Request, Response> = {
         return {
           name: t.name,
           partitions: t.partitions.map((p): PartitionResponse => {
-            const partition = topic?.partition(p.index);
-            if (!partition) return { index: p.index, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, timestamp: -1, offset: -1 };
-            if (cluster.leaderOf(p.index) !== node.id) return { index: p.index, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, timestamp: -1, offset: -1 };
+            const partition = cluster.ledPartition(topic, p.index, node.id);
+            if (typeof partition === 'number') return { index: p.index, errorCode: partition, timestamp: -1, offset: -1 };
             const log = partition.log;
             if (p.timestamp === LATEST_TIMESTAMP) return { index: p.index, errorCode: 0, timestamp: -1, offset: log.endOffset };
             if (p.timestamp === EARLIEST_TIMESTAMP) return { index: p.index, errorCode: 0, timestamp: -1, offset: log.logStartOffset };

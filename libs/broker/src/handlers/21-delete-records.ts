@@ -60,9 +60,9 @@ export const deleteRecordsHandler: ApiHandler<Request, Response> = {
           name: t.name,
           partitions: t.partitions.map(({ partitionIndex, offset }): PartitionResult => {
             const fail = (errorCode: number) => ({ partitionIndex, lowWatermark: -1, errorCode });
-            const log = topic?.partition(partitionIndex)?.log;
-            if (!log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-            if (cluster.leaderOf(partitionIndex) !== node.id) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+            const partition = cluster.ledPartition(topic, partitionIndex, node.id);
+            if (typeof partition === 'number') return fail(partition);
+            const log = partition.log;
             const target = offset === HIGH_WATERMARK ? log.endOffset : offset;
             if (target < 0 || target > log.endOffset) return fail(ErrorCode.OFFSET_OUT_OF_RANGE);
             return { partitionIndex, lowWatermark: log.deleteBefore(target), errorCode: ErrorCode.NONE };
