@@ -1,0 +1,45 @@
+// KafkaMetrics on its own registry: what each report adds, and a second registration refused with the fix.
+import { KafkaMetrics } from '@kafka-nest/core';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+
+const container = (lag: number) => ({
+  id: 'orders',
+  groupId: 'orders-service',
+  isRunning: () => true,
+  lag: async () => [{ topic: 'orders', partition: 0, committed: 5, endOffset: 5 + lag, lag }],
+});
+
+describe('KafkaMetrics', () => {
+  it('counts outcomes, commits, dead letters and sends, and reads lag and state at scrape time', async () => {
+    const registry = new Registry();
+    const metrics = new KafkaMetrics({ containers: () => [container(7)] }, { registry });
+    const ev = { listenerId: 'orders', groupId: 'orders-service', topic: 'orders', partition: 0 };
+    metrics.recordOutcome({ ...ev, outcome: 'success', count: 3, durationMs: 2 });
+    metrics.recordOutcome({ ...ev, outcome: 'failure', count: 1, durationMs: 1 });
+    metrics.recordOutcome({ ...ev, outcome: 'retried', count: 1 });
+    metrics.commit({ ...ev, ok: true });
+    metrics.commit({ ...ev, ok: false });
+    metrics.deadLetter({ ...ev, deadLetterTopic: 'orders.DLT', ok: true });
+    metrics.send({ topic: 'orders', count: 4, ok: true });
+
+    const text = await registry.metrics();
+    expect(text).toContain('kafka_nest_listener_records_total{listener="orders",group="orders-service",topic="orders",outcome="success"} 3');
+    expect(text).toContain('kafka_nest_listener_records_total{listener="orders",group="orders-service",topic="orders",outcome="dead_lettered"} 1');
+    expect(text).toContain('kafka_nest_listener_handler_duration_seconds_count{listener="orders",group="orders-service",topic="orders"} 2');
+    expect(text).toContain('kafka_nest_commits_total{listener="orders",group="orders-service",result="failure"} 1');
+    expect(text).toContain('kafka_nest_dlt_publishes_total{topic="orders.DLT",result="success"} 1');
+    expect(text).toContain('kafka_nest_producer_sends_total{topic="orders",result="success"} 4');
+    expect(text).toContain('kafka_nest_consumer_lag{group="orders-service",topic="orders",partition="0"} 7');
+    expect(text).toContain('kafka_nest_listener_container_running{listener="orders",group="orders-service"} 1');
+  });
+
+  it('refuses a second registration on the same registry, saying how to fix it', () => {
+    const registry = new Registry();
+    new KafkaMetrics({ containers: () => [] }, { registry });
+    expect(() => new KafkaMetrics({ containers: () => [] }, { registry })).toThrow(
+      "kafka-nest metrics are already registered on this prom-client registry (kafka_nest_listener_records_total); give each application its own registry ('metrics: { registry }') or a different 'prefix'",
+    );
+    expect(() => new KafkaMetrics({ containers: () => [] }, { registry, prefix: 'other_' })).not.toThrow();
+  });
+});
