@@ -103,6 +103,37 @@ describe('admin APIs against a single node', () => {
       expect(result.errorMessage).toMatch(/outside \[a-zA-Z0-9._-\]/);
     });
 
+    it('refuses a request for more than 10,000 partitions in all with POLICY_VIOLATION, creating nothing', async () => {
+      const error = await admin
+        .createTopics({ topics: [{ topic: 'huge', numPartitions: 2 ** 31 - 1 }, { topic: 'small-beside-huge', numPartitions: 1 }] })
+        .catch((e) => e);
+      expect(error.name).toBe('KafkaJSAggregateError');
+      expect(error.errors.map((e: any) => [e.topic, e.type])).toEqual([
+        ['huge', 'POLICY_VIOLATION'],
+        ['small-beside-huge', 'POLICY_VIOLATION'],
+      ]);
+      expect(broker.topicNames()).not.toContain('huge');
+      expect(broker.topicNames()).not.toContain('small-beside-huge');
+
+      const r = await raw.request({
+        apiKey: ApiKey.CreateTopics,
+        apiVersion: 1,
+        body: (w) => {
+          w.array(['a', 'b'], (w, name) => w.string(name).int32(5001).int16(1).array([], () => {}).array([], () => {}));
+          w.int32(1000).bool(false);
+        },
+      });
+      const results = topicResults(r, true);
+      expect(results.map((t) => t.errorCode)).toEqual([ErrorCode.POLICY_VIOLATION, ErrorCode.POLICY_VIOLATION]);
+      expect(results[0].errorMessage).toBe(
+        'Excessively large number of partitions per request: 10002 requested, the limit is 10000; create the partitions over several requests',
+      );
+      expect(broker.topicNames()).not.toContain('a');
+
+      await admin.createTopics({ topics: [{ topic: 'at-the-limit', numPartitions: 10_000 }] });
+      expect(broker.partitionCount('at-the-limit')).toBe(10_000);
+    });
+
     it('serves v0 without error messages and v4 with throttle time; refuses manual assignment and null configs', async () => {
       const topic = (name: string, assign: boolean, nullConfig = false) => (w: any) => {
         w.string(name).int32(assign ? -1 : 2).int16(-1);
@@ -200,6 +231,15 @@ describe('admin APIs against a single node', () => {
         ['missing', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
       ]);
       expect(results[0].errorMessage).toBe('Topic already has 2 partitions.');
+    });
+
+    it('refuses to add more than 10,000 partitions in one request with POLICY_VIOLATION', async () => {
+      broker.createTopics({ name: 'bounded', partitions: 2 });
+      const error = await admin.createPartitions({ topicPartitions: [{ topic: 'bounded', count: 10_003 }] }).catch((e) => e);
+      expect(error).toMatchObject({ name: 'KafkaJSProtocolError', type: 'POLICY_VIOLATION' });
+      expect(broker.partitionCount('bounded')).toBe(2);
+      await admin.createPartitions({ topicPartitions: [{ topic: 'bounded', count: 10_002 }] });
+      expect(broker.partitionCount('bounded')).toBe(10_002);
     });
   });
 

@@ -8,6 +8,18 @@ import { PartitionLog } from './log.js';
 const LEGAL = /^[a-zA-Z0-9._-]+$/;
 export const MAX_TOPIC_NAME_LENGTH = 249;
 
+/**
+ * Most partitions one CreateTopics or CreatePartitions request may create, Kafka's own bound
+ * (a KRaft controller answers POLICY_VIOLATION above it). It also keeps one corrupt or hostile request
+ * from allocating millions of partitions.
+ */
+export const MAX_PARTITIONS_PER_REQUEST = 10_000;
+
+/** The POLICY_VIOLATION message for a request that would create `requested` partitions. */
+export const tooManyPartitionsMessage = (requested: number) =>
+  `Excessively large number of partitions per request: ${requested} requested, the limit is ${MAX_PARTITIONS_PER_REQUEST}; ` +
+  'create the partitions over several requests';
+
 /** Why `name` is not a legal topic name, or null if it is. */
 export function topicNameProblem(name: unknown): string | null {
   if (typeof name !== 'string' || name.length === 0) return 'a topic name must be a non-empty string';

@@ -6,8 +6,10 @@
  * (INVALID_TOPIC_EXCEPTION 17), not already present (TOPIC_ALREADY_EXISTS 36), a partition count of at
  * least 1 or -1 for the cluster's `defaultPartitions` (INVALID_PARTITIONS 37), a replication factor of
  * 1..live nodes or -1 for the default of 1 (INVALID_REPLICATION_FACTOR 38), and no null config value
- * (INVALID_CONFIG 40). Configs are stored on the topic and reported by DescribeConfigs. With
- * `validate_only` (v1+) the checks run and nothing is created. A name given twice is INVALID_REQUEST (42).
+ * (INVALID_CONFIG 40). A request creating more than 10,000 partitions in all fails for every topic with
+ * POLICY_VIOLATION (44), as a KRaft controller answers, and creates nothing. Configs are stored on the
+ * topic and reported by DescribeConfigs. With `validate_only` (v1+) the checks run and nothing is
+ * created. A name given twice is INVALID_REQUEST (42).
  *
  * Deliberate differences from Apache Kafka: the partition count and replication factor may be -1 in every
  * version, not only v4+ (kafkajs sends -1 by default on v0-v3); manual replica assignment is refused with
@@ -24,7 +26,7 @@
  */
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { topicNameProblem } from '../topics.js';
+import { MAX_PARTITIONS_PER_REQUEST, tooManyPartitionsMessage, topicNameProblem } from '../topics.js';
 import type { ApiHandler, RequestContext } from './handler.js';
 
 interface CreatableTopic {
@@ -105,6 +107,15 @@ export const createTopicsHandler: ApiHandler<Request, Response> = {
     const { cluster, node } = ctx;
     if (node.id !== cluster.controllerId) {
       return createTopicsHandler.errorResponse(req, ErrorCode.NOT_CONTROLLER);
+    }
+    // Kafka's bound on the whole request: past it every topic fails and nothing is created.
+    const requested = req.topics.reduce(
+      (sum, t) => sum + (t.numPartitions === -1 ? cluster.options.defaultPartitions : Math.max(0, t.numPartitions)) + t.assignments.length,
+      0,
+    );
+    if (requested > MAX_PARTITIONS_PER_REQUEST) {
+      const errorMessage = tooManyPartitionsMessage(requested);
+      return { topics: createTopicsHandler.errorResponse(req, ErrorCode.POLICY_VIOLATION).topics.map((t) => ({ ...t, errorMessage })) };
     }
     const counts = new Map<string, number>();
     for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);

@@ -4,8 +4,10 @@
  * Grows a topic to `count` partitions. Answered by the controller only; any other node answers
  * NOT_CONTROLLER (41) for every topic. An unknown topic is UNKNOWN_TOPIC_OR_PARTITION (3); a count not
  * larger than the current one is INVALID_PARTITIONS (37), since partitions never shrink; a topic named
- * twice is INVALID_REQUEST (42). With `validate_only` the checks run and nothing changes. New partitions
- * are led by the cluster's fixed rule (partition p by node p mod N). Versions differ only in throttling.
+ * twice is INVALID_REQUEST (42). Adding more than 10,000 partitions in one request fails for every topic
+ * with POLICY_VIOLATION (44), the bound Kafka puts on CreateTopics. With `validate_only` the checks run
+ * and nothing changes. New partitions are led by the cluster's fixed rule (partition p by node p mod N).
+ * Versions differ only in throttling.
  *
  * Deliberate differences from Apache Kafka: a manual assignment of the new partitions is refused with
  * INVALID_REQUEST, and the timeout is ignored, the partitions existing at once.
@@ -16,6 +18,7 @@
  */
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { MAX_PARTITIONS_PER_REQUEST, tooManyPartitionsMessage } from '../topics.js';
 import type { ApiHandler } from './handler.js';
 
 interface TopicRequest {
@@ -55,6 +58,11 @@ export const createPartitionsHandler: ApiHandler<Request, Response> = {
 
   handle(req, { cluster, node }) {
     if (node.id !== cluster.controllerId) return createPartitionsHandler.errorResponse(req, ErrorCode.NOT_CONTROLLER);
+    const requested = req.topics.reduce((sum, t) => sum + Math.max(0, t.count - (cluster.topics.get(t.name)?.partitions.length ?? 0)), 0);
+    if (requested > MAX_PARTITIONS_PER_REQUEST) {
+      const errorMessage = tooManyPartitionsMessage(requested);
+      return { results: createPartitionsHandler.errorResponse(req, ErrorCode.POLICY_VIOLATION).results.map((r) => ({ ...r, errorMessage })) };
+    }
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
     const answered = new Set<string>();
