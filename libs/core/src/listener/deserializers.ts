@@ -10,8 +10,9 @@ export type DeserializerFn = (data: Buffer, record: ConsumedRecord) => unknown;
  */
 export type Deserializer = 'json' | 'string' | 'buffer' | DeserializerFn;
 
-const json: DeserializerFn = (data) => JSON.parse(data.toString('utf8'));
-const utf8: DeserializerFn = (data) => data.toString('utf8');
+// `toString()` with no argument decodes UTF-8 on Buffer's shortest path (naming the encoding costs a lookup per call).
+const json: DeserializerFn = (data) => JSON.parse(data.toString());
+const utf8: DeserializerFn = (data) => data.toString();
 const raw: DeserializerFn = (data) => data;
 
 export function deserializerFn(d: Deserializer): DeserializerFn {
@@ -36,14 +37,33 @@ export function deserialize(fn: DeserializerFn, record: ConsumedRecord, isKey: b
   try {
     return fn(data, record);
   } catch (err) {
-    const what = isKey ? 'key' : 'value';
-    throw new DeserializationError(
-      `cannot deserialize the ${what} of ${record.topic}-${record.partition}@${record.offset}: ` +
-        `${err instanceof Error ? err.message : String(err)}; fix the producer or set the listener's ` +
-        `${isKey ? 'keyDeserializer' : 'deserializer'} ('json', 'string', 'buffer' or a function)`,
-      data,
-      isKey,
-      { cause: err },
-    );
+    throw deserializationError(err, record, data, isKey);
   }
+}
+
+/**
+ * `deserialize` of the value of record `i` of a batch, without making the record when `fn` is built in (it
+ * never looks at the record): a batch listener reading values only then makes a record per fetch, not per value.
+ */
+export function deserializeValueAt(fn: DeserializerFn, batch: { valueAt(i: number): Buffer | null; recordAt(i: number): ConsumedRecord }, i: number): unknown {
+  if (fn !== json && fn !== utf8 && fn !== raw) return deserialize(fn, batch.recordAt(i), false);
+  const data = batch.valueAt(i);
+  if (data === null) return null;
+  if (fn === json && data.length === 0) return null;
+  try {
+    return fn(data, undefined as never);
+  } catch (err) {
+    throw deserializationError(err, batch.recordAt(i), data, false);
+  }
+}
+
+function deserializationError(err: unknown, record: ConsumedRecord, data: Buffer, isKey: boolean): DeserializationError {
+  return new DeserializationError(
+    `cannot deserialize the ${isKey ? 'key' : 'value'} of ${record.topic}-${record.partition}@${record.offset}: ` +
+      `${err instanceof Error ? err.message : String(err)}; fix the producer or set the listener's ` +
+      `${isKey ? 'keyDeserializer' : 'deserializer'} ('json', 'string', 'buffer' or a function)`,
+    data,
+    isKey,
+    { cause: err },
+  );
 }

@@ -64,13 +64,24 @@ export class KafkaContext {
  * `KafkaContext` for each.
  */
 export class KafkaBatchContext {
+  private recordsRef: readonly ConsumedRecord[] | (() => readonly ConsumedRecord[]);
+
   constructor(
-    readonly records: readonly ConsumedRecord[],
+    /** The records, or a function making them when first asked for (the container passes one). */
+    records: readonly ConsumedRecord[] | (() => readonly ConsumedRecord[]),
     readonly groupId: string,
     readonly listenerId: string,
     /** 1 for the first delivery of this batch, 2 for its first retry... */
     readonly deliveryAttempt: number,
-  ) {}
+  ) {
+    this.recordsRef = records;
+  }
+
+  /** The records of the batch, in offset order. */
+  get records(): readonly ConsumedRecord[] {
+    const ref = this.recordsRef;
+    return typeof ref === 'function' ? (this.recordsRef = ref()) : ref;
+  }
 
   get topic(): string {
     return this.records[0]?.topic ?? '';

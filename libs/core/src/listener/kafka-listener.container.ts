@@ -17,7 +17,7 @@ import type { TopicPartitions, TransportAdmin, TransportBatch, TransportConsumer
 import { AckMode } from './ack-mode.js';
 import type { Acknowledgment } from './acknowledgment.js';
 import type { ConsumedRecord } from './consumed-record.js';
-import { cannotFail, deserialize, type DeserializerFn } from './deserializers.js';
+import { cannotFail, deserialize, deserializeValueAt, type DeserializerFn } from './deserializers.js';
 import { KafkaBatchContext, KafkaContext } from './kafka-context.js';
 import type { ListenerInvocation } from './kafka-params.factory.js';
 import type { ContainerEnvironment, ListenerEndpoint } from './listener-endpoint.js';
@@ -89,8 +89,8 @@ class Invocation implements ListenerInvocation {
     readonly batch: boolean,
     /** The deserialized key (the keys of a batch), or `UNREAD`. */
     private keyRef: unknown,
-    /** The record, or the records of a batch. */
-    private readonly what: ConsumedRecord | readonly ConsumedRecord[],
+    /** The record, or what makes the records of a batch (on first use). */
+    private readonly what: ConsumedRecord | (() => readonly ConsumedRecord[]),
     private readonly container: KafkaListenerContainer,
     private readonly transportBatch: TransportBatch,
     private readonly keyDeserializer: DeserializerFn,
@@ -100,20 +100,18 @@ class Invocation implements ListenerInvocation {
   get key(): unknown {
     if (this.keyRef === UNREAD) {
       const fn = this.keyDeserializer;
-      this.keyRef = this.batch
-        ? (this.what as readonly ConsumedRecord[]).map((r) => deserialize(fn, r, true))
-        : deserialize(fn, this.what as ConsumedRecord, true);
+      this.keyRef = this.batch ? this.records.map((r) => deserialize(fn, r, true)) : deserialize(fn, this.what as ConsumedRecord, true);
     }
     return this.keyRef;
   }
 
   get records(): readonly ConsumedRecord[] {
-    return this.batch ? (this.what as readonly ConsumedRecord[]) : [this.what as ConsumedRecord];
+    return this.batch ? (this.what as () => readonly ConsumedRecord[])() : [this.what as ConsumedRecord];
   }
 
   /** Made on first use: most listeners never ask for it. */
   get ack(): Acknowledgment {
-    const last = this.batch ? (this.what as readonly ConsumedRecord[]).at(-1)! : (this.what as ConsumedRecord);
+    const last = this.batch ? this.records.at(-1)! : (this.what as ConsumedRecord);
     return (this.ackRef ??= new RecordAck(this.container, this.transportBatch, last.offset));
   }
 }
@@ -456,12 +454,11 @@ export class KafkaListenerContainer implements MessageListenerContainer {
   // ---- batch listeners -------------------------------------------------------------------------
 
   private async runBatchListener(b: TransportBatch): Promise<void> {
-    const all = b.records;
     const busy: Busy = { record: null, since: 0, warned: false };
     this.busy.add(busy);
     try {
       let start = 0;
-      while (start < all.length) {
+      while (start < b.size) {
         if (!b.isRunning() || b.isStale() || this.paused || !this.running) break;
         const { advance, outcome, complete, failure } = await this.deliverChunk(b, start, busy);
         if (complete >= 0) {
@@ -475,7 +472,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
         if (outcome === Outcome.AGAIN || !failure) continue;
         // The record at `start` cannot be deserialized: it never reaches the listener; the error handler
         // recovers it as a record.
-        const bad = all[start];
+        const bad = b.recordAt(start);
         const result = await this.askErrorHandler(() => this.errorHandler.handleRecord(bad, failure, this.failureContext), bad);
         this.reportHandled(b, result, 1);
         const next = await this.apply(result, b, bad, true);
@@ -497,37 +494,28 @@ export class KafkaListenerContainer implements MessageListenerContainer {
    * to the listener. `failure`: why the record after them cannot be deserialized.
    */
   private async deliverChunk(b: TransportBatch, start: number, busy: Busy): Promise<BatchStep & { failure?: Error }> {
-    const all = b.records;
-    const end = Math.min(all.length, start + this.maxPollRecords);
-    // Usually the whole fetch is one chunk: no copy then.
-    const chunk = start === 0 && end === all.length ? all : all.slice(start, end);
-    const values = new Array<unknown>(chunk.length);
-    const keys = this.keysOnDemand ? undefined : new Array<unknown>(chunk.length);
+    let count = Math.min(b.size - start, this.maxPollRecords);
+    const values = new Array<unknown>(count);
+    const keys = this.keysOnDemand ? undefined : new Array<unknown>(count);
     const { valueDeserializer, keyDeserializer } = this.endpoint;
-    let count = chunk.length;
     let failure: Error | undefined;
-    for (let i = 0; i < chunk.length; i++) {
-      const r = chunk[i];
+    for (let i = 0; i < count; i++) {
       try {
-        values[i] = deserialize(valueDeserializer, r, false);
-        if (keys) keys[i] = deserialize(keyDeserializer, r, true);
+        values[i] = deserializeValueAt(valueDeserializer, b, start + i);
+        if (keys) keys[i] = deserialize(keyDeserializer, b.recordAt(start + i), true);
       } catch (err) {
         failure = err as Error;
         count = i;
+        values.length = count;
+        if (keys) keys.length = count;
         break;
       }
     }
     if (count === 0) return { advance: 0, outcome: Outcome.DONE, complete: -1, failure };
-    let good = chunk;
-    if (count < chunk.length) {
-      good = chunk.slice(0, count);
-      values.length = count;
-      if (keys) keys.length = count;
-    }
-    busy.record = good[0];
+    busy.record = b.recordAt(start);
     busy.since = Date.now();
     busy.warned = false;
-    const step = await this.handleBatch(b, good, values, keys);
+    const step = await this.handleBatch(b, start, count, values, keys);
     busy.record = null;
     return failure ? { ...step, failure } : step;
   }
@@ -538,26 +526,33 @@ export class KafkaListenerContainer implements MessageListenerContainer {
    */
   private async handleBatch(
     b: TransportBatch,
-    records: readonly ConsumedRecord[],
+    /** The records handed over: `count` from index `start` of the batch. */
+    start: number,
+    count: number,
     values: unknown[],
     /** Undefined when keys are read on demand. */
     keys: unknown[] | undefined,
   ): Promise<BatchStep> {
     const { endpoint } = this;
+    // Made only if something asks: the listener (its context, @Key, @Headers), or a failure.
+    let made: readonly ConsumedRecord[] | undefined;
+    const recordsOf = () => (made ??= start === 0 && count === b.size ? b.records : b.records.slice(start, start + count));
     let error: Error;
     const started = this.observer ? performance.now() : 0;
     try {
-      const ctx = new KafkaBatchContext(records, this.groupId, this.id, this.errorHandler.deliveryAttempt(records[0], this.failureContext));
-      const result = endpoint.invoke(values, ctx, new Invocation(true, keys ?? UNREAD, records, this, b, endpoint.keyDeserializer));
+      const attempt = this.errorHandler.deliveryAttempt(b.recordAt(start), this.failureContext);
+      const ctx = new KafkaBatchContext(recordsOf, this.groupId, this.id, attempt);
+      const result = endpoint.invoke(values, ctx, new Invocation(true, keys ?? UNREAD, recordsOf, this, b, endpoint.keyDeserializer));
       if (result !== undefined) await settle(result);
       if (this.failing.size && this.failing.delete(tpKey(b.topic, b.partition))) {
-        for (const r of records) this.errorHandler.recordSucceeded(r, this.failureContext);
+        for (const r of recordsOf()) this.errorHandler.recordSucceeded(r, this.failureContext);
       }
-      this.observer?.recordOutcome({ ...this.event(b), outcome: 'success', count: records.length, durationMs: performance.now() - started });
-      return { advance: records.length, outcome: Outcome.DONE, complete: records[records.length - 1].offset };
+      this.observer?.recordOutcome({ ...this.event(b), outcome: 'success', count, durationMs: performance.now() - started });
+      return { advance: count, outcome: Outcome.DONE, complete: b.recordAt(start + count - 1).offset };
     } catch (err) {
       error = this.toError(err);
     }
+    const records = recordsOf();
     this.observer?.recordOutcome({ ...this.event(b), outcome: 'failure', count: records.length, durationMs: performance.now() - started });
     this.failing.add(tpKey(b.topic, b.partition));
     let result: { committed: number; then: ErrorHandlingResult };

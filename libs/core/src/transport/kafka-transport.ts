@@ -54,7 +54,14 @@ export interface TransportConsumerConfig {
 export interface TransportBatch {
   readonly topic: string;
   readonly partition: number;
+  /** Number of records. */
+  readonly size: number;
+  /** Every record, in offset order (made on first use). */
   readonly records: readonly ConsumedRecord[];
+  /** Record `i`, made on first use: a batch listener reading values only never needs most of them. */
+  recordAt(i: number): ConsumedRecord;
+  /** The value of record `i`, without making the record. */
+  valueAt(i: number): Buffer | null;
   /** Marks `offset` as consumed, so the next fetch starts after it (does not commit). */
   resolveOffset(offset: number): void;
   /** Commits the given offsets (next offset to read) now, even while the consumer is stopping. */

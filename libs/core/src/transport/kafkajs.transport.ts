@@ -143,6 +143,59 @@ class KafkajsRecord implements ConsumedRecord {
   }
 }
 
+/** A kafkajs batch; its records are made when first asked for, one by one. */
+class KafkajsBatch implements TransportBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly size: number;
+  private readonly messages: KafkaMessage[];
+  /** Records made so far, by index; all of them once `records` was read. */
+  private made: ConsumedRecord[] | undefined;
+  private complete = false;
+
+  constructor(private readonly payload: EachBatchPayload) {
+    ({ topic: this.topic, partition: this.partition, messages: this.messages } = payload.batch);
+    this.size = this.messages.length;
+  }
+
+  get records(): readonly ConsumedRecord[] {
+    if (!this.complete) {
+      for (let i = 0; i < this.size; i++) this.recordAt(i);
+      this.complete = true;
+    }
+    return (this.made ??= []);
+  }
+
+  recordAt(i: number): ConsumedRecord {
+    const made = (this.made ??= new Array<ConsumedRecord>(this.size));
+    return (made[i] ??= new KafkajsRecord(this.topic, this.partition, this.messages[i]));
+  }
+
+  valueAt(i: number): Buffer | null {
+    return this.messages[i].value ?? null;
+  }
+
+  resolveOffset(offset: number): void {
+    this.payload.resolveOffset(String(offset));
+  }
+
+  commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    return this.payload.commitOffsetsIfNecessary({ topics: groupByTopic(offsets) });
+  }
+
+  heartbeat(): Promise<void> {
+    return this.payload.heartbeat();
+  }
+
+  isRunning(): boolean {
+    return this.payload.isRunning();
+  }
+
+  isStale(): boolean {
+    return this.payload.isStale();
+  }
+}
+
 class KafkajsConsumer implements TransportConsumer {
   private readonly consumer: Consumer;
   private assigned: TopicPartitions[] = [];
@@ -191,21 +244,7 @@ class KafkajsConsumer implements TransportConsumer {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
-      eachBatch: async (p: EachBatchPayload) => {
-        const { topic, partition, messages } = p.batch;
-        const records = new Array<ConsumedRecord>(messages.length);
-        for (let i = 0; i < messages.length; i++) records[i] = new KafkajsRecord(topic, partition, messages[i]);
-        await eachBatch({
-          topic,
-          partition,
-          records,
-          resolveOffset: (offset) => p.resolveOffset(String(offset)),
-          commit: (offsets) => p.commitOffsetsIfNecessary({ topics: groupByTopic(offsets) }),
-          heartbeat: p.heartbeat,
-          isRunning: p.isRunning,
-          isStale: p.isStale,
-        });
-      },
+      eachBatch: (p: EachBatchPayload) => eachBatch(new KafkajsBatch(p)),
     });
   }
 
