@@ -3,8 +3,6 @@
  * throwing any other error.
  */
 import { Injectable } from '@nestjs/common';
-import type { TestingModule } from '@nestjs/testing';
-import type { EmbeddedKafkaBroker } from '@kafka-nest/broker';
 import {
   BatchListenerFailedError,
   Ctx,
@@ -17,9 +15,10 @@ import {
   KafkaTemplate,
   Payload,
 } from '@kafka-nest/core';
-import { createKafkaTestBroker, getRecords, getSingleRecord, waitForCommit } from '@kafka-nest/testing';
+import { getRecords, getSingleRecord, waitForCommit } from '@kafka-nest/testing';
 import { Kafka, logLevel } from 'kafkajs';
-import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
+import { brokerPerTest } from '../../fixtures/kafka-app.js';
 import { committed, headersOf, int64, quietNest, startApp } from './e2e-support.js';
 
 const ERROR_HANDLER = Symbol('ORDERS_ERROR_HANDLER');
@@ -30,22 +29,12 @@ interface Order {
   n: number;
 }
 
-let broker: EmbeddedKafkaBroker;
-let app: TestingModule | undefined;
-
 beforeAll(quietNest);
-beforeEach(async () => {
-  broker = await createKafkaTestBroker({ topics: [{ name: 'orders', partitions: 1 }] });
-});
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-  await broker.stop();
-});
+const env = brokerPerTest({ topics: [{ name: 'orders', partitions: 1 }] });
 
 /** Ten orders written in one produce request, before any listener runs, so that one fetch returns them all. */
 async function produceTenOrders(): Promise<void> {
-  const producer = new Kafka({ clientId: 'seed', brokers: broker.brokers, logLevel: logLevel.NOTHING }).producer();
+  const producer = new Kafka({ clientId: 'seed', brokers: env.broker.brokers, logLevel: logLevel.NOTHING }).producer();
   await producer.connect();
   await producer.send({ topic: 'orders', acks: -1, messages: Array.from({ length: 10 }, (_, n) => ({ key: `k${n}`, value: JSON.stringify({ n }) })) });
   await producer.disconnect();
@@ -63,7 +52,7 @@ function batchListener(batches: BatchCall[], processed: number[], fail: (orders:
   class OrdersBatchListener {
     @KafkaListener({ id: 'orders', topics: ['orders'], groupId: 'orders-service', fromBeginning: true, batch: true, errorHandler: ERROR_HANDLER })
     onOrders(@Payload() orders: Order[], @Ctx() ctx: KafkaBatchContext) {
-      batches.push({ ns: orders.map((o) => o.n), attempt: ctx.deliveryAttempt, committed: committed(broker, 'orders-service', 'orders', 0) });
+      batches.push({ ns: orders.map((o) => o.n), attempt: ctx.deliveryAttempt, committed: committed(env.broker, 'orders-service', 'orders', 0) });
       fail(orders);
       processed.push(...orders.map((o) => o.n));
     }
@@ -88,9 +77,9 @@ it('commits the records before a BatchListenerFailedError at index 3 of 10, retr
       throw new BatchListenerFailedError(`order 3 failed`, index, new OrderFailedError('order 3 cannot be priced'));
     }
   });
-  app = await startApp(broker, [errorHandler, listener]);
+  env.app = await startApp(env.broker, [errorHandler, listener]);
 
-  await waitForCommit(broker, 'orders-service', 'orders', 0, 10);
+  await waitForCommit(env.broker, 'orders-service', 'orders', 0, 10);
 
   const rest = [3, 4, 5, 6, 7, 8, 9];
   expect(batches).toEqual([
@@ -100,7 +89,7 @@ it('commits the records before a BatchListenerFailedError at index 3 of 10, retr
     { ns: [4, 5, 6, 7, 8, 9], attempt: 1, committed: 4 },
   ]);
   expect(processed).toEqual([0, 1, 2, 4, 5, 6, 7, 8, 9]);
-  const dead = await getSingleRecord(broker, 'orders.DLT');
+  const dead = await getSingleRecord(env.broker, 'orders.DLT');
   expect(dead.value).toEqual(Buffer.from('{"n":3}'));
   expect(dead.key).toEqual(Buffer.from('k3'));
   const h = headersOf(dead);
@@ -114,13 +103,13 @@ it('retries a batch failing with any other error as a whole, then dead-letters e
   const listener = batchListener(batches, [], () => {
     throw new OrderFailedError('pricing service down');
   });
-  app = await startApp(broker, [errorHandler, listener]);
+  env.app = await startApp(env.broker, [errorHandler, listener]);
 
-  await waitForCommit(broker, 'orders-service', 'orders', 0, 10);
+  await waitForCommit(env.broker, 'orders-service', 'orders', 0, 10);
 
   const all = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   expect(batches).toEqual([1, 2, 3].map((attempt) => ({ ns: all, attempt, committed: -1 })));
-  const dead = await getRecords(broker, 'orders.DLT', 10);
+  const dead = await getRecords(env.broker, 'orders.DLT', 10);
   expect(dead.map((r) => r.value!.toString())).toEqual(all.map((n) => JSON.stringify({ n })));
   expect(dead.map((r) => headersOf(r)[DltHeaders.ORIGINAL_OFFSET])).toEqual(all.map((n) => int64(n)));
 });

@@ -2,27 +2,17 @@
  * Issue 4, end to end: a dead-letter publish that the broker refuses. The original record must not be
  * committed; once the broker accepts again, the record reaches the DLT exactly once.
  */
-import type { TestingModule } from '@nestjs/testing';
-import { ApiKey, type EmbeddedKafkaBroker, ErrorCode } from '@kafka-nest/broker';
+import { ApiKey, ErrorCode } from '@kafka-nest/broker';
 import { DeadLetterPublishingRecoverer, DefaultErrorHandler, FixedBackOff, KafkaTemplate } from '@kafka-nest/core';
-import { createKafkaTestBroker, getSingleRecord, waitForCommit } from '@kafka-nest/testing';
-import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { getSingleRecord, waitForCommit } from '@kafka-nest/testing';
+import { beforeAll, expect, it } from 'vitest';
+import { brokerPerTest } from '../../fixtures/kafka-app.js';
 import { committed, type Delivery, quietNest, recordListener, startApp } from './e2e-support.js';
 
 const ERROR_HANDLER = Symbol('ORDERS_ERROR_HANDLER');
 
-let broker: EmbeddedKafkaBroker;
-let app: TestingModule | undefined;
-
 beforeAll(quietNest);
-beforeEach(async () => {
-  broker = await createKafkaTestBroker({ topics: [{ name: 'orders', partitions: 1 }] });
-});
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-  await broker.stop();
-});
+const env = brokerPerTest({ topics: [{ name: 'orders', partitions: 1 }] });
 
 it('keeps the original uncommitted while the DLT publish fails, then dead-letters it exactly once', async () => {
   const deliveries: Delivery[] = [];
@@ -43,20 +33,20 @@ it('keeps the original uncommitted while the DLT publish fails, then dead-letter
       return h;
     },
   };
-  app = await startApp(broker, [handler, listener]);
+  env.app = await startApp(env.broker, [handler, listener]);
 
   // TOPIC_AUTHORIZATION_FAILED (no ACL for the DLT) is not retriable: kafkajs gives up at once and the send rejects.
-  const fault = broker.injectFault({ apiKey: ApiKey.Produce, topic: 'orders.DLT', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, count: 2 });
-  await app.get(KafkaTemplate).send('orders', { id: 'o-1' });
+  const fault = env.broker.injectFault({ apiKey: ApiKey.Produce, topic: 'orders.DLT', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, count: 2 });
+  await env.app.get(KafkaTemplate).send('orders', { id: 'o-1' });
 
   await fault.exhausted;
-  expect(committed(broker, 'orders-service', 'orders', 0)).toBe(-1);
-  expect(broker.allRecords('orders.DLT')).toEqual([]);
+  expect(committed(env.broker, 'orders-service', 'orders', 0)).toBe(-1);
+  expect(env.broker.allRecords('orders.DLT')).toEqual([]);
 
-  const dead = await getSingleRecord(broker, 'orders.DLT');
-  await waitForCommit(broker, 'orders-service', 'orders', 0, 1);
+  const dead = await getSingleRecord(env.broker, 'orders.DLT');
+  await waitForCommit(env.broker, 'orders-service', 'orders', 0, 1);
   expect(dead.value).toEqual(Buffer.from('{"id":"o-1"}'));
-  expect(broker.allRecords('orders.DLT')).toHaveLength(1);
+  expect(env.broker.allRecords('orders.DLT')).toHaveLength(1);
   expect(recoveryFailures).toHaveLength(2);
   expect(recoveryFailures[0]).toMatch(/^Dead-letter publication of orders-0@0 to orders\.DLT-0 failed: /);
   // Each failed recovery started the back-off anew: two deliveries per round, three rounds.

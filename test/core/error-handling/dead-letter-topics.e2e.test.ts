@@ -3,8 +3,7 @@
  * partition count (unless disabled), checked for a valid name at start-up, and used even when they have
  * fewer partitions than the source.
  */
-import { Test, type TestingModule } from '@nestjs/testing';
-import type { EmbeddedKafkaBroker } from '@kafka-nest/broker';
+import { Test } from '@nestjs/testing';
 import {
   DeadLetterPublishingRecoverer,
   DefaultErrorHandler,
@@ -13,24 +12,15 @@ import {
   KafkaListenerEndpointRegistry,
   KafkaTemplate,
 } from '@kafka-nest/core';
-import { createKafkaTestBroker, getSingleRecord, KafkaTestingModule, waitForAssignment, waitForCommit } from '@kafka-nest/testing';
-import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { getSingleRecord, KafkaTestingModule, waitForAssignment, waitForCommit } from '@kafka-nest/testing';
+import { beforeAll, expect, it } from 'vitest';
+import { brokerPerTest } from '../../fixtures/kafka-app.js';
 import { type Delivery, headersOf, int32, quietNest, recordListener, startApp } from './e2e-support.js';
 
 const ERROR_HANDLER = Symbol('ORDERS_ERROR_HANDLER');
 
-let broker: EmbeddedKafkaBroker;
-let app: TestingModule | undefined;
-
 beforeAll(quietNest);
-beforeEach(async () => {
-  broker = await createKafkaTestBroker();
-});
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-  await broker.stop();
-});
+const env = brokerPerTest();
 
 const dltHandler = (options: ConstructorParameters<typeof DeadLetterPublishingRecoverer>[1] = {}) => ({
   provide: ERROR_HANDLER,
@@ -44,30 +34,30 @@ const failing = (deliveries: Delivery[], topic = 'orders') =>
   });
 
 it("creates <topic>.DLT at start-up with the source topic's partition count; '-dlt' with that suffix", async () => {
-  broker.createTopics({ name: 'orders', partitions: 4 }, { name: 'payments', partitions: 2 });
+  env.broker.createTopics({ name: 'orders', partitions: 4 }, { name: 'payments', partitions: 2 });
   const payments = recordListener({ id: 'payments', topics: ['payments'], groupId: 'payments-service', errorHandler: 'PAYMENTS_ERROR_HANDLER' }, []);
-  app = await startApp(broker, [
+  env.app = await startApp(env.broker, [
     dltHandler(),
     failing([]),
     { ...dltHandler({ suffix: '-dlt' }), provide: 'PAYMENTS_ERROR_HANDLER' },
     payments,
   ]);
-  expect(broker.partitionCount('orders.DLT')).toBe(4);
-  expect(broker.partitionCount('payments-dlt')).toBe(2);
+  expect(env.broker.partitionCount('orders.DLT')).toBe(4);
+  expect(env.broker.partitionCount('payments-dlt')).toBe(2);
 });
 
 it('creates no DLT when createTopics is false', async () => {
-  broker.createTopics({ name: 'orders', partitions: 2 });
-  app = await startApp(broker, [dltHandler({ createTopics: false }), failing([])]);
-  await waitForAssignment(app.get(KafkaListenerEndpointRegistry), 'orders', 2);
-  expect(broker.partitionCount('orders.DLT')).toBeUndefined();
+  env.broker.createTopics({ name: 'orders', partitions: 2 });
+  env.app = await startApp(env.broker, [dltHandler({ createTopics: false }), failing([])]);
+  await waitForAssignment(env.app.get(KafkaListenerEndpointRegistry), 'orders', 2);
+  expect(env.broker.partitionCount('orders.DLT')).toBeUndefined();
 });
 
 it('fails start-up, naming the listener, when the DLT name is not a valid topic name', async () => {
   const longTopic = 'o'.repeat(246); // valid; with '.DLT' it is 250 characters, one over Kafka's limit
-  broker.createTopics({ name: longTopic, partitions: 1 });
+  env.broker.createTopics({ name: longTopic, partitions: 1 });
   const module = await Test.createTestingModule({
-    imports: [KafkaTestingModule.forBroker(broker)],
+    imports: [KafkaTestingModule.forBroker(env.broker)],
     providers: [dltHandler(), failing([], longTopic)],
   }).compile();
   module.useLogger(false);
@@ -79,13 +69,13 @@ it('fails start-up, naming the listener, when the DLT name is not a valid topic 
 });
 
 it('lets the producer choose the partition when the DLT has fewer partitions than the source', async () => {
-  broker.createTopics({ name: 'orders', partitions: 3 }, { name: 'orders.DLT', partitions: 1 });
+  env.broker.createTopics({ name: 'orders', partitions: 3 }, { name: 'orders.DLT', partitions: 1 });
   const deliveries: Delivery[] = [];
-  app = await startApp(broker, [dltHandler(), failing(deliveries)]);
+  env.app = await startApp(env.broker, [dltHandler(), failing(deliveries)]);
 
-  await app.get(KafkaTemplate).send('orders', { id: 'o-1' }, { partition: 2 });
-  const dead = await getSingleRecord(broker, 'orders.DLT');
-  await waitForCommit(broker, 'orders-service', 'orders', 2, 1);
+  await env.app.get(KafkaTemplate).send('orders', { id: 'o-1' }, { partition: 2 });
+  const dead = await getSingleRecord(env.broker, 'orders.DLT');
+  await waitForCommit(env.broker, 'orders-service', 'orders', 2, 1);
 
   expect(dead.partition).toBe(0);
   expect(headersOf(dead)[DltHeaders.ORIGINAL_PARTITION]).toEqual(int32(2));

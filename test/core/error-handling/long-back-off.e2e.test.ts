@@ -3,28 +3,17 @@
  * container pauses the partition instead of sleeping in the handler, so heartbeats go on: no rebalance, and
  * the record is not delivered to the other member.
  */
-import type { TestingModule } from '@nestjs/testing';
-import type { EmbeddedKafkaBroker } from '@kafka-nest/broker';
 import { DefaultErrorHandler, FixedBackOff, KafkaListenerEndpointRegistry, KafkaTemplate } from '@kafka-nest/core';
-import { createKafkaTestBroker, waitFor, waitForAssignment, waitForCommit } from '@kafka-nest/testing';
-import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { waitFor, waitForAssignment, waitForCommit } from '@kafka-nest/testing';
+import { beforeAll, expect, it } from 'vitest';
+import { brokerPerTest } from '../../fixtures/kafka-app.js';
 import { type Delivery, quietNest, recordListener, startApp } from './e2e-support.js';
 
 const ERROR_HANDLER = Symbol('ORDERS_ERROR_HANDLER');
 const SESSION_TIMEOUT_MS = 1_000;
 
-let broker: EmbeddedKafkaBroker;
-let app: TestingModule | undefined;
-
 beforeAll(quietNest);
-beforeEach(async () => {
-  broker = await createKafkaTestBroker({ topics: [{ name: 'orders', partitions: 2 }], groupMinSessionTimeoutMs: 500 });
-});
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-  await broker.stop();
-});
+const env = brokerPerTest({ topics: [{ name: 'orders', partitions: 2 }], groupMinSessionTimeoutMs: 500 });
 
 it('backs off for three session timeouts with two group members: no rebalance, no duplicate delivery', async () => {
   const deliveries: Delivery[] = [];
@@ -44,19 +33,19 @@ it('backs off for three session timeouts with two group members: no rebalance, n
     },
   );
   const handler = { provide: ERROR_HANDLER, useFactory: () => new DefaultErrorHandler(new FixedBackOff(3 * SESSION_TIMEOUT_MS, 1)) };
-  app = await startApp(broker, [handler, listener]);
-  await waitForAssignment(app.get(KafkaListenerEndpointRegistry), 'orders', 2);
+  env.app = await startApp(env.broker, [handler, listener]);
+  await waitForAssignment(env.app.get(KafkaListenerEndpointRegistry), 'orders', 2);
   const before = await waitFor(() => {
-    const group = broker.describeGroup('orders-service');
+    const group = env.broker.describeGroup('orders-service');
     return group?.state === 'Stable' && group.members.length === 2 ? group : undefined;
   });
-  const template = app.get(KafkaTemplate);
+  const template = env.app.get(KafkaTemplate);
 
   await template.send('orders', { id: 'slow' }, { partition: 0 });
   await waitFor(() => deliveries.some((d) => d.attempt === 1 && d.partition === 0));
   await template.send('orders', { id: 'meanwhile' }, { partition: 1 });
-  await waitForCommit(broker, 'orders-service', 'orders', 1, 1);
-  await waitForCommit(broker, 'orders-service', 'orders', 0, 1, 15_000);
+  await waitForCommit(env.broker, 'orders-service', 'orders', 1, 1);
+  await waitForCommit(env.broker, 'orders-service', 'orders', 0, 1, 15_000);
 
   const slow = deliveries.filter((d) => (d.payload as { id: string }).id === 'slow');
   expect(slow.map((d) => d.attempt)).toEqual([1, 2]);
@@ -64,7 +53,7 @@ it('backs off for three session timeouts with two group members: no rebalance, n
   // The other partition was served during the back-off.
   const meanwhile = deliveries.find((d) => (d.payload as { id: string }).id === 'meanwhile')!;
   expect(meanwhile.at).toBeLessThan(slow[1]!.at);
-  const after = broker.describeGroup('orders-service')!;
+  const after = env.broker.describeGroup('orders-service')!;
   expect(after.state).toBe('Stable');
   expect(after.generationId).toBe(before.generationId);
   expect(after.members.map((m) => m.memberId).sort()).toEqual(before.members.map((m) => m.memberId).sort());

@@ -4,8 +4,6 @@
  */
 import { ValidationPipe } from '@nestjs/common';
 import { Injectable } from '@nestjs/common';
-import type { TestingModule } from '@nestjs/testing';
-import type { EmbeddedKafkaBroker } from '@kafka-nest/broker';
 import {
   Ctx,
   DeadLetterPublishingRecoverer,
@@ -19,27 +17,18 @@ import {
   Payload,
   type ConsumedRecord,
 } from '@kafka-nest/core';
-import { createKafkaTestBroker, getRecords, getSingleRecord, waitFor, waitForCommit } from '@kafka-nest/testing';
+import { getRecords, getSingleRecord, waitFor, waitForCommit } from '@kafka-nest/testing';
 import { IsInt, IsString, Min } from 'class-validator';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { brokerPerTest } from '../../fixtures/kafka-app.js';
 import { committed, type Delivery, headersOf, int32, int64, quietNest, recordListener, startApp } from './e2e-support.js';
 
 const ERROR_HANDLER = Symbol('ORDERS_ERROR_HANDLER');
 
 class OrderFailedError extends Error {}
 
-let broker: EmbeddedKafkaBroker;
-let app: TestingModule | undefined;
-
 beforeAll(quietNest);
-beforeEach(async () => {
-  broker = await createKafkaTestBroker();
-});
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-  await broker.stop();
-});
+const env = brokerPerTest();
 
 /** The error handler of the issue's DI example, with the given back-off. */
 function errorHandlerProvider(create: (template: KafkaTemplate) => DefaultErrorHandler) {
@@ -51,7 +40,7 @@ const dlpr = (backOff: FixedBackOff | ExponentialBackOff) => (template: KafkaTem
 
 describe('DefaultErrorHandler with DeadLetterPublishingRecoverer, record listener', () => {
   it('delivers a record that fails twice then succeeds three times, commits it, and publishes nothing to the DLT', async () => {
-    broker.createTopics({ name: 'orders', partitions: 1 });
+    env.broker.createTopics({ name: 'orders', partitions: 1 });
     const deliveries: Delivery[] = [];
     const listener = recordListener(
       { id: 'orders', topics: ['orders'], groupId: 'orders-service', fromBeginning: true, errorHandler: ERROR_HANDLER },
@@ -60,19 +49,19 @@ describe('DefaultErrorHandler with DeadLetterPublishingRecoverer, record listene
         if (ctx.deliveryAttempt < 3) throw new OrderFailedError(`attempt ${ctx.deliveryAttempt} failed`);
       },
     );
-    app = await startApp(broker, [errorHandlerProvider(dlpr(new FixedBackOff(50, 2))), listener]);
+    env.app = await startApp(env.broker, [errorHandlerProvider(dlpr(new FixedBackOff(50, 2))), listener]);
 
-    await app.get(KafkaTemplate).send('orders', { id: 'o-1' });
-    await waitForCommit(broker, 'orders-service', 'orders', 0, 1);
+    await env.app.get(KafkaTemplate).send('orders', { id: 'o-1' });
+    await waitForCommit(env.broker, 'orders-service', 'orders', 0, 1);
 
     expect(deliveries.map((d) => d.attempt)).toEqual([1, 2, 3]);
     expect(deliveries.every((d) => d.offset === 0)).toBe(true);
-    expect(broker.partitionCount('orders.DLT')).toBe(1);
-    expect(broker.allRecords('orders.DLT')).toEqual([]);
+    expect(env.broker.partitionCount('orders.DLT')).toBe(1);
+    expect(env.broker.allRecords('orders.DLT')).toEqual([]);
   });
 
   it('delivers an always-failing record exactly 3 times with FixedBackOff(50, 2), then dead-letters it on the same partition with byte-exact headers, and goes on in order', async () => {
-    broker.createTopics({ name: 'orders', partitions: 3 });
+    env.broker.createTopics({ name: 'orders', partitions: 3 });
     const deliveries: Delivery[] = [];
     const listener = recordListener(
       { id: 'orders', topics: ['orders'], groupId: 'orders-service', fromBeginning: true, errorHandler: ERROR_HANDLER },
@@ -83,14 +72,14 @@ describe('DefaultErrorHandler with DeadLetterPublishingRecoverer, record listene
         }
       },
     );
-    app = await startApp(broker, [errorHandlerProvider(dlpr(new FixedBackOff(50, 2))), listener]);
-    const template = app.get(KafkaTemplate);
+    env.app = await startApp(env.broker, [errorHandlerProvider(dlpr(new FixedBackOff(50, 2))), listener]);
+    const template = env.app.get(KafkaTemplate);
 
     const timestamp = 1_700_000_000_123;
     const sent = await template.send('orders', { id: 'poison' }, { key: 'order-key', partition: 1, timestamp, headers: { 'trace-id': 't-1' } });
     await template.send('orders', { id: 'next-1' }, { partition: 1 });
     await template.send('orders', { id: 'next-2' }, { partition: 1 });
-    await waitForCommit(broker, 'orders-service', 'orders', 1, sent.offset + 3);
+    await waitForCommit(env.broker, 'orders-service', 'orders', 1, sent.offset + 3);
 
     const onPartition1 = deliveries.filter((d) => d.partition === 1);
     expect(onPartition1.map((d) => [(d.payload as { id: string }).id, d.attempt])).toEqual([
@@ -104,10 +93,10 @@ describe('DefaultErrorHandler with DeadLetterPublishingRecoverer, record listene
     expect(onPartition1[1]!.at - onPartition1[0]!.at).toBeGreaterThanOrEqual(49);
     expect(onPartition1[2]!.at - onPartition1[1]!.at).toBeGreaterThanOrEqual(49);
 
-    expect(broker.partitionCount('orders.DLT')).toBe(3);
-    const dead = await getSingleRecord(broker, 'orders.DLT');
+    expect(env.broker.partitionCount('orders.DLT')).toBe(3);
+    const dead = await getSingleRecord(env.broker, 'orders.DLT');
     expect(dead.partition).toBe(1);
-    const original = broker.records('orders', 1)[0]!;
+    const original = env.broker.records('orders', 1)[0]!;
     expect(dead.key).toEqual(original.key);
     expect(dead.value).toEqual(original.value);
     expect(dead.value).toEqual(Buffer.from('{"id":"poison"}'));
@@ -143,7 +132,7 @@ describe('DefaultErrorHandler with DeadLetterPublishingRecoverer, record listene
   });
 
   it('sends a not-retryable error to the DLT after one delivery', async () => {
-    broker.createTopics({ name: 'orders', partitions: 1 });
+    env.broker.createTopics({ name: 'orders', partitions: 1 });
     const deliveries: Delivery[] = [];
     const listener = recordListener(
       { id: 'orders', topics: ['orders'], groupId: 'orders-service', fromBeginning: true, errorHandler: ERROR_HANDLER },
@@ -153,11 +142,11 @@ describe('DefaultErrorHandler with DeadLetterPublishingRecoverer, record listene
         return (payload as { customer: { name: string } }).customer.name;
       },
     );
-    app = await startApp(broker, [errorHandlerProvider(dlpr(new FixedBackOff(50, 5))), listener]);
+    env.app = await startApp(env.broker, [errorHandlerProvider(dlpr(new FixedBackOff(50, 5))), listener]);
 
-    await app.get(KafkaTemplate).send('orders', { id: 'no-customer' });
-    const dead = await getSingleRecord(broker, 'orders.DLT');
-    await waitForCommit(broker, 'orders-service', 'orders', 0, 1);
+    await env.app.get(KafkaTemplate).send('orders', { id: 'no-customer' });
+    const dead = await getSingleRecord(env.broker, 'orders.DLT');
+    await waitForCommit(env.broker, 'orders-service', 'orders', 0, 1);
 
     expect(deliveries.map((d) => d.attempt)).toEqual([1]);
     expect(headersOf(dead)[DltHeaders.EXCEPTION_FQCN]).toEqual(Buffer.from('TypeError'));
@@ -176,16 +165,16 @@ describe('DefaultErrorHandler with DeadLetterPublishingRecoverer, record listene
         handled.push(order);
       }
     }
-    broker.createTopics({ name: 'orders', partitions: 1 });
-    app = await startApp(broker, [errorHandlerProvider(dlpr(new FixedBackOff(50, 5))), ValidatedListener]);
-    const template = app.get(KafkaTemplate);
+    env.broker.createTopics({ name: 'orders', partitions: 1 });
+    env.app = await startApp(env.broker, [errorHandlerProvider(dlpr(new FixedBackOff(50, 5))), ValidatedListener]);
+    const template = env.app.get(KafkaTemplate);
 
     await template.send('orders', { id: 'o-1', quantity: 0 });
     await template.send('orders', { id: 'o-2', quantity: 2 });
-    await waitForCommit(broker, 'orders-service', 'orders', 0, 2);
+    await waitForCommit(env.broker, 'orders-service', 'orders', 0, 2);
 
     expect(handled.map((o) => o.id)).toEqual(['o-2']);
-    const dead = await getSingleRecord(broker, 'orders.DLT');
+    const dead = await getSingleRecord(env.broker, 'orders.DLT');
     expect(dead.value).toEqual(Buffer.from('{"id":"o-1","quantity":0}'));
     expect(headersOf(dead)[DltHeaders.EXCEPTION_FQCN]).toEqual(Buffer.from('BadRequestException'));
     // The validation details, not only Nest's generic "Bad Request Exception".
@@ -193,29 +182,29 @@ describe('DefaultErrorHandler with DeadLetterPublishingRecoverer, record listene
   });
 
   it('never calls the listener with a poison payload that is not JSON; the DLT holds its raw bytes', async () => {
-    broker.createTopics({ name: 'orders', partitions: 1 });
+    env.broker.createTopics({ name: 'orders', partitions: 1 });
     const deliveries: Delivery[] = [];
     const listener = recordListener(
       { id: 'orders', topics: ['orders'], groupId: 'orders-service', fromBeginning: true, errorHandler: ERROR_HANDLER },
       deliveries,
     );
-    app = await startApp(broker, [errorHandlerProvider(dlpr(new FixedBackOff(50, 5))), listener]);
-    const template = app.get(KafkaTemplate);
+    env.app = await startApp(env.broker, [errorHandlerProvider(dlpr(new FixedBackOff(50, 5))), listener]);
+    const template = env.app.get(KafkaTemplate);
 
     const poison = Buffer.from([0x7b, 0x22, 0x69, 0x64, 0xff, 0x00, 0x0a]); // '{"id' then bytes no JSON parser accepts
     await template.send('orders', poison, { key: 'k' });
     await template.send('orders', { id: 'fine' });
-    await waitForCommit(broker, 'orders-service', 'orders', 0, 2);
+    await waitForCommit(env.broker, 'orders-service', 'orders', 0, 2);
 
     expect(deliveries.map((d) => d.payload)).toEqual([{ id: 'fine' }]);
-    const dead = await getSingleRecord(broker, 'orders.DLT');
+    const dead = await getSingleRecord(env.broker, 'orders.DLT');
     expect(dead.value).toEqual(poison);
     expect(dead.key).toEqual(Buffer.from('k'));
     expect(headersOf(dead)[DltHeaders.EXCEPTION_FQCN]).toEqual(Buffer.from('DeserializationError'));
   });
 
   it('waits at least each configured exponential delay between deliveries', async () => {
-    broker.createTopics({ name: 'orders', partitions: 1 });
+    env.broker.createTopics({ name: 'orders', partitions: 1 });
     const deliveries: Delivery[] = [];
     const listener = recordListener(
       { id: 'orders', topics: ['orders'], groupId: 'orders-service', fromBeginning: true, errorHandler: ERROR_HANDLER },
@@ -225,10 +214,10 @@ describe('DefaultErrorHandler with DeadLetterPublishingRecoverer, record listene
       },
     );
     const backOff = new ExponentialBackOff({ initialInterval: 100, multiplier: 2, maxInterval: 1000, maxRetries: 3 });
-    app = await startApp(broker, [errorHandlerProvider(dlpr(backOff)), listener]);
+    env.app = await startApp(env.broker, [errorHandlerProvider(dlpr(backOff)), listener]);
 
-    await app.get(KafkaTemplate).send('orders', { id: 'o-1' });
-    await getSingleRecord(broker, 'orders.DLT');
+    await env.app.get(KafkaTemplate).send('orders', { id: 'o-1' });
+    await getSingleRecord(env.broker, 'orders.DLT');
 
     expect(deliveries.map((d) => d.attempt)).toEqual([1, 2, 3, 4]);
     const gaps = deliveries.slice(1).map((d, i) => d.at - deliveries[i]!.at);
@@ -237,7 +226,7 @@ describe('DefaultErrorHandler with DeadLetterPublishingRecoverer, record listene
   });
 
   it('tells the retry listeners of each failed delivery and of the recovery', async () => {
-    broker.createTopics({ name: 'orders', partitions: 1 });
+    env.broker.createTopics({ name: 'orders', partitions: 1 });
     const calls: string[] = [];
     const listener = recordListener(
       { id: 'orders', topics: ['orders'], groupId: 'orders-service', fromBeginning: true, errorHandler: ERROR_HANDLER },
@@ -255,16 +244,16 @@ describe('DefaultErrorHandler with DeadLetterPublishingRecoverer, record listene
       });
       return handler;
     };
-    app = await startApp(broker, [errorHandlerProvider(handlerFactory), listener]);
+    env.app = await startApp(env.broker, [errorHandlerProvider(handlerFactory), listener]);
 
-    await app.get(KafkaTemplate).send('orders', { id: 'o-1' });
-    await waitForCommit(broker, 'orders-service', 'orders', 0, 1);
+    await env.app.get(KafkaTemplate).send('orders', { id: 'o-1' });
+    await waitForCommit(env.broker, 'orders-service', 'orders', 0, 1);
 
     expect(calls).toEqual(['failedDelivery 0 nope #1', 'failedDelivery 0 nope #2', 'failedDelivery 0 nope #3', 'recovered 0 nope']);
   });
 
   it('keeps the other partitions flowing while one partition backs off', async () => {
-    broker.createTopics({ name: 'orders', partitions: 2 });
+    env.broker.createTopics({ name: 'orders', partitions: 2 });
     const deliveries: Delivery[] = [];
     const listener = recordListener(
       { id: 'orders', topics: ['orders'], groupId: 'orders-service', fromBeginning: true, errorHandler: ERROR_HANDLER },
@@ -273,24 +262,24 @@ describe('DefaultErrorHandler with DeadLetterPublishingRecoverer, record listene
         if ((payload as { id: string }).id === 'stuck') throw new OrderFailedError('stuck');
       },
     );
-    app = await startApp(broker, [errorHandlerProvider(dlpr(new FixedBackOff(1000, 2))), listener]);
-    const template = app.get(KafkaTemplate);
+    env.app = await startApp(env.broker, [errorHandlerProvider(dlpr(new FixedBackOff(1000, 2))), listener]);
+    const template = env.app.get(KafkaTemplate);
 
     await template.send('orders', { id: 'stuck' }, { partition: 0 });
     await waitFor(() => deliveries.some((d) => d.partition === 0));
     for (let i = 0; i < 5; i++) await template.send('orders', { id: `flowing-${i}` }, { partition: 1 });
-    await waitForCommit(broker, 'orders-service', 'orders', 1, 5);
+    await waitForCommit(env.broker, 'orders-service', 'orders', 1, 5);
 
     // Partition 1 is done while partition 0 still waits for its record's retries.
-    expect(broker.allRecords('orders.DLT')).toEqual([]);
-    expect(committed(broker, 'orders-service', 'orders', 0)).toBeLessThan(1);
+    expect(env.broker.allRecords('orders.DLT')).toEqual([]);
+    expect(committed(env.broker, 'orders-service', 'orders', 0)).toBeLessThan(1);
     expect(deliveries.filter((d) => d.partition === 1).map((d) => (d.payload as { id: string }).id)).toEqual(
       [0, 1, 2, 3, 4].map((i) => `flowing-${i}`),
     );
 
-    const [dead] = await getRecords(broker, 'orders.DLT', 1);
+    const [dead] = await getRecords(env.broker, 'orders.DLT', 1);
     expect(dead!.partition).toBe(0);
-    await waitForCommit(broker, 'orders-service', 'orders', 0, 1);
+    await waitForCommit(env.broker, 'orders-service', 'orders', 0, 1);
     expect(deliveries.filter((d) => d.partition === 0).map((d) => d.attempt)).toEqual([1, 2, 3]);
   });
 });
