@@ -286,6 +286,41 @@ describe('@KafkaListener options', () => {
     expect(record.offset).toBe(0);
   });
 
+  it('batch listeners: a function deserializer sees each record; a value that fails stops the batch before it, reaches the error handler alone, and the rest follows', async () => {
+    broker.createTopics({ name: 'batch-poison', partitions: 1 });
+    const handler = new RecordingErrorHandler();
+    const calls: unknown[][] = [];
+    const described: unknown[][] = [];
+    @Injectable()
+    class BatchPoison {
+      @KafkaListener({ id: 'batch-poison', topics: ['batch-poison'], batch: true, autoStartup: false, fromBeginning: true, deserializer: 'json', errorHandler: 'BATCH_POISON_EH' })
+      on(@Payload() values: unknown[], @Ctx() ctx: KafkaBatchContext) {
+        calls.push(values);
+        expect(ctx.records.map((r) => JSON.parse(r.value!.toString()))).toEqual(values);
+      }
+
+      @KafkaListener({ id: 'batch-fn', topics: ['batch-poison'], batch: true, autoStartup: false, fromBeginning: true, deserializer: (data, record) => `${record.offset}:${data}` })
+      fn(@Payload() values: unknown[]) {
+        described.push(values);
+      }
+    }
+    app = await startApp(broker, { providers: [BatchPoison, { provide: 'BATCH_POISON_EH', useValue: handler }] });
+    await app.get(KafkaTemplate).sendBatch('batch-poison', ['1', '2', '{bad', '4', '5'].map((v) => ({ value: Buffer.from(v) })));
+    const registry = app.get(KafkaListenerEndpointRegistry);
+    await Promise.all([registry.start('batch-poison'), registry.start('batch-fn')]);
+    await waitForCommit(broker, 'batch-poison', 'batch-poison', 0, 5);
+    await waitForCommit(broker, 'batch-fn', 'batch-poison', 0, 5);
+
+    expect(calls.flat()).toEqual([1, 2, 4, 5]);
+    expect(calls[0]).toEqual([1, 2]);
+    expect(handler.failures).toHaveLength(1);
+    expect(handler.failures[0].error).toBeInstanceOf(DeserializationError);
+    expect(handler.failures[0].error.message).toMatch(/^cannot deserialize the value of batch-poison-0@2: /);
+    expect(handler.failures[0].record.offset).toBe(2);
+    expect(handler.batchFailures).toEqual([]);
+    expect(described.flat()).toEqual(['0:1', '1:2', '2:{bad', '3:4', '4:5']);
+  });
+
   it('providers made by useFactory and useValue are scanned too', async () => {
     broker.createTopics({ name: 'factory' });
     const got: string[] = [];
