@@ -13,21 +13,11 @@ Usage: python3 kafka_python_client.py '<json spec>'
 
 Bytes travel as base64 so the tests can compare them exactly. Any failure prints {"error": "..."} and exits 1.
 """
-import base64
-import json
-import logging
-import sys
 import time
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-
-def b64(data):
-    return None if data is None else base64.b64encode(data).decode('ascii')
-
-
-def unb64(text):
-    return None if text is None else base64.b64decode(text)
+from harness import b64, run, unb64
 
 
 def produce(spec):
@@ -106,17 +96,5 @@ def admin(spec):
         client.close()
 
 
-def main():
-    spec = json.loads(sys.argv[1])
-    if spec.get('debug'):
-        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
-    try:
-        out = {'produce': produce, 'consume': consume, 'admin': admin}[spec['op']](spec)
-    except Exception as err:  # reported to the test as JSON, with the type for diagnosis
-        out = {'error': f'{type(err).__name__}: {err}'}
-    print(json.dumps(out))
-    sys.exit(1 if 'error' in out else 0)
-
-
 if __name__ == '__main__':
-    main()
+    run({'produce': produce, 'consume': consume, 'admin': admin})
