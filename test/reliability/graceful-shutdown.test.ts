@@ -60,11 +60,17 @@ describe('SIGTERM while handlers are busy', () => {
       };
       await producer.send({ topic, acks: -1, messages: Array.from({ length: RECORDS }, (_, i) => ({ partition: i % PARTITIONS, value: `r${i}` })) });
 
-      // Slow handlers, so that SIGTERM finds one in flight on each partition.
-      const first = start('first', [15, 30]);
+      // Slow handlers, and SIGTERM only once the journal shows one started and not done: a handler is in
+      // flight when the signal arrives (a fixed moment could fall between two records on a loaded machine).
+      const first = start('first', [30, 50]);
       let second: ChildApp | undefined;
       try {
-        await waitFor(() => entries().filter((e) => e.event === 'done').length >= 10, { timeoutMs: 60_000, message: 'ten records processed' });
+        const inFlight = () => {
+          const seen = entries();
+          const done = new Set(seen.filter((e) => e.event === 'done').map((e) => `${e.partition}:${e.offset}`));
+          return done.size >= 10 && seen.some((e) => e.event === 'start' && !done.has(`${e.partition}:${e.offset}`));
+        };
+        await waitFor(inFlight, { timeoutMs: 60_000, intervalMs: 2, message: 'ten records processed and a handler in flight' });
         const signalledAt = performance.timeOrigin + performance.now();
         const exit = await first.stop('SIGTERM', 20_000);
         expect(exit.signal === 'SIGTERM' || exit.code === 0, `exit ${JSON.stringify(exit)}`).toBe(true);
