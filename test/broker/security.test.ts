@@ -2,9 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrokerLogger, EmbeddedKafkaBroker } from '@kafka-nest/broker';
+import { ApiKey, type BrokerLogger, EmbeddedKafkaBroker } from '@kafka-nest/broker';
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RawClient } from './raw-client.js';
 
 const users = { alice: 'alice-secret-pw', bob: 'bob-secret-pw' };
 
@@ -69,6 +70,36 @@ describe('SASL authentication', () => {
       (e: Error) => e,
     );
     expect(error).toBeInstanceOf(Error);
+  });
+
+  it('authenticates after a SaslHandshake v0 with raw tokens (kafka-python 2.x), and closes the connection on a wrong password', async () => {
+    const port = Number(broker.brokers[0].split(':')[1]);
+    const sizePrefixed = (token: string) => {
+      const size = Buffer.alloc(4);
+      size.writeInt32BE(Buffer.byteLength(token), 0);
+      return Buffer.concat([size, Buffer.from(token)]);
+    };
+    const handshake = async (client: RawClient) => {
+      const r = await client.request({ apiKey: ApiKey.SaslHandshake, apiVersion: 0, body: (w) => w.string('PLAIN') });
+      expect(r.int16()).toBe(0);
+      expect(r.array((r) => r.string())).toEqual(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']);
+    };
+
+    const good = await RawClient.connect(port);
+    await handshake(good);
+    good.send(sizePrefixed(`\u0000alice\u0000${users.alice}`));
+    expect(await good.nextFrame()).toEqual(Buffer.alloc(0)); // PLAIN's empty server token: authenticated
+    const metadata = await good.request({ apiKey: ApiKey.Metadata, apiVersion: 1, body: (w) => w.array(['secure'], (w, t) => w.string(t)) });
+    expect(metadata.array((r) => ({ nodeId: r.int32(), host: r.string(), port: r.int32(), rack: r.nullableString() }))).toEqual([
+      { nodeId: 0, host: '127.0.0.1', port, rack: null },
+    ]);
+    good.close();
+
+    const bad = await RawClient.connect(port);
+    await handshake(bad);
+    bad.send(sizePrefixed('\u0000alice\u0000wrong-password'));
+    await bad.closed;
+    expect(bad.isOpen).toBe(false);
   });
 
   it('never writes a password to the log', () => {

@@ -2,6 +2,10 @@
  * One client connection: splits the byte stream into size-prefixed frames, handles them one at a time in
  * arrival order (as Kafka does, so responses leave in request order), and writes each response with a
  * single vectored write. A frame that breaks the grammar closes this connection only.
+ *
+ * After a SaslHandshake v0 the frames that follow, until authentication ends, are raw SASL tokens (a size
+ * and the token, no request header), answered the same way; a failed authentication closes the connection,
+ * since v0 has no way to report it (kafka-python 2.x authenticates so).
  */
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,7 +17,7 @@ import { ErrorCode } from './protocol/error-codes.js';
 import { ProtocolError } from './protocol/protocol-error.js';
 import { Reader } from './protocol/reader.js';
 import { Writer } from './protocol/writer.js';
-import type { SaslExchange } from './sasl.js';
+import { type SaslExchange, type SaslMechanism, type SaslStep, startExchange } from './sasl.js';
 
 /** Requests read ahead of the one being handled before the socket stops reading. */
 const MAX_QUEUED_FRAMES = 64;
@@ -30,6 +34,8 @@ export class Connection {
   saslMechanism: string | null = null;
   /** The SASL exchange under way, if any. */
   saslExchange: SaslExchange | null = null;
+  /** After SaslHandshake v0: the next frames are raw SASL tokens until authentication ends. */
+  rawSaslTokens = false;
   /** Close once the current response is written (after a failed authentication). */
   closeAfterResponse = false;
   /** Authenticated principal, if any. */
@@ -56,8 +62,10 @@ export class Connection {
       const head = this.chunks[0].length >= 4 ? this.chunks[0] : this.concat();
       const size = head.readInt32BE(0);
       const limit = this.cluster.options.maxRequestBytes;
-      if (size < 8 || size > limit) {
-        this.fail(`frame of ${size} bytes is outside the accepted range 8..${limit} (maxRequestBytes)`);
+      // A request has at least its header's 8 bytes; a raw SASL token may be shorter.
+      const least = this.rawSaslTokens ? 0 : 8;
+      if (size < least || size > limit) {
+        this.fail(`frame of ${size} bytes is outside the accepted range ${least}..${limit} (maxRequestBytes)`);
         return;
       }
       if (this.buffered < size + 4) break;
@@ -90,6 +98,7 @@ export class Connection {
   }
 
   private async handleFrame(frame: Buffer): Promise<void> {
+    if (this.rawSaslTokens) return this.handleRawSaslToken(frame);
     const r = new Reader(frame);
     let apiKey = -1;
     let version = -1;
@@ -138,6 +147,37 @@ export class Connection {
         this.close();
       }
     }
+  }
+
+  /**
+   * Feeds the client's next SASL token to the exchange of the chosen mechanism; on success the connection
+   * is authenticated. A failure is logged without the credentials. Used by SaslAuthenticate and by raw tokens.
+   */
+  saslStep(token: Buffer): SaslStep {
+    const users = this.cluster.options.sasl!.users;
+    this.saslExchange ??= startExchange(this.saslMechanism as SaslMechanism, users);
+    const step = this.saslExchange.step(token);
+    if (step.kind === 'failed') this.cluster.logger.warn(`SASL ${this.saslMechanism} authentication failed from ${this.remote}`);
+    if (step.kind === 'done') {
+      this.authenticated = true;
+      this.principal = step.user;
+    }
+    return step;
+  }
+
+  private handleRawSaslToken(token: Buffer): void {
+    const step = this.saslStep(token);
+    if (step.kind === 'failed') {
+      this.close();
+      return;
+    }
+    if (step.kind === 'done') this.rawSaslTokens = false;
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(step.token.length, 0);
+    this.socket.cork();
+    this.socket.write(size);
+    this.socket.write(step.token);
+    this.socket.uncork();
   }
 
   private async answer(handler: ApiHandler, req: unknown, ctx: RequestContext): Promise<unknown> {

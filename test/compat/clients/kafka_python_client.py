@@ -11,7 +11,8 @@ Usage: python3 kafka_python_client.py '<json spec>'
       -> creates t with 2 partitions, grows it to 3, describes it and its configs, lists and describes groups,
          reads g's committed offsets, deletes t: {"partitions", "configs", "groups", "group_state", "offsets"}
 
-Bytes travel as base64 so the tests can compare them exactly. Any failure prints {"error": "..."} and exits 1.
+Bytes travel as base64 so the tests can compare them exactly. "config" (produce, consume) adds keyword arguments
+of KafkaProducer / KafkaConsumer (for example the SASL settings). Any failure prints {"error": "..."} and exits 1.
 """
 import time
 
@@ -23,7 +24,7 @@ from harness import b64, run, unb64
 def produce(spec):
     acks = spec.get('acks', -1)
     producer = KafkaProducer(bootstrap_servers=spec['bootstrap'], acks='all' if acks == -1 else acks,
-                             client_id='compat-kafka-python', linger_ms=0)
+                             client_id='compat-kafka-python', linger_ms=0, **spec.get('config', {}))
     try:
         futures = [
             producer.send(spec['topic'], key=unb64(r.get('key')), value=unb64(r.get('value')),
@@ -44,7 +45,8 @@ def consume(spec):
     group = spec.get('group')
     consumer = KafkaConsumer(bootstrap_servers=spec['bootstrap'], group_id=group, client_id='compat-kafka-python',
                              auto_offset_reset='earliest', enable_auto_commit=False,
-                             consumer_timeout_ms=500, session_timeout_ms=10000, heartbeat_interval_ms=1000)
+                             consumer_timeout_ms=500, session_timeout_ms=10000, heartbeat_interval_ms=1000,
+                             **spec.get('config', {}))
     try:
         if group:
             consumer.subscribe([spec['topic']])

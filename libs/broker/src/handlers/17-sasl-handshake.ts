@@ -1,10 +1,10 @@
 /**
- * SaslHandshake (key 17), version 1 only.
+ * SaslHandshake (key 17), versions 0-1.
  *
- * Chooses the mechanism for the SaslAuthenticate requests that follow. Version 0, after which the client
- * sends raw SASL tokens outside Kafka's framing, is deliberately not served: kafkajs and librdkafka use
- * v1 with SaslAuthenticate. Without SASL configured, every mechanism is refused with
- * UNSUPPORTED_SASL_MECHANISM and an empty list.
+ * Chooses the mechanism. After v1 the tokens travel in SaslAuthenticate requests (kafkajs, librdkafka);
+ * after v0 they travel raw, a size and the token with no request header, until authentication ends
+ * (kafka-python 2.x): the connection reads them so. Without SASL configured, every mechanism is refused
+ * with UNSUPPORTED_SASL_MECHANISM and an empty list.
  *
  *   SaslHandshakeRequest => mechanism: STRING
  *   SaslHandshakeResponse => error_code: INT16 [mechanisms: STRING]
@@ -21,18 +21,19 @@ interface Response {
 export const saslHandshakeHandler: ApiHandler<{ mechanism: string }, Response> = {
   apiKey: ApiKey.SaslHandshake,
   name: 'SaslHandshake',
-  minVersion: 1,
+  minVersion: 0,
   maxVersion: 1,
 
   decode: (r) => ({ mechanism: r.string() }),
 
-  handle(req, { cluster, connection }) {
+  handle(req, { cluster, connection, apiVersion }) {
     const sasl = cluster.options.sasl;
     const mechanisms: string[] = sasl ? [...(sasl.mechanisms ?? ['PLAIN'])] : [];
     if (connection.authenticated && sasl) return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms };
     if (!mechanisms.includes(req.mechanism)) return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms };
     connection.saslMechanism = req.mechanism;
     connection.saslExchange = null;
+    connection.rawSaslTokens = apiVersion === 0;
     return { errorCode: 0, mechanisms };
   },
 

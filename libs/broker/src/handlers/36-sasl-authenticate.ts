@@ -11,7 +11,6 @@
  */
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { type SaslMechanism, startExchange } from '../sasl.js';
 import type { ApiHandler } from './handler.js';
 
 interface Response {
@@ -33,16 +32,10 @@ export const saslAuthenticateHandler: ApiHandler<{ authBytes: Buffer }, Response
     if (!sasl || !connection.saslMechanism || connection.authenticated) {
       return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, errorMessage: 'SaslAuthenticate before a successful SaslHandshake', authBytes: Buffer.alloc(0) };
     }
-    connection.saslExchange ??= startExchange(connection.saslMechanism as SaslMechanism, sasl.users);
-    const step = connection.saslExchange.step(req.authBytes);
+    const step = connection.saslStep(req.authBytes);
     if (step.kind === 'failed') {
-      cluster.logger.warn(`SASL ${connection.saslMechanism} authentication failed from ${connection.remote}`);
       connection.closeAfterResponse = true;
       return { errorCode: ErrorCode.SASL_AUTHENTICATION_FAILED, errorMessage: step.reason, authBytes: Buffer.alloc(0) };
-    }
-    if (step.kind === 'done') {
-      connection.authenticated = true;
-      connection.principal = step.user;
     }
     return { errorCode: 0, errorMessage: null, authBytes: step.token };
   },
