@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { ApiKey, type BrokerLogger, EmbeddedKafkaBroker } from '@kafka-nest/broker';
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawClient } from './raw-client.js';
+import { Reader } from '../../libs/broker/src/protocol/reader.js';
+import { RawClient, requestFrame } from './raw-client.js';
 
-const users = { alice: 'alice-secret-pw', bob: 'bob-secret-pw' };
+// `a` / `b` make a PLAIN token of 4 bytes, shorter than any request.
+const users = { alice: 'alice-secret-pw', bob: 'bob-secret-pw', a: 'b' };
 
 function recordingLogger(lines: string[]): BrokerLogger {
   const push = (m: string) => void lines.push(m);
@@ -100,6 +102,13 @@ describe('SASL authentication', () => {
     bad.send(sizePrefixed('\u0000alice\u0000wrong-password'));
     await bad.closed;
     expect(bad.isOpen).toBe(false);
+
+    // Handshake and a 4-byte token in one write: the token is read before the handshake is handled.
+    const pipelined = await RawClient.connect(port);
+    pipelined.send(Buffer.concat([requestFrame({ apiKey: ApiKey.SaslHandshake, apiVersion: 0, body: (w) => w.string('PLAIN') }, 1), sizePrefixed('\u0000a\u0000b')]));
+    expect(new Reader(await pipelined.nextFrame()).int32()).toBe(1);
+    expect(await pipelined.nextFrame()).toEqual(Buffer.alloc(0));
+    pipelined.close();
   });
 
   it('never writes a password to the log', () => {

@@ -5,7 +5,8 @@
  *
  * After a SaslHandshake v0 the frames that follow, until authentication ends, are raw SASL tokens (a size
  * and the token, no request header), answered the same way; a failed authentication closes the connection,
- * since v0 has no way to report it (kafka-python 2.x authenticates so).
+ * since v0 has no way to report it (kafka-python 2.x authenticates so). Fault injection does not apply to
+ * raw tokens: they are no request.
  */
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +22,9 @@ import { type SaslExchange, type SaslMechanism, type SaslStep, startExchange } f
 
 /** Requests read ahead of the one being handled before the socket stops reading. */
 const MAX_QUEUED_FRAMES = 64;
+
+/** A request header's fixed part: api_key INT16, api_version INT16, correlation_id INT32. */
+const MIN_REQUEST_BYTES = 8;
 
 export class Connection {
   private chunks: Buffer[] = [];
@@ -61,11 +65,10 @@ export class Connection {
     while (this.buffered >= 4) {
       const head = this.chunks[0].length >= 4 ? this.chunks[0] : this.concat();
       const size = head.readInt32BE(0);
-      const limit = this.cluster.options.maxRequestBytes;
-      // A request has at least its header's 8 bytes; a raw SASL token may be shorter.
-      const least = this.rawSaslTokens ? 0 : 8;
-      if (size < least || size > limit) {
-        this.fail(`frame of ${size} bytes is outside the accepted range ${least}..${limit} (maxRequestBytes)`);
+      // Before SASL authentication a frame may be a raw token (after SaslHandshake v0), which can be shorter
+      // than a request header; whether it is one is known only when it is handled, so it is checked then.
+      if (size < 0 || size > this.cluster.options.maxRequestBytes || (this.authenticated && size < MIN_REQUEST_BYTES)) {
+        this.fail(this.sizeProblem(size));
         return;
       }
       if (this.buffered < size + 4) break;
@@ -97,8 +100,23 @@ export class Connection {
     }
   }
 
+  private sizeProblem(size: number): string {
+    return `frame of ${size} bytes is outside the accepted range ${MIN_REQUEST_BYTES}..${this.cluster.options.maxRequestBytes} (maxRequestBytes)`;
+  }
+
   private async handleFrame(frame: Buffer): Promise<void> {
-    if (this.rawSaslTokens) return this.handleRawSaslToken(frame);
+    if (this.rawSaslTokens) {
+      try {
+        this.handleRawSaslToken(frame);
+      } catch (err) {
+        this.internalError('a raw SASL token', err);
+      }
+      return;
+    }
+    if (frame.length < MIN_REQUEST_BYTES) {
+      this.fail(this.sizeProblem(frame.length));
+      return;
+    }
     const r = new Reader(frame);
     let apiKey = -1;
     let version = -1;
@@ -143,8 +161,7 @@ export class Connection {
     } catch (err) {
       if (err instanceof ProtocolError) this.fail(`malformed request (API key ${apiKey} v${version}): ${err.message}`);
       else {
-        this.cluster.logger.error(`internal error on API key ${apiKey} v${version} from ${this.remote}: ${(err as Error)?.stack ?? err}`);
-        this.close();
+        this.internalError(`API key ${apiKey} v${version}`, err);
       }
     }
   }
@@ -213,6 +230,12 @@ export class Connection {
     this.socket.cork();
     for (const c of chunks) this.socket.write(c);
     this.socket.uncork();
+  }
+
+  /** A bug, not bad input: logged with its stack; only this connection is closed. */
+  private internalError(what: string, err: unknown): void {
+    this.cluster.logger.error(`internal error on ${what} from ${this.remote}: ${(err as Error)?.stack ?? err}`);
+    this.close();
   }
 
   private fail(reason: string): void {
