@@ -132,6 +132,21 @@ describe('admin APIs against a single node', () => {
 
       await admin.createTopics({ topics: [{ topic: 'at-the-limit', numPartitions: 10_000 }] });
       expect(broker.partitionCount('at-the-limit')).toBe(10_000);
+
+      // As Kafka counts: a topic named twice is refused on its own (INVALID_REQUEST) and not counted.
+      const twice = await raw.request({
+        apiKey: ApiKey.CreateTopics,
+        apiVersion: 1,
+        body: (w) => {
+          w.array(['twice', 'twice', 'beside-twice'], (w, name) => w.string(name).int32(6_000).int16(1).array([], () => {}).array([], () => {}));
+          w.int32(1000).bool(false);
+        },
+      });
+      expect(topicResults(twice, true).map((t) => [t.name, t.errorCode])).toEqual([
+        ['twice', ErrorCode.INVALID_REQUEST],
+        ['beside-twice', ErrorCode.NONE],
+      ]);
+      expect(broker.partitionCount('beside-twice')).toBe(6_000);
     });
 
     it('serves v0 without error messages and v4 with throttle time; refuses manual assignment and null configs', async () => {
@@ -240,6 +255,24 @@ describe('admin APIs against a single node', () => {
       expect(broker.partitionCount('bounded')).toBe(2);
       await admin.createPartitions({ topicPartitions: [{ topic: 'bounded', count: 10_002 }] });
       expect(broker.partitionCount('bounded')).toBe(10_002);
+
+      // Only topics that can grow count: an unknown one asking for 20,000 fails alone.
+      broker.createTopics({ name: 'grows-beside', partitions: 1 });
+      const r = await raw.request({
+        apiKey: ApiKey.CreatePartitions,
+        apiVersion: 1,
+        body: (w) =>
+          w
+            .array([['no-such-topic', 20_000] as const, ['grows-beside', 2] as const], (w, [n, count]) => w.string(n).int32(count).nullableArray(null, () => {}))
+            .int32(1000)
+            .bool(false),
+      });
+      expect(r.int32()).toBe(0);
+      expect(topicResults(r, true).map((t) => [t.name, t.errorCode])).toEqual([
+        ['no-such-topic', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+        ['grows-beside', ErrorCode.NONE],
+      ]);
+      expect(broker.partitionCount('grows-beside')).toBe(2);
     });
   });
 

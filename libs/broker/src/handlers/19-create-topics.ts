@@ -108,17 +108,20 @@ export const createTopicsHandler: ApiHandler<Request, Response> = {
     if (node.id !== cluster.controllerId) {
       return createTopicsHandler.errorResponse(req, ErrorCode.NOT_CONTROLLER);
     }
-    // Kafka's bound on the whole request: past it every topic fails and nothing is created.
-    const requested = req.topics.reduce(
-      (sum, t) => sum + (t.numPartitions === -1 ? cluster.options.defaultPartitions : Math.max(0, t.numPartitions)) + t.assignments.length,
-      0,
-    );
+    const counts = new Map<string, number>();
+    for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+    // Kafka's bound on the whole request, counted as Kafka does (topics named once; a manual assignment
+    // counts its partitions): past it every topic fails and nothing is created.
+    let requested = 0;
+    for (const t of req.topics) {
+      if (counts.get(t.name) !== 1) continue;
+      if (t.assignments.length > 0) requested += t.assignments.length;
+      else requested += t.numPartitions === -1 ? cluster.options.defaultPartitions : Math.max(0, t.numPartitions);
+    }
     if (requested > MAX_PARTITIONS_PER_REQUEST) {
       const errorMessage = tooManyPartitionsMessage(requested);
       return { topics: createTopicsHandler.errorResponse(req, ErrorCode.POLICY_VIOLATION).topics.map((t) => ({ ...t, errorMessage })) };
     }
-    const counts = new Map<string, number>();
-    for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
     const answered = new Set<string>();
     const topics: TopicResult[] = [];
     for (const t of req.topics) {

@@ -58,13 +58,18 @@ export const createPartitionsHandler: ApiHandler<Request, Response> = {
 
   handle(req, { cluster, node }) {
     if (node.id !== cluster.controllerId) return createPartitionsHandler.errorResponse(req, ErrorCode.NOT_CONTROLLER);
-    const requested = req.topics.reduce((sum, t) => sum + Math.max(0, t.count - (cluster.topics.get(t.name)?.partitions.length ?? 0)), 0);
+    const seen = new Map<string, number>();
+    for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+    // Partitions added by the topics that can grow (named once, existing), against Kafka's CreateTopics bound.
+    let requested = 0;
+    for (const t of req.topics) {
+      const current = cluster.topics.get(t.name)?.partitions.length;
+      if (seen.get(t.name) === 1 && current !== undefined) requested += Math.max(0, t.count - current);
+    }
     if (requested > MAX_PARTITIONS_PER_REQUEST) {
       const errorMessage = tooManyPartitionsMessage(requested);
       return { results: createPartitionsHandler.errorResponse(req, ErrorCode.POLICY_VIOLATION).results.map((r) => ({ ...r, errorMessage })) };
     }
-    const seen = new Map<string, number>();
-    for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
     const answered = new Set<string>();
     const results: Result[] = [];
     for (const t of req.topics) {
