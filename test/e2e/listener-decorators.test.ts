@@ -170,6 +170,7 @@ describe('@KafkaListener options', () => {
     expect(batches[0].ctx).toBeInstanceOf(KafkaBatchContext);
     expect(batches[1].ctx.records.map((r) => r.offset)).toEqual([3, 4]);
     expect(batches[1].ctx.contexts[0].offset).toBe(3);
+    expect(JSON.parse(JSON.stringify(batches[1].ctx))).toMatchObject({ listenerId: 'batch', deliveryAttempt: 1, records: [{ offset: 3 }, { offset: 4 }] });
   });
 
   it('autoStartup: false waits for the registry', async () => {

@@ -95,4 +95,10 @@ export class KafkaBatchContext {
   get contexts(): KafkaContext[] {
     return this.records.map((r) => new KafkaContext(r, this.groupId, this.listenerId, this.deliveryAttempt));
   }
+
+  /** Plain data for logs and `JSON.stringify`: the records, not how they are made. */
+  toJSON(): { records: readonly ConsumedRecord[]; groupId: string; listenerId: string; deliveryAttempt: number } {
+    const { records, groupId, listenerId, deliveryAttempt } = this;
+    return { records, groupId, listenerId, deliveryAttempt };
+  }
 }

@@ -536,7 +536,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     const { endpoint } = this;
     // Made only if something asks: the listener (its context, @Key, @Headers), or a failure.
     let made: readonly ConsumedRecord[] | undefined;
-    const recordsOf = () => (made ??= start === 0 && count === b.size ? b.records : b.records.slice(start, start + count));
+    const recordsOf = () => (made ??= start === 0 && count === b.size ? b.records : Array.from({ length: count }, (_, i) => b.recordAt(start + i)));
     let error: Error;
     const started = this.observer ? performance.now() : 0;
     try {
