@@ -1,8 +1,8 @@
 /**
  * kafka-python 2.x against the embedded broker: a group consumer that commits, whose offsets a second
  * kafka-python consumer resumes from and the broker's inspection API reports; a producer whose keyed
- * records land on Java's murmur2 partition; KafkaAdminClient's topic, config and group calls; and SASL
- * (PLAIN, SCRAM), which kafka-python 2.x does with SaslHandshake v0 and raw tokens.
+ * records land on Java's murmur2 partition; and KafkaAdminClient's topic, config and group calls. SASL:
+ * sasl.test.ts.
  */
 import { EmbeddedKafkaBroker, silentLogger } from '@kafka-nest/broker';
 import type { Kafka } from 'kafkajs';
@@ -92,74 +92,5 @@ describe('kafka-python', () => {
     expect(answer.group_state).toBe('Empty');
     expect(answer.offsets).toEqual(Object.fromEntries(broker.committedOffsets('kp-1').map((c) => [`${c.topic}:${c.partition}`, c.offset])));
     expect(broker.topicNames()).not.toContain('kp-admin');
-  });
-});
-
-describe('kafka-python with SASL (SaslHandshake v0, raw tokens)', () => {
-  const users = { alice: 'alice-secret-pw' };
-  const warnings: string[] = [];
-  let broker: EmbeddedKafkaBroker;
-
-  beforeAll(async () => {
-    broker = await EmbeddedKafkaBroker.start({
-      logger: { ...silentLogger, warn: (line) => void warnings.push(line) },
-      sasl: { mechanisms: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'], users },
-      topics: [{ name: 'kp-sasl', partitions: 1 }],
-    });
-  });
-
-  afterAll(async () => {
-    await broker?.stop();
-  });
-
-  const sasl = (mechanism: string, password: string) => ({
-    security_protocol: 'SASL_PLAINTEXT',
-    sasl_mechanism: mechanism,
-    sasl_plain_username: 'alice',
-    sasl_plain_password: password,
-  });
-
-  it.each(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'])('produces and consumes in a group with %s', async (mechanism) => {
-    const value = `over ${mechanism}`;
-    const { sent } = await python<PythonProduceResult>('kafka_python', {
-      op: 'produce',
-      bootstrap: broker.brokers[0],
-      topic: 'kp-sasl',
-      records: [{ key: null, value: b64(value) }],
-      config: sasl(mechanism, users.alice),
-    });
-    expect(broker.records('kp-sasl', 0, sent[0].offset).map((r) => r.value?.toString())).toEqual([value]);
-
-    const group = `kp-sasl-${mechanism.toLowerCase()}`;
-    const { records } = await python<PythonConsumeResult>('kafka_python', {
-      op: 'consume',
-      bootstrap: broker.brokers[0],
-      topic: 'kp-sasl',
-      group,
-      count: sent[0].offset + 1,
-      timeout_ms: 20_000,
-      config: sasl(mechanism, users.alice),
-    });
-    expect(unb64(records.at(-1)!.value)!.toString()).toBe(value);
-    expect(broker.committedOffsets(group).map((c) => c.offset)).toEqual([sent[0].offset + 1]);
-  });
-
-  it('is refused with a wrong password (the broker closes the connection), and nothing is written', async () => {
-    const before = broker.endOffset('kp-sasl');
-    const failure = await python('kafka_python', {
-      op: 'produce',
-      bootstrap: broker.brokers[0],
-      topic: 'kp-sasl',
-      records: [{ key: null, value: b64('must not land') }],
-      timeout_ms: 5_000,
-      config: { ...sasl('SCRAM-SHA-256', 'wrong-password'), max_block_ms: 5_000 },
-    }).then(
-      () => undefined,
-      (e: Error) => e,
-    );
-    // kafka-python 2.x reports a connection that closes during authentication as no broker being available.
-    expect(failure?.message).toMatch(/kafka_python produce failed .*NoBrokersAvailable/);
-    expect(warnings.some((w) => w.startsWith('SASL SCRAM-SHA-256 authentication failed from 127.0.0.1:'))).toBe(true);
-    expect(broker.endOffset('kp-sasl')).toBe(before);
   });
 });

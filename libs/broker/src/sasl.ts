@@ -76,7 +76,9 @@ class ScramExchange implements SaslExchange {
     if (this.state === 'final') {
       this.state = 'over';
       const m = /^(c=[^,]*,r=([^,]+)(?:,[^p][^,]*)*),p=([^,]+)$/.exec(message);
-      if (!m || m[2] !== this.nonce || !this.salted) return FAILED;
+      // The client's nonce must end with ours, as Kafka checks (not equal it, as RFC 5802 says): librdkafka 2.0
+      // sends its own nonce again in front of the combined one. The proof covers the message as sent.
+      if (!m || !m[2].endsWith(this.nonce) || !this.salted) return FAILED;
       const authMessage = `${this.clientFirstBare},${this.serverFirst},${m[1]}`;
       const clientKey = this.hmac(this.salted, 'Client Key');
       const storedKey = createHash(this.hash).update(clientKey).digest();
