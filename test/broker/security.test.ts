@@ -1,12 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ApiKey, type BrokerLogger, EmbeddedKafkaBroker } from '@kafka-nest/broker';
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reader } from '../../libs/broker/src/protocol/reader.js';
 import { RawClient, requestFrame } from './raw-client.js';
+import { selfSignedCertificate } from './support/tls.js';
 
 // `a` / `b` make a PLAIN token of 4 bytes, shorter than any request.
 const users = { alice: 'alice-secret-pw', bob: 'bob-secret-pw', a: 'b' };
@@ -125,12 +122,11 @@ describe('TLS listener', () => {
   let cert: string;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kafka-nest-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
-    cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+    const identity = selfSignedCertificate();
+    cert = identity.cert;
     broker = await EmbeddedKafkaBroker.start({
       logger: recordingLogger([]),
-      tls: { key: readFileSync(join(dir, 'key.pem')), cert },
+      tls: { key: identity.key, cert },
       sasl: { users },
       topics: [{ name: 'tls', partitions: 1 }],
     });

@@ -1,11 +1,13 @@
 /**
- * SASL with the Debian clients against the embedded broker: librdkafka (confluent-kafka-python and kcat)
- * authenticates through SaslHandshake v1 and SaslAuthenticate, kafka-python 2.x through SaslHandshake v0
- * and raw tokens. Each produces and consumes in a group with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, and a
- * wrong password writes nothing and is logged by the broker without the password.
+ * SASL and TLS with the Debian clients against the embedded broker: librdkafka (confluent-kafka-python and
+ * kcat) authenticates through SaslHandshake v1 and SaslAuthenticate, kafka-python 2.x through SaslHandshake
+ * v0 and raw tokens. Each produces and consumes in a group with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, and a
+ * wrong password writes nothing and is logged by the broker without the password. Then SASL over TLS
+ * (SASL_SSL), with the client verifying the broker's certificate.
  */
 import { EmbeddedKafkaBroker, silentLogger } from '@kafka-nest/broker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selfSignedCertificate } from '../broker/support/tls.js';
 import { b64, kcat, type PythonClient, type PythonConsumeResult, type PythonProduceResult, python, run, unb64 } from './support/clients.js';
 
 const USER = 'alice';
@@ -105,5 +107,38 @@ describe('kcat', () => {
     expect(result.stderr).toMatch(/brokers are down/);
     expect(broker.topicNames()).not.toContain(topic);
     expectRefusalLogged('PLAIN');
+  });
+});
+
+describe('SASL over TLS (SASL_SSL), the certificate verified', () => {
+  let tlsBroker: EmbeddedKafkaBroker;
+  let caFile: string;
+
+  beforeAll(async () => {
+    const identity = selfSignedCertificate();
+    caFile = identity.certFile;
+    tlsBroker = await EmbeddedKafkaBroker.start({
+      logger: silentLogger,
+      tls: { key: identity.key, cert: identity.cert },
+      sasl: { mechanisms: [...MECHANISMS], users: { [USER]: PASSWORD } },
+    });
+  });
+
+  afterAll(async () => {
+    await tlsBroker?.stop();
+  });
+
+  it('kcat produces and consumes with SCRAM-SHA-512', async () => {
+    const args = ['-b', tlsBroker.brokers[0], '-X', 'security.protocol=SASL_SSL', '-X', `ssl.ca.location=${caFile}`, '-X', 'sasl.mechanisms=SCRAM-SHA-512', '-X', `sasl.username=${USER}`, '-X', `sasl.password=${PASSWORD}`];
+    await kcat([...args, '-P', '-t', 'tls-kcat'], { input: 'over tls\n' });
+    expect((await kcat([...args, '-C', '-t', 'tls-kcat', '-e'])).toString().trim()).toBe('over tls');
+  });
+
+  it('kafka-python produces and consumes in a group with PLAIN', async () => {
+    const config = { ...PYTHON_SASL.kafka_python('PLAIN', PASSWORD), security_protocol: 'SASL_SSL', ssl_cafile: caFile };
+    const { sent } = await python<PythonProduceResult>('kafka_python', { op: 'produce', bootstrap: tlsBroker.brokers[0], topic: 'tls-kp', records: [{ key: null, value: b64('over tls') }], config });
+    expect(tlsBroker.records('tls-kp', sent[0].partition).map((r) => r.value?.toString())).toEqual(['over tls']);
+    const { records } = await python<PythonConsumeResult>('kafka_python', { op: 'consume', bootstrap: tlsBroker.brokers[0], topic: 'tls-kp', group: 'tls-kp', count: 1, timeout_ms: 20_000, config });
+    expect(records.map((r) => unb64(r.value)!.toString())).toEqual(['over tls']);
   });
 });
