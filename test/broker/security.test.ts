@@ -2,6 +2,7 @@ import { ApiKey, type BrokerLogger, EmbeddedKafkaBroker } from '@kafka-nest/brok
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reader } from '../../libs/broker/src/protocol/reader.js';
+import { Writer } from '../../libs/broker/src/protocol/writer.js';
 import { RawClient, requestFrame } from './raw-client.js';
 import { selfSignedCertificate } from './support/tls.js';
 
@@ -73,11 +74,7 @@ describe('SASL authentication', () => {
 
   it('authenticates after a SaslHandshake v0 with raw tokens (kafka-python 2.x), and closes the connection on a wrong password', async () => {
     const port = Number(broker.brokers[0].split(':')[1]);
-    const sizePrefixed = (token: string) => {
-      const size = Buffer.alloc(4);
-      size.writeInt32BE(Buffer.byteLength(token), 0);
-      return Buffer.concat([size, Buffer.from(token)]);
-    };
+    const sizePrefixed = (token: string) => new Writer().bytes(Buffer.from(token)).toBuffer();
     const handshake = async (client: RawClient) => {
       const r = await client.request({ apiKey: ApiKey.SaslHandshake, apiVersion: 0, body: (w) => w.string('PLAIN') });
       expect(r.int16()).toBe(0);

@@ -2,7 +2,7 @@
  * kafka-python 2.x against the embedded broker: a group consumer that commits, whose offsets a second
  * kafka-python consumer resumes from and the broker's inspection API reports; a producer whose keyed
  * records land on Java's murmur2 partition; and KafkaAdminClient's topic, config and group calls. SASL:
- * sasl.test.ts.
+ * security.test.ts.
  */
 import { EmbeddedKafkaBroker, silentLogger } from '@kafka-nest/broker';
 import type { Kafka } from 'kafkajs';

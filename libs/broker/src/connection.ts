@@ -189,12 +189,8 @@ export class Connection {
       return;
     }
     if (step.kind === 'done') this.rawSaslTokens = false;
-    const size = Buffer.alloc(4);
-    size.writeInt32BE(step.token.length, 0);
-    this.socket.cork();
-    this.socket.write(size);
-    this.socket.write(step.token);
-    this.socket.uncork();
+    // A raw token is framed as Kafka's BYTES: its size, then the token.
+    if (!this.closed) this.socket.write(new Writer(false).bytes(step.token).toBuffer());
   }
 
   private async answer(handler: ApiHandler, req: unknown, ctx: RequestContext): Promise<unknown> {
