@@ -119,8 +119,7 @@ export const createTopicsHandler: ApiHandler<Request, Response> = {
       else requested += t.numPartitions === -1 ? cluster.options.defaultPartitions : Math.max(0, t.numPartitions);
     }
     if (requested > MAX_PARTITIONS_PER_REQUEST) {
-      const errorMessage = tooManyPartitionsMessage(requested);
-      return { topics: createTopicsHandler.errorResponse(req, ErrorCode.POLICY_VIOLATION).topics.map((t) => ({ ...t, errorMessage })) };
+      return createTopicsHandler.errorResponse(req, ErrorCode.POLICY_VIOLATION, tooManyPartitionsMessage(requested));
     }
     const answered = new Set<string>();
     const topics: TopicResult[] = [];
@@ -157,9 +156,9 @@ export const createTopicsHandler: ApiHandler<Request, Response> = {
     });
   },
 
-  errorResponse(req, errorCode) {
+  errorResponse(req, errorCode, errorMessage) {
     const names = [...new Set(req.topics.map((t) => t.name))];
-    return { topics: names.map((name) => ({ name, errorCode, errorMessage: null })) };
+    return { topics: names.map((name) => ({ name, errorCode, errorMessage: errorMessage ?? null })) };
   },
 
   topics: (req) => req.topics.map((t) => t.name),

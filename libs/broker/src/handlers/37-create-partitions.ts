@@ -67,8 +67,7 @@ export const createPartitionsHandler: ApiHandler<Request, Response> = {
       if (seen.get(t.name) === 1 && current !== undefined) requested += Math.max(0, t.count - current);
     }
     if (requested > MAX_PARTITIONS_PER_REQUEST) {
-      const errorMessage = tooManyPartitionsMessage(requested);
-      return { results: createPartitionsHandler.errorResponse(req, ErrorCode.POLICY_VIOLATION).results.map((r) => ({ ...r, errorMessage })) };
+      return createPartitionsHandler.errorResponse(req, ErrorCode.POLICY_VIOLATION, tooManyPartitionsMessage(requested));
     }
     const answered = new Set<string>();
     const results: Result[] = [];
@@ -101,8 +100,8 @@ export const createPartitionsHandler: ApiHandler<Request, Response> = {
     w.array(res.results, (w, r) => w.string(r.name).int16(r.errorCode).nullableString(r.errorMessage));
   },
 
-  errorResponse(req, errorCode) {
-    return { results: [...new Set(req.topics.map((t) => t.name))].map((name) => ({ name, errorCode, errorMessage: null })) };
+  errorResponse(req, errorCode, errorMessage) {
+    return { results: [...new Set(req.topics.map((t) => t.name))].map((name) => ({ name, errorCode, errorMessage: errorMessage ?? null })) };
   },
 
   topics: (req) => req.topics.map((t) => t.name),

@@ -34,8 +34,11 @@ export interface ApiHandler<Req = any, Res = any> {
   decode(r: Reader, version: number): Req;
   handle(req: Req, ctx: RequestContext): Res | typeof NO_RESPONSE | Promise<Res | typeof NO_RESPONSE>;
   encode(w: Writer, res: Res, version: number): void;
-  /** The response to `req` with every entry failing with `errorCode`: how fault injection answers. */
-  errorResponse(req: Req, errorCode: number): Res;
+  /**
+   * The response to `req` with every entry failing with `errorCode`: how fault injection answers, and a handler
+   * refusing a whole request. `errorMessage` goes where the response has an error message field.
+   */
+  errorResponse(req: Req, errorCode: number, errorMessage?: string): Res;
   /** The topics a request names, so a fault can be scoped to one topic. */
   topics?(req: Req): string[];
 }
