@@ -166,7 +166,14 @@ export class EmbeddedKafkaBroker {
       protocolType,
       protocol,
       generationId,
-      members: g.members.map(({ memberId, clientId, clientHost, assignment }) => ({ memberId, clientId, clientHost, assignment })),
+      members: g.members.map(({ memberId, clientId, clientHost, sessionTimeoutMs, rebalanceTimeoutMs, assignment }) => ({
+        memberId,
+        clientId,
+        clientHost,
+        sessionTimeoutMs,
+        rebalanceTimeoutMs,
+        assignment,
+      })),
     };
   }
 

@@ -57,6 +57,10 @@ export interface GroupMemberDescription {
   readonly memberId: string;
   readonly clientId: string;
   readonly clientHost: string;
+  /** The session timeout the member joined with: silent for longer, it is removed from the group. */
+  readonly sessionTimeoutMs: number;
+  /** The rebalance timeout the member joined with (a Java consumer's `max.poll.interval.ms`). */
+  readonly rebalanceTimeoutMs: number;
   /** The assignment the leader gave this member (consumer protocol bytes); empty while rebalancing. */
   readonly assignment: Buffer;
 }
@@ -641,6 +645,8 @@ export class GroupCoordinator {
         groupInstanceId: m.groupInstanceId,
         clientId: m.clientId,
         clientHost: m.clientHost,
+        sessionTimeoutMs: m.sessionTimeoutMs,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
         metadata: m.protocols.find((p) => p.name === g.protocol)?.metadata ?? EMPTY,
         assignment: m.assignment,
       })),
