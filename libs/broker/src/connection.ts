@@ -3,6 +3,12 @@
  * arrival order (as Kafka does, so responses leave in request order), and writes each response with a
  * single vectored write. A frame that breaks the grammar closes this connection only.
  *
+ * Back-pressure both ways, as Kafka mutes a channel until its response is sent: at most
+ * MAX_QUEUED_FRAMES requests are read ahead (then the socket stops reading), and while the socket's
+ * output is over its high-water mark (a client that does not read its responses) no further request is
+ * handled. A client that pipelines requests without reading therefore holds at most one response beyond
+ * the socket's buffer, not one per request.
+ *
  * After a SaslHandshake v0 the frames that follow, until authentication ends, are raw SASL tokens (a size
  * and the token, no request header), answered the same way; a failed authentication closes the connection,
  * since v0 has no way to report it (kafka-python 2.x authenticates so). Fault injection does not apply to
@@ -93,11 +99,25 @@ export class Connection {
     try {
       while (this.frames.length > 0 && !this.closed) {
         await this.handleFrame(this.frames.shift()!);
+        if (this.socket.writableNeedDrain && !this.closed) await this.writable();
         if (this.frames.length < MAX_QUEUED_FRAMES && this.socket.isPaused()) this.socket.resume();
       }
     } finally {
       this.processing = false;
     }
+  }
+
+  /** Resolves once the socket's output has drained below its high-water mark, or the connection closed. */
+  private writable(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
   }
 
   private sizeProblem(size: number): string {
