@@ -3,10 +3,22 @@
  * exactly as a real broker's would, its retries recover from the retriable ones, and `fault.exhausted`
  * tells the test when the client has met the fault.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Consumer, Kafka, type logCreator, logLevel, type Producer } from 'kafkajs';
 import { ApiKey, EmbeddedKafkaBroker, ErrorCode, silentLogger } from '@kafka-nest/broker';
+import type { Writer } from '../../libs/broker/src/protocol/writer.js';
+import { RawClient, requestFrame } from './raw-client.js';
+import { encodeBatch } from './support/record-batch.js';
 import { waitFor } from './support/wait.js';
+
+/** A Produce v3 request body: one batch of `values` for partition 0 of `topic`. */
+const produceBody =
+  (topic: string, values: string[], acks = 1) =>
+  (w: Writer) => {
+    w.nullableString(null).int16(acks).int32(30_000);
+    w.array([topic], (w, t) => w.string(t).array([0], (w, p) => w.int32(p).bytes(encodeBatch(values.map((value) => ({ value }))))));
+  };
 
 interface LogEntry {
   level: number;
@@ -130,6 +142,44 @@ describe('fault injection seen by kafkajs', () => {
     // the broker handles the request once the delay is over: a timeout does not mean "not written"
     await waitFor(() => broker.endOffset('timed-out') === 1, 5000, 'the delayed produce to be written');
     expect(values('timed-out')).toEqual(['in-doubt']);
+  });
+
+  it('a delayed request is cancelled by broker.stop(): stop resolves promptly and the request is never handled', async () => {
+    const own = await EmbeddedKafkaBroker.start({ logger: silentLogger });
+    const DELAY_MS = 300;
+    const fault = own.injectFault({ apiKey: ApiKey.Produce, delayMs: DELAY_MS });
+    const raw = await RawClient.connect(Number(own.brokers[0].split(':')[1]));
+    raw.send(requestFrame({ apiKey: ApiKey.Produce, apiVersion: 3, body: produceBody('auto-created', ['never']) }, 1));
+    await waitFor(() => fault.hits === 1, 5000, 'the produce to meet the delay');
+
+    const started = Date.now();
+    await own.stop();
+    expect(Date.now() - started).toBeLessThan(DELAY_MS);
+    await raw.closed;
+
+    // Timers fire in the order they were set: once this one has fired, the fault's delay is over too, and
+    // a request still waiting on it would have been handled (auto-creating its topic) by now.
+    await sleep(DELAY_MS);
+    expect(own.topicNames()).toEqual([]);
+  });
+
+  it('a delayed request whose connection closes is not handled, even if its node is back by the end of the delay', async () => {
+    const own = await EmbeddedKafkaBroker.start({ logger: silentLogger, topics: [{ name: 'held' }] });
+    try {
+      const DELAY_MS = 300;
+      const fault = own.injectFault({ apiKey: ApiKey.Produce, delayMs: DELAY_MS });
+      const raw = await RawClient.connect(Number(own.brokers[0].split(':')[1]));
+      raw.send(requestFrame({ apiKey: ApiKey.Produce, apiVersion: 3, body: produceBody('held', ['never']) }, 1));
+      await waitFor(() => fault.hits === 1, 5000, 'the produce to meet the delay');
+
+      await own.stopNode(0); // drops the connection mid-delay
+      await raw.closed;
+      await own.startNode(0);
+      await sleep(DELAY_MS); // as above: the fault's delay is over once this fires
+      expect(own.endOffset('held')).toBe(0);
+    } finally {
+      await own.stop();
+    }
   });
 
   it('a dropped connection is reconnected and the request retried, writing the record once', async () => {

@@ -38,6 +38,8 @@ export class Connection {
   private frames: Buffer[] = [];
   private processing = false;
   private closed = false;
+  /** Aborted on close: cancels a fault's delay, so nothing waits on (or runs for) a closed connection. */
+  private readonly closing = new AbortController();
   /** Set by the SASL handlers once the client has authenticated (always true without SASL). */
   authenticated: boolean;
   /** Mechanism chosen by SaslHandshake, awaiting SaslAuthenticate. */
@@ -217,7 +219,15 @@ export class Connection {
     const faults = this.cluster.faults;
     const fault = faults.active ? faults.take(handler.apiKey, this.node.id, () => handler.topics?.(req) ?? []) : undefined;
     if (fault) {
-      if (fault.spec.delayMs) await sleep(fault.spec.delayMs);
+      if (fault.spec.delayMs) {
+        // Unreferenced and cancelled on close: a delay neither keeps the process alive nor lets the request
+        // be handled after its connection (or the broker) stopped.
+        const waited = await sleep(fault.spec.delayMs, true, { signal: this.closing.signal, ref: false }).catch(() => false);
+        if (!waited || this.closed) {
+          this.cluster.logger.debug(`fault injection: ${handler.name} on ${this.remote} not handled, its connection closed during the delay`);
+          return NO_RESPONSE;
+        }
+      }
       if (fault.spec.dropConnection) {
         this.cluster.logger.info(`fault injection: dropping connection ${this.remote} on ${handler.name}`);
         this.close();
@@ -266,6 +276,7 @@ export class Connection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     this.frames = [];
     this.chunks = [];
     this.socket.destroy();

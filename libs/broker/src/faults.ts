@@ -16,7 +16,10 @@ export interface FaultSpec {
   readonly nodeId?: number;
   /** Answer with this Kafka error code in every entry of the response, instead of handling the request. */
   readonly errorCode?: number;
-  /** Hold the request this long before answering (or failing) it. */
+  /**
+   * Hold the request this long before answering (or failing) it. If the connection closes meanwhile (the
+   * client goes away, or the broker or node stops), the request is not handled at all.
+   */
   readonly delayMs?: number;
   /** Close the connection instead of answering: the client sees a dropped connection mid-request. */
   readonly dropConnection?: boolean;
