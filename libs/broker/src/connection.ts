@@ -173,7 +173,7 @@ export class Connection {
       const req = handler.decode(r, version);
       const ctx: RequestContext = { cluster: this.cluster, node: this.node, connection: this, apiVersion: version, correlationId, clientId };
       const res = await this.answer(handler, req, ctx);
-      if (res === NO_RESPONSE || this.closed) return;
+      if (res === NO_RESPONSE || this.closed || handler.expectsResponse?.(req) === false) return;
       // ApiVersions keeps response header v0 in every version, so clients can parse it before negotiating.
       this.send(correlationId, flexible && apiKey !== ApiKey.ApiVersions, (w) => {
         w.flexible = flexible;
@@ -233,7 +233,19 @@ export class Connection {
         this.close();
         return NO_RESPONSE;
       }
-      if (fault.spec.errorCode !== undefined) return handler.errorResponse(req, fault.spec.errorCode);
+      const errorCode = fault.spec.errorCode;
+      if (errorCode !== undefined) {
+        const topic = fault.spec.topic;
+        if (topic !== undefined && handler.topicFaults) {
+          return handler.handle(req, { ...ctx, injectedError: (name) => (name === topic ? errorCode : undefined) });
+        }
+        if (handler.expectsResponse?.(req) === false) {
+          this.cluster.logger.info(`fault injection: closing connection ${this.remote}, error ${errorCode} on a ${handler.name} that gets no response`);
+          this.close();
+          return NO_RESPONSE;
+        }
+        return handler.errorResponse(req, errorCode, ctx);
+      }
       if (fault.spec.dropResponse) {
         await handler.handle(req, ctx);
         this.cluster.logger.info(`fault injection: dropping the response to ${handler.name} on ${this.remote}`);

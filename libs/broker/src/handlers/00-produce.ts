@@ -2,8 +2,10 @@
  * Produce (key 0), versions 3-8 (RecordBatch v2 only; v9+ are flexible and not served).
  *
  * Each partition's record set is split into batches, each validated (magic 2, CRC-32C, lengths) and
- * appended as received, its baseOffset rewritten. acks 0 gets no response, acks 1 and -1 (all) are
- * answered once the batch is in the log: there is one replica, so they mean the same here. Idempotent
+ * appended as received, its baseOffset rewritten. acks 0 gets no response; when such a request fails
+ * (a real error or an injected one) the connection is closed instead, as Kafka does, so the producer
+ * refreshes its metadata. acks 1 and -1 (all) are answered once the batch is in the log: there is one
+ * replica, so they mean the same here. A fault scoped to a topic fails only that topic's partitions. Idempotent
  * batches go through sequence checks (producers.ts); a duplicate is acknowledged with its first offset.
  * An unknown topic is auto-created when the cluster allows it. Deliberate differences: timestamps are
  * kept as the producer set them (message.timestamp.type=LogAppendTime is not applied), and
@@ -20,7 +22,7 @@ import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { InvalidBatchError, splitBatches } from '../protocol/record-batch.js';
 import { DEFAULT_TOPIC_CONFIGS, topicNameProblem } from '../topics.js';
-import { type ApiHandler, NO_RESPONSE } from './handler.js';
+import type { ApiHandler } from './handler.js';
 
 interface Request {
   transactionalId: string | null;
@@ -70,6 +72,8 @@ export const produceHandler: ApiHandler<Request, Response> = {
     });
     const invalidAcks = req.acks !== 0 && req.acks !== 1 && req.acks !== -1;
     const topics = req.topics.map((t) => {
+      const injected = ctx.injectedError?.(t.name);
+      if (injected !== undefined) return { name: t.name, partitions: t.partitions.map((p) => fail(p.index, injected)) };
       const nameProblem = topicNameProblem(t.name);
       const topic = nameProblem ? undefined : cluster.topicOrCreate(t.name);
       const maxBytes = Number(topic?.configs['max.message.bytes'] ?? DEFAULT_TOPIC_CONFIGS['max.message.bytes']);
@@ -103,8 +107,19 @@ export const produceHandler: ApiHandler<Request, Response> = {
       });
       return { name: t.name, partitions };
     });
-    return req.acks === 0 ? NO_RESPONSE : { topics };
+    if (req.acks === 0) {
+      // No response can carry the error: close the connection, as Kafka does, so the producer notices and
+      // refreshes its metadata.
+      const failed = topics.flatMap((t) => t.partitions.filter((p) => p.errorCode !== 0).map((p) => `${t.name}-${p.index}: error ${p.errorCode}`));
+      if (failed.length > 0) {
+        cluster.logger.info(`closing connection ${ctx.connection.remote}: produce with acks=0 failed (${failed.join(', ')})`);
+        ctx.connection.close();
+      }
+    }
+    return { topics };
   },
+
+  expectsResponse: (req) => req.acks !== 0,
 
   encode(w, res, v) {
     w.array(res.topics, (w, t) => {
@@ -131,4 +146,5 @@ export const produceHandler: ApiHandler<Request, Response> = {
   },
 
   topics: (req) => req.topics.map((t) => t.name),
+  topicFaults: true,
 };

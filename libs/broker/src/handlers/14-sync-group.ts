@@ -42,7 +42,7 @@ export const syncGroupHandler: ApiHandler<Request, SyncGroupResult> = {
 
   handle(req, ctx) {
     const error = coordinatorError(ctx, req.groupId);
-    if (error) return syncGroupHandler.errorResponse(req, error);
+    if (error) return syncGroupHandler.errorResponse(req, error, ctx);
     return ctx.cluster.groups.sync(req.groupId, req.generationId, req.memberId, req.assignments);
   },
 

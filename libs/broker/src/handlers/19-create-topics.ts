@@ -106,7 +106,7 @@ export const createTopicsHandler: ApiHandler<Request, Response> = {
   handle(req, ctx) {
     const { cluster, node } = ctx;
     if (node.id !== cluster.controllerId) {
-      return createTopicsHandler.errorResponse(req, ErrorCode.NOT_CONTROLLER);
+      return createTopicsHandler.errorResponse(req, ErrorCode.NOT_CONTROLLER, ctx);
     }
     const counts = new Map<string, number>();
     for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
@@ -119,7 +119,7 @@ export const createTopicsHandler: ApiHandler<Request, Response> = {
       else requested += t.numPartitions === -1 ? cluster.options.defaultPartitions : Math.max(0, t.numPartitions);
     }
     if (requested > MAX_PARTITIONS_PER_REQUEST) {
-      return createTopicsHandler.errorResponse(req, ErrorCode.POLICY_VIOLATION, tooManyPartitionsMessage(requested));
+      return createTopicsHandler.errorResponse(req, ErrorCode.POLICY_VIOLATION, ctx, tooManyPartitionsMessage(requested));
     }
     const answered = new Set<string>();
     const topics: TopicResult[] = [];
@@ -156,7 +156,7 @@ export const createTopicsHandler: ApiHandler<Request, Response> = {
     });
   },
 
-  errorResponse(req, errorCode, errorMessage) {
+  errorResponse(req, errorCode, _ctx, errorMessage) {
     const names = [...new Set(req.topics.map((t) => t.name))];
     return { topics: names.map((name) => ({ name, errorCode, errorMessage: errorMessage ?? null })) };
   },
