@@ -1,6 +1,7 @@
 import { ApiKey, EmbeddedKafkaBroker, silentLogger } from '@kafka-nest/broker';
 import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RawClient } from './raw-client.js';
 import { javaPartition, murmur2 } from './support/murmur2.js';
 import { waitFor } from './support/wait.js';
 
@@ -149,5 +150,20 @@ describe('produce and fetch with kafkajs', () => {
     expect(await admin.fetchTopicOffsetsByTimestamp('timeline', 1_600_000_002_500)).toEqual([{ partition: 0, offset: '2' }]);
     expect(await admin.fetchTopicOffsetsByTimestamp('timeline', 1_600_000_009_000)).toEqual([{ partition: 0, offset: '4' }]);
     await admin.disconnect();
+
+    // kafkajs keeps only the offset; the response also carries the timestamp of the record found
+    const raw = await RawClient.connect(Number(broker.brokers[0].split(':')[1]));
+    const byTimestamp = async (timestamp: number) => {
+      const r = await raw.request({
+        apiKey: ApiKey.ListOffsets,
+        apiVersion: 1,
+        body: (w) => w.int32(-1).array(['timeline'], (w, t) => w.string(t).array([0], (w, p) => w.int32(p).int64(timestamp))),
+      });
+      return r.array((r) => [r.string(), r.array((r) => ({ partition: r.int32(), errorCode: r.int16(), timestamp: r.int64(), offset: r.int64() }))] as const)[0][1][0];
+    };
+    expect(await byTimestamp(1_600_000_002_500)).toEqual({ partition: 0, errorCode: 0, timestamp: 1_600_000_003_000, offset: 2 });
+    expect(await byTimestamp(1_600_000_001_000)).toEqual({ partition: 0, errorCode: 0, timestamp: 1_600_000_001_000, offset: 0 });
+    expect(await byTimestamp(1_600_000_009_000)).toEqual({ partition: 0, errorCode: 0, timestamp: -1, offset: -1 });
+    raw.close();
   });
 });

@@ -79,18 +79,22 @@ export class PartitionLog {
     return bytes;
   }
 
-  /** The earliest offset whose record timestamp is at or after `timestamp`, or -1 if none. */
-  offsetForTimestamp(timestamp: number): number {
+  /**
+   * The earliest record whose timestamp is at or after `timestamp`: its offset and its timestamp (what
+   * ListOffsets answers), or -1s if there is none. In a batch compressed with a codec the inspection
+   * decoder cannot read, the batch's first readable offset and its max timestamp are the best answer known.
+   */
+  offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } {
     for (const batch of this.batches) {
       if (batch.maxTimestamp < timestamp || batch.lastOffset < this.logStartOffset) continue;
       try {
         const hit = decodeBatch(batch.bytes).find((r) => r.timestamp >= timestamp && r.offset >= this.logStartOffset);
-        if (hit) return hit.offset;
+        if (hit) return { offset: hit.offset, timestamp: hit.timestamp };
       } catch {
-        return Math.max(batch.baseOffset, this.logStartOffset); // compressed with a codec we cannot read
+        return { offset: Math.max(batch.baseOffset, this.logStartOffset), timestamp: batch.maxTimestamp };
       }
     }
-    return -1;
+    return { offset: -1, timestamp: -1 };
   }
 
   /** The largest timestamp in the log and its offset (ListOffsets' MAX_TIMESTAMP), or -1s. */
