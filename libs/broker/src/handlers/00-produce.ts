@@ -1,8 +1,9 @@
 /**
  * Produce (key 0), versions 3-8 (RecordBatch v2 only; v9+ are flexible and not served).
  *
- * Each partition's record set is split into batches, each validated (magic 2, CRC-32C, lengths) and
- * appended as received, its baseOffset rewritten. acks 0 gets no response; when such a request fails
+ * Each partition's record set is split into batches, each validated (lengths and CRC-32C: CORRUPT_MESSAGE;
+ * magic 2, an empty or null record set: INVALID_RECORD; zstd before v7: UNSUPPORTED_COMPRESSION_TYPE, as
+ * Kafka answers) and appended as received, its baseOffset rewritten. acks 0 gets no response; when such a request fails
  * (a real error or an injected one) the connection is closed instead, as Kafka does, so the producer
  * refreshes its metadata. acks 1 and -1 (all) are answered once the batch is in the log: there is one
  * replica, so they mean the same here. A fault scoped to a topic fails only that topic's partitions. Idempotent
@@ -20,7 +21,7 @@
  */
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { InvalidBatchError, splitBatches } from '../protocol/record-batch.js';
+import { Compression, InvalidBatchError, splitBatches } from '../protocol/record-batch.js';
 import { DEFAULT_TOPIC_CONFIGS, topicNameProblem } from '../topics.js';
 import type { ApiHandler } from './handler.js';
 
@@ -90,7 +91,13 @@ export const produceHandler: ApiHandler<Request, Response> = {
           cluster.logger.warn(`rejected produce to ${t.name}-${p.index} from ${ctx.clientId ?? ctx.connection.remote}: ${err.message}`);
           return fail(p.index, err.errorCode, err.message);
         }
-        if (batches.length === 0) return fail(p.index, ErrorCode.CORRUPT_MESSAGE, 'empty record set');
+        if (batches.length === 0) {
+          return fail(p.index, ErrorCode.INVALID_RECORD, `Produce requests with version ${ctx.apiVersion} must have at least one record batch per partition`);
+        }
+        const zstd = batches.find((b) => (b.header.attributes & 0x07) === Compression.Zstd);
+        if (zstd && ctx.apiVersion < 7) {
+          return fail(p.index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `Produce requests with version ${ctx.apiVersion} are not allowed to use ZStandard compression; zstd needs v7+`);
+        }
         const tooLarge = batches.find((b) => b.header.length > maxBytes);
         if (tooLarge) {
           return fail(p.index, ErrorCode.MESSAGE_TOO_LARGE, `batch of ${tooLarge.header.length} bytes exceeds max.message.bytes ${maxBytes}`);

@@ -13,6 +13,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { crc32c } from '@node-rs/crc32';
+import { ErrorCode } from './error-codes.js';
 import { ProtocolError } from './protocol-error.js';
 import { Reader } from './reader.js';
 
@@ -20,7 +21,7 @@ import { Reader } from './reader.js';
 export const BATCH_HEADER_SIZE = 61;
 const CRC_START = 21;
 
-export const enum Compression {
+export enum Compression {
   None = 0,
   Gzip = 1,
   Snappy = 2,
@@ -56,29 +57,30 @@ export class InvalidBatchError extends Error {
 
 /**
  * Splits a produce request's record set into batches and validates each header and CRC.
- * Throws {@link InvalidBatchError} with CORRUPT_MESSAGE (2) or UNSUPPORTED_FOR_MESSAGE_FORMAT (43).
+ * Throws {@link InvalidBatchError}: CORRUPT_MESSAGE (2) for bytes that do not frame a batch or fail the
+ * CRC, INVALID_RECORD (87) for a magic other than 2, as Kafka answers a Produce v3+.
  */
 export function splitBatches(records: Buffer): { header: BatchHeader; bytes: Buffer }[] {
   const out: { header: BatchHeader; bytes: Buffer }[] = [];
   let pos = 0;
   while (pos < records.length) {
     if (records.length - pos < BATCH_HEADER_SIZE) {
-      throw new InvalidBatchError(`record set ends with a partial batch header (${records.length - pos} bytes)`, 2);
+      throw new InvalidBatchError(`record set ends with a partial batch header (${records.length - pos} bytes)`, ErrorCode.CORRUPT_MESSAGE);
     }
     const batchLength = records.readInt32BE(pos + 8);
     const length = batchLength + 12;
     if (batchLength < BATCH_HEADER_SIZE - 12 || pos + length > records.length) {
-      throw new InvalidBatchError(`batch length ${batchLength} does not fit the record set`, 2);
+      throw new InvalidBatchError(`batch length ${batchLength} does not fit the record set`, ErrorCode.CORRUPT_MESSAGE);
     }
     const bytes = records.subarray(pos, pos + length);
     const magic = bytes.readInt8(16);
     if (magic !== 2) {
-      throw new InvalidBatchError(`record batch magic ${magic} is not supported; only magic 2 (Kafka 0.11+) is`, 43);
+      throw new InvalidBatchError(`record batch magic ${magic} is not supported; Produce v3+ takes only magic 2 (Kafka 0.11+) batches`, ErrorCode.INVALID_RECORD);
     }
     const crc = bytes.readUInt32BE(17);
     const actual = crc32c(bytes.subarray(CRC_START)) >>> 0;
     if (crc !== actual) {
-      throw new InvalidBatchError(`record batch CRC mismatch: header says ${crc}, bytes give ${actual}`, 2);
+      throw new InvalidBatchError(`record batch CRC mismatch: header says ${crc}, bytes give ${actual}`, ErrorCode.CORRUPT_MESSAGE);
     }
     const header: BatchHeader = {
       length,
@@ -93,7 +95,7 @@ export function splitBatches(records: Buffer): { header: BatchHeader; bytes: Buf
       recordCount: bytes.readInt32BE(57),
     };
     if (header.recordCount < 0 || header.lastOffsetDelta < 0) {
-      throw new InvalidBatchError(`record batch has ${header.recordCount} records and lastOffsetDelta ${header.lastOffsetDelta}`, 2);
+      throw new InvalidBatchError(`record batch has ${header.recordCount} records and lastOffsetDelta ${header.lastOffsetDelta}`, ErrorCode.CORRUPT_MESSAGE);
     }
     out.push({ header, bytes });
     pos += length;
