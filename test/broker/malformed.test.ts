@@ -248,12 +248,23 @@ describe('malformed input', () => {
 
   it.each([
     ['null', null],
-    ['empty', Buffer.alloc(0)],
+    ['zero-length', Buffer.alloc(0)],
   ])('answers a Produce with a %s record set with INVALID_RECORD (not the retriable CORRUPT_MESSAGE)', async (_what, records) => {
     expect(await produceError(records, 8)).toEqual({
       errorCode: ErrorCode.INVALID_RECORD,
       errorMessage: 'Produce requests with version 8 must have at least one record batch per partition',
     });
+  });
+
+  it.each([
+    ['no records', { recordCount: 0, lastOffsetDelta: -1 }, 'Invalid reported count for record batch: 0'],
+    ['a record count that is not lastOffsetDelta + 1', { recordCount: 1, lastOffsetDelta: 4 }, 'Inconsistent batch offset range [0, 4] and count of records 1'],
+    ['a negative record count', { recordCount: -3 }, 'Invalid reported count for record batch: -3'],
+    ['the control flag (a transaction marker)', { attributes: 0x20 }, 'Clients are not allowed to write control records'],
+    ['a producer id without a sequence number', { producerId: 4242, producerEpoch: 0, baseSequence: -1 }, 'Invalid sequence number -1 in record batch with producerId 4242'],
+    ['an unknown compression codec', { attributes: 6 }, 'Unknown compression type id 6 in record batch'],
+  ])('answers a batch whose header has %s with INVALID_RECORD and stores nothing', async (_what, header, message) => {
+    expect(await produceError(recordBatch('liar', header), 8)).toEqual({ errorCode: ErrorCode.INVALID_RECORD, errorMessage: message });
   });
 
   it('answers a zstd batch in a Produce before v7 with UNSUPPORTED_COMPRESSION_TYPE', async () => {

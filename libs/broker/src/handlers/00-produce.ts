@@ -2,8 +2,9 @@
  * Produce (key 0), versions 3-8 (RecordBatch v2 only; v9+ are flexible and not served).
  *
  * Each partition's record set is split into batches, each validated (lengths and CRC-32C: CORRUPT_MESSAGE;
- * magic 2, an empty or null record set: INVALID_RECORD; zstd before v7: UNSUPPORTED_COMPRESSION_TYPE, as
- * Kafka answers) and appended as received, its baseOffset rewritten. acks 0 gets no response; when such a request fails
+ * magic 2, an empty or null record set, a header that contradicts itself, a control batch, an idempotent
+ * batch without a sequence number, an unknown codec: INVALID_RECORD; zstd before v7:
+ * UNSUPPORTED_COMPRESSION_TYPE, as Kafka answers) and appended as received, its baseOffset rewritten. acks 0 gets no response; when such a request fails
  * (a real error or an injected one) the connection is closed instead, as Kafka does, so the producer
  * refreshes its metadata. acks 1 and -1 (all) are answered once the batch is in the log: there is one
  * replica, so they mean the same here. A fault scoped to a topic fails only that topic's partitions. Idempotent

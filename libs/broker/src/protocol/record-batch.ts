@@ -20,6 +20,8 @@ import { Reader } from './reader.js';
 /** Size of the batch header up to and including the record count. */
 export const BATCH_HEADER_SIZE = 61;
 const CRC_START = 21;
+/** Attribute bit of a control batch (transaction markers). */
+const CONTROL_FLAG = 0x20;
 
 export enum Compression {
   None = 0,
@@ -58,7 +60,8 @@ export class InvalidBatchError extends Error {
 /**
  * Splits a produce request's record set into batches and validates each header and CRC.
  * Throws {@link InvalidBatchError}: CORRUPT_MESSAGE (2) for bytes that do not frame a batch or fail the
- * CRC, INVALID_RECORD (87) for a magic other than 2, as Kafka answers a Produce v3+.
+ * CRC; INVALID_RECORD (87) for a magic other than 2 and for a header Kafka refuses from a client (see
+ * `headerProblem`), as Kafka answers a Produce v3+.
  */
 export function splitBatches(records: Buffer): { header: BatchHeader; bytes: Buffer }[] {
   const out: { header: BatchHeader; bytes: Buffer }[] = [];
@@ -94,13 +97,29 @@ export function splitBatches(records: Buffer): { header: BatchHeader; bytes: Buf
       baseSequence: bytes.readInt32BE(53),
       recordCount: bytes.readInt32BE(57),
     };
-    if (header.recordCount < 0 || header.lastOffsetDelta < 0) {
-      throw new InvalidBatchError(`record batch has ${header.recordCount} records and lastOffsetDelta ${header.lastOffsetDelta}`, ErrorCode.CORRUPT_MESSAGE);
-    }
+    const problem = headerProblem(header);
+    if (problem) throw new InvalidBatchError(problem, ErrorCode.INVALID_RECORD);
     out.push({ header, bytes });
     pos += length;
   }
   return out;
+}
+
+/**
+ * What Kafka's LogValidator refuses in a client's batch header, with its wording, or null: the header must
+ * agree with itself (a positive record count, equal to lastOffsetDelta + 1), a client may not write control
+ * batches (transaction markers), and an idempotent batch (producer id set) needs a sequence number.
+ * Header fields only, so the records are never read.
+ */
+function headerProblem(h: BatchHeader): string | null {
+  if (h.recordCount <= 0) return `Invalid reported count for record batch: ${h.recordCount}`;
+  if (h.lastOffsetDelta + 1 !== h.recordCount) {
+    return `Inconsistent batch offset range [0, ${h.lastOffsetDelta}] and count of records ${h.recordCount}`;
+  }
+  if ((h.attributes & CONTROL_FLAG) !== 0) return 'Clients are not allowed to write control records';
+  if (h.producerId >= 0 && h.baseSequence < 0) return `Invalid sequence number ${h.baseSequence} in record batch with producerId ${h.producerId}`;
+  if ((h.attributes & 0x07) > Compression.Zstd) return `Unknown compression type id ${h.attributes & 0x07} in record batch`;
+  return null;
 }
 
 /** A record decoded from the log, for tests and inspection. */
@@ -119,7 +138,7 @@ export function decodeBatch(batch: Buffer): DecodedRecord[] {
   const baseTimestamp = Number(batch.readBigInt64BE(27));
   const count = batch.readInt32BE(57);
   const codec = attributes & 0x07;
-  if ((attributes & 0x20) !== 0) return []; // control batch (transaction markers): no user records
+  if ((attributes & CONTROL_FLAG) !== 0) return []; // control batch (transaction markers): no user records
   let body = batch.subarray(BATCH_HEADER_SIZE);
   if (codec === Compression.Gzip) body = gunzipSync(body);
   else if (codec !== Compression.None) {
