@@ -146,6 +146,7 @@ export class Cluster {
     if (!topic) return false;
     this.topics.delete(name);
     this.groups.onTopicDeleted?.(name);
+    this.producers.forgetTopic(name); // a topic recreated under the same name starts without producer state
     return true;
   }
 
