@@ -1,9 +1,9 @@
 /**
  * A partition's log: record batches stored exactly as producers sent them, with their baseOffset rewritten
- * to the offset the broker assigned. Offsets only grow; DeleteRecords moves the log start forward.
+ * to the offset the broker assigned (and, in a LogAppendTime topic, stamped with the append time). Offsets only grow; DeleteRecords moves the log start forward.
  * There is one replica and no follower lag, so the high watermark is the log-end offset.
  */
-import { type BatchHeader, type DecodedRecord, decodeBatch } from './protocol/record-batch.js';
+import { type BatchHeader, type DecodedRecord, decodeBatch, stampLogAppendTime } from './protocol/record-batch.js';
 
 export interface StoredBatch {
   readonly baseOffset: number;
@@ -22,14 +22,19 @@ export class PartitionLog {
   sizeBytes = 0;
   private readonly listeners = new Set<() => void>();
 
-  /** Appends one validated batch (a view on the request frame, copied here) and returns its base offset. */
-  append(bytes: Buffer, header: BatchHeader): number {
+  /**
+   * Appends one validated batch (a view on the request frame, copied here) and returns its base offset.
+   * With `logAppendTime` (a LogAppendTime topic) the copy is stamped with it; otherwise only the base
+   * offset is rewritten.
+   */
+  append(bytes: Buffer, header: BatchHeader, logAppendTime?: number): number {
     const baseOffset = this.endOffset;
     const stored = Buffer.allocUnsafe(bytes.length);
     bytes.copy(stored);
     stored.writeBigInt64BE(BigInt(baseOffset), 0);
+    if (logAppendTime !== undefined) stampLogAppendTime(stored, logAppendTime);
     const lastOffset = baseOffset + header.lastOffsetDelta;
-    this.batches.push({ baseOffset, lastOffset, maxTimestamp: header.maxTimestamp, bytes: stored });
+    this.batches.push({ baseOffset, lastOffset, maxTimestamp: logAppendTime ?? header.maxTimestamp, bytes: stored });
     this.endOffset = lastOffset + 1;
     this.sizeBytes += stored.length;
     for (const l of this.listeners) l();
@@ -70,6 +75,12 @@ export class PartitionLog {
       if (bytes >= maxBytes) break;
     }
     return { chunks, bytes };
+  }
+
+  /** The max timestamp of the batch holding `offset` (its append time in a LogAppendTime topic), or -1. */
+  timestampAt(offset: number): number {
+    const batch = this.batches[this.indexFor(offset)];
+    return batch && batch.baseOffset <= offset ? batch.maxTimestamp : -1;
   }
 
   /** Bytes available from `offset` on, counted up to `limit`. */

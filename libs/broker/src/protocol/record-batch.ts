@@ -9,7 +9,8 @@
  *             | key: varint-length bytes | value: varint-length bytes | headers: [varint-length key, value]
  *
  * The CRC-32C covers everything from `attributes` to the end, so the broker assigns offsets by rewriting
- * `baseOffset` alone: no recompute, no decompression. Records are decoded only for inspection.
+ * `baseOffset` alone: no recompute, no decompression. Only a LogAppendTime topic's batches are changed
+ * past it (attributes, maxTimestamp, then the CRC recomputed). Records are decoded only for inspection.
  */
 import { gunzipSync } from 'node:zlib';
 import { crc32c } from '@node-rs/crc32';
@@ -22,6 +23,11 @@ export const BATCH_HEADER_SIZE = 61;
 const CRC_START = 21;
 /** Attribute bit of a control batch (transaction markers). */
 const CONTROL_FLAG = 0x20;
+/** Attribute bit of the timestamp type: set for LogAppendTime, clear for CreateTime. */
+const LOG_APPEND_TIME_FLAG = 0x08;
+const ATTRIBUTES_OFFSET = 21;
+const MAX_TIMESTAMP_OFFSET = 35;
+const CRC_OFFSET = 17;
 
 export enum Compression {
   None = 0,
@@ -80,7 +86,7 @@ export function splitBatches(records: Buffer): { header: BatchHeader; bytes: Buf
     if (magic !== 2) {
       throw new InvalidBatchError(`record batch magic ${magic} is not supported; Produce v3+ takes only magic 2 (Kafka 0.11+) batches`, ErrorCode.INVALID_RECORD);
     }
-    const crc = bytes.readUInt32BE(17);
+    const crc = bytes.readUInt32BE(CRC_OFFSET);
     const actual = crc32c(bytes.subarray(CRC_START)) >>> 0;
     if (crc !== actual) {
       throw new InvalidBatchError(`record batch CRC mismatch: header says ${crc}, bytes give ${actual}`, ErrorCode.CORRUPT_MESSAGE);
@@ -122,10 +128,25 @@ function headerProblem(h: BatchHeader): string | null {
   return null;
 }
 
+/**
+ * Marks a batch, in place, as stamped with the broker's append time (message.timestamp.type=LogAppendTime),
+ * as Kafka's DefaultRecordBatch.setMaxTimestamp does: the timestamp-type bit set, maxTimestamp set to
+ * `appendTime`, and the CRC-32C, which covers the attributes onward, recomputed. Records keep their own
+ * deltas; readers take maxTimestamp as every record's timestamp.
+ */
+export function stampLogAppendTime(batch: Buffer, appendTime: number): void {
+  batch.writeInt16BE(batch.readInt16BE(ATTRIBUTES_OFFSET) | LOG_APPEND_TIME_FLAG, ATTRIBUTES_OFFSET);
+  batch.writeBigInt64BE(BigInt(appendTime), MAX_TIMESTAMP_OFFSET);
+  batch.writeUInt32BE(crc32c(batch.subarray(CRC_START)) >>> 0, CRC_OFFSET);
+}
+
 /** A record decoded from the log, for tests and inspection. */
 export interface DecodedRecord {
   readonly offset: number;
+  /** The producer's timestamp (CreateTime), or the broker's append time for a LogAppendTime topic. */
   readonly timestamp: number;
+  /** What `timestamp` is, from the batch's attributes, as Kafka's TimestampType names it. */
+  readonly timestampType: 'CreateTime' | 'LogAppendTime';
   readonly key: Buffer | null;
   readonly value: Buffer | null;
   readonly headers: { key: string; value: Buffer | null }[];
@@ -136,6 +157,9 @@ export function decodeBatch(batch: Buffer): DecodedRecord[] {
   const baseOffset = Number(batch.readBigInt64BE(0));
   const attributes = batch.readInt16BE(21);
   const baseTimestamp = Number(batch.readBigInt64BE(27));
+  const logAppendTime = (attributes & LOG_APPEND_TIME_FLAG) !== 0;
+  const timestampType = logAppendTime ? 'LogAppendTime' : 'CreateTime';
+  const maxTimestamp = Number(batch.readBigInt64BE(MAX_TIMESTAMP_OFFSET));
   const count = batch.readInt32BE(57);
   const codec = attributes & 0x07;
   if ((attributes & CONTROL_FLAG) !== 0) return []; // control batch (transaction markers): no user records
@@ -164,7 +188,8 @@ export function decodeBatch(batch: Buffer): DecodedRecord[] {
       const hvLen = r.varint();
       headers.push({ key: hk, value: hvLen < 0 ? null : Buffer.from(r.raw(hvLen)) });
     }
-    records.push({ offset: baseOffset + offsetDelta, timestamp: baseTimestamp + timestampDelta, key, value, headers });
+    const timestamp = logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta;
+    records.push({ offset: baseOffset + offsetDelta, timestamp, timestampType, key, value, headers });
   }
   return records;
 }
