@@ -26,7 +26,10 @@ export interface RequestContext {
   readonly injectedError?: (topic: string) => number | undefined;
 }
 
-/** Returned by `handle` when nothing is to be sent (the handler closed the connection). */
+/**
+ * Nothing is to be sent for this request: the connection was closed (a dropped connection, a cancelled
+ * delay). A handler may return it too, after closing the connection itself.
+ */
 export const NO_RESPONSE: unique symbol = Symbol('kafka-nest:no-response');
 
 export interface ApiHandler<Req = any, Res = any> {
