@@ -3,7 +3,9 @@
  * exactly as a real broker's would, its retries recover from the retriable ones, and `fault.exhausted`
  * tells the test when the client has met the fault.
  */
+import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Consumer, Kafka, type logCreator, logLevel, type Producer } from 'kafkajs';
 import { ApiKey, EmbeddedKafkaBroker, ErrorCode, silentLogger } from '@kafka-nest/broker';
@@ -289,6 +291,21 @@ describe('fault injection seen by kafkajs', () => {
     // a request still waiting on it would have been handled (auto-creating its topic) by now.
     await sleep(DELAY_MS);
     expect(own.topicNames()).toEqual([]);
+  });
+
+  it("a delay's timer does not keep the process alive after broker.stop()", async () => {
+    // A child process holds a Produce with a 60 s delay, stops the broker and returns without process.exit.
+    const script = fileURLToPath(new URL('./support/stop-during-delay.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', script], { cwd: fileURLToPath(new URL('../../', import.meta.url)) });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([exited, new Promise<'still running'>((resolve) => (timer = setTimeout(resolve, 15_000, 'still running')))]);
+    clearTimeout(timer);
+    if (outcome === 'still running') child.kill();
+    expect(outcome).toBe(0);
+    expect(stdout).toBe('stopped\n');
   });
 
   it('a delayed request whose connection closes is not handled, even if its node is back by the end of the delay', async () => {
