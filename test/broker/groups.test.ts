@@ -264,6 +264,49 @@ describe('consumer groups with kafkajs', () => {
     expect(await rawHeartbeat(client, 'crash-group', joined.generationId, joined.memberId)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
   });
 
+  it('a leader that heartbeats but never sends SyncGroup is removed after the rebalance timeout, and the group recovers (KAFKA-12890)', async () => {
+    broker.createTopics({ name: 'unsynced', partitions: 2 });
+    const groupId = 'unsynced-group';
+    const join = await raw();
+    const beat = await raw();
+    const rawMember = { groupId, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 1000, protocols: roundRobin(['unsynced']) };
+    const first = await rawJoin(join, rawMember);
+    expect(first.leader).toBe(first.memberId);
+    expect((await rawSync(join, groupId, first.generationId, first.memberId)).errorCode).toBe(0); // well behaved, so far
+
+    // a kafkajs consumer joins; the raw member rejoins and leads the new generation, then never syncs
+    const seen: string[] = [];
+    const c = consumer(groupId, { rebalanceTimeout: 1000 });
+    await c.connect();
+    await c.subscribe({ topic: 'unsynced', fromBeginning: true });
+    // run() resolves once kafkajs has joined, which needs the raw member to rejoin first
+    const running = c.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
+    await waitFor(() => broker.describeGroup(groupId)?.state === 'PreparingRebalance', 10_000, 'the kafkajs member to join');
+    const second = await rawJoin(join, { ...rawMember, memberId: first.memberId });
+    expect(second).toMatchObject({ errorCode: 0, leader: first.memberId, generationId: first.generationId + 1 });
+    expect(second.members).toHaveLength(2);
+
+    // it keeps heartbeating (a client's heartbeat interval, not a wait), which alone would keep it in the group
+    const beats: number[] = [];
+    const heartbeats = (async () => {
+      while ((beats.at(-1) ?? 0) === 0 && beat.isOpen) {
+        beats.push(await rawHeartbeat(beat, groupId, second.generationId, first.memberId));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })().catch(() => {}); // the connection closes at the end of a failed run
+
+    await produce('unsynced', ['after the stall']);
+    await waitFor(() => seen.includes('after the stall'), 15_000, 'the kafkajs member to consume once the silent leader is gone');
+    await running;
+    await heartbeats;
+    expect(beats.at(-1)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect(beats.slice(0, -1).every((b) => b === 0)).toBe(true);
+    const group = broker.describeGroup(groupId)!;
+    expect(group.state).toBe('Stable');
+    expect(group.generationId).toBeGreaterThan(second.generationId);
+    expect(group.members.map((m) => m.clientId)).toEqual(['groups-test']);
+  });
+
   it('admin describeGroups, listGroups and fetchOffsets report what kafkajs committed, as the broker does', async () => {
     broker.createTopics({ name: 'admin-ops', partitions: 2 });
     await produce('admin-ops', ['a', 'b', 'c'], 0);

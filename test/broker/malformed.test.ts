@@ -12,20 +12,26 @@ import { RawClient, requestFrame } from './raw-client.js';
 
 const MAX_REQUEST_BYTES = 4096;
 
-/** A magic-2 RecordBatch holding one record, with a valid CRC-32C unless told otherwise. */
-function recordBatch(value: string, { magic = 2, corruptCrc = false } = {}): Buffer {
+/**
+ * A magic-2 RecordBatch holding one record, with a valid CRC-32C unless told otherwise; the header fields
+ * can be set to lie about it.
+ */
+function recordBatch(
+  value: string,
+  { magic = 2, corruptCrc = false, attributes = 0, lastOffsetDelta = 0, recordCount = 1, producerId = -1, producerEpoch = -1, baseSequence = -1 } = {},
+): Buffer {
   const payload = Buffer.from(value);
   const record = new Writer().int8(0).varlong(0).varint(0).varint(-1).varint(payload.length).raw(payload).varint(0).toBuffer();
   const now = Date.now();
   const afterCrc = new Writer()
-    .int16(0) // attributes: no compression, CreateTime
-    .int32(0) // lastOffsetDelta
+    .int16(attributes) // default: no compression, CreateTime
+    .int32(lastOffsetDelta)
     .int64(now)
     .int64(now)
-    .int64(-1) // producerId
-    .int16(-1) // producerEpoch
-    .int32(-1) // baseSequence
-    .int32(1) // record count
+    .int64(producerId)
+    .int16(producerEpoch)
+    .int32(baseSequence)
+    .int32(recordCount)
     .varint(record.length)
     .raw(record)
     .toBuffer();
@@ -201,15 +207,68 @@ describe('malformed input', () => {
     await clientStillWorks();
   });
 
-  it('answers a Produce with a magic 1 message set with UNSUPPORTED_FOR_MESSAGE_FORMAT', async () => {
+  /** Sends one Produce v`version` for partition 0 of 'target' and returns its error code and message (v8). */
+  async function produceError(records: Buffer | null, version = 3): Promise<{ errorCode: number; errorMessage?: string | null }> {
     const raw = await RawClient.connect(port);
     const before = broker.endOffset('target');
-    const r = await raw.request({ apiKey: ApiKey.Produce, apiVersion: 3, body: produceBody('target', recordBatch('old', { magic: 1 })) });
-    const [[, [[, errorCode]]]] = r.array((r) => [r.string(), r.array((r) => [r.int32(), r.int16(), r.int64(), r.int64()])] as const);
-    expect(errorCode).toBe(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT);
-    expect(broker.endOffset('target')).toBe(before);
+    const body = (w: Writer) => {
+      w.nullableString(null).int16(1).int32(5000);
+      w.array(['target'], (w, name) => w.string(name).array([0], (w, p) => w.int32(p).nullableBytes(records)));
+    };
+    const r = await raw.request({ apiKey: ApiKey.Produce, apiVersion: version, body });
+    const [[, [result]]] = r.array(
+      (r) =>
+        [
+          r.string(),
+          r.array((r) => {
+            const res: { errorCode: number; errorMessage?: string | null } = { errorCode: (r.int32(), r.int16()) }; // partition index, then the error code
+            r.int64(); // base offset
+            r.int64(); // log append time
+            if (version >= 5) r.int64(); // log start offset
+            if (version >= 8) {
+              r.array((r) => [r.int32(), r.nullableString()]);
+              res.errorMessage = r.nullableString();
+            }
+            return res;
+          }),
+        ] as const,
+    );
+    expect(broker.endOffset('target')).toBe(before); // nothing stored
     raw.close();
     await clientStillWorks();
+    return result;
+  }
+
+  it('answers a Produce with a magic 1 message set with INVALID_RECORD, as Kafka does', async () => {
+    expect(await produceError(recordBatch('old', { magic: 1 }), 8)).toEqual({
+      errorCode: ErrorCode.INVALID_RECORD,
+      errorMessage: expect.stringMatching(/magic 1 is not supported; Produce v3\+ takes only magic 2/),
+    });
+  });
+
+  it.each([
+    ['null', null],
+    ['zero-length', Buffer.alloc(0)],
+  ])('answers a Produce with a %s record set with INVALID_RECORD (not the retriable CORRUPT_MESSAGE)', async (_what, records) => {
+    expect(await produceError(records, 8)).toEqual({
+      errorCode: ErrorCode.INVALID_RECORD,
+      errorMessage: 'Produce requests with version 8 must have at least one record batch per partition',
+    });
+  });
+
+  it.each([
+    ['no records', { recordCount: 0, lastOffsetDelta: -1 }, 'Invalid reported count for record batch: 0'],
+    ['a record count that is not lastOffsetDelta + 1', { recordCount: 1, lastOffsetDelta: 4 }, 'Inconsistent batch offset range [0, 4] and count of records 1'],
+    ['a negative record count', { recordCount: -3 }, 'Invalid reported count for record batch: -3'],
+    ['the control flag (a transaction marker)', { attributes: 0x20 }, 'Clients are not allowed to write control records'],
+    ['a producer id without a sequence number', { producerId: 4242, producerEpoch: 0, baseSequence: -1 }, 'Invalid sequence number -1 in record batch with producerId 4242'],
+    ['an unknown compression codec', { attributes: 6 }, 'Unknown compression type id 6 in record batch'],
+  ])('answers a batch whose header has %s with INVALID_RECORD and stores nothing', async (_what, header, message) => {
+    expect(await produceError(recordBatch('liar', header), 8)).toEqual({ errorCode: ErrorCode.INVALID_RECORD, errorMessage: message });
+  });
+
+  it('answers a zstd batch in a Produce before v7 with UNSUPPORTED_COMPRESSION_TYPE', async () => {
+    expect(await produceError(recordBatch('zstd?', { attributes: 4 }))).toEqual({ errorCode: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE });
   });
 
   it('closes a connection whose Produce records field runs past the frame', async () => {

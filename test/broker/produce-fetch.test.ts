@@ -1,6 +1,8 @@
 import { ApiKey, EmbeddedKafkaBroker, silentLogger } from '@kafka-nest/broker';
 import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RawClient } from './raw-client.js';
+import { encodeBatch } from './support/record-batch.js';
 import { javaPartition, murmur2 } from './support/murmur2.js';
 import { waitFor } from './support/wait.js';
 
@@ -115,6 +117,52 @@ describe('produce and fetch with kafkajs', () => {
     expect(broker.records('idempotent').map((r) => r.value!.toString())).toEqual(['first', 'second']);
   });
 
+  it('an idempotent kafkajs producer keeps working on a topic deleted and recreated under it', async () => {
+    await broker.createTopics({ name: 'reborn', partitions: 1 });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    for (const value of ['old-1', 'old-2']) await producer.send({ topic: 'reborn', messages: [{ value }] });
+    expect(broker.deleteTopic('reborn')).toBe(true);
+    await broker.createTopics({ name: 'reborn', partitions: 1 });
+
+    // kafkajs goes on with its sequence (2); the new topic has no state for it, which Kafka accepts
+    const [meta] = await producer.send({ topic: 'reborn', messages: [{ value: 'new-1' }] });
+    await producer.send({ topic: 'reborn', messages: [{ value: 'new-2' }] });
+    await producer.disconnect();
+    expect(meta).toMatchObject({ errorCode: 0, baseOffset: '0' });
+    expect(broker.records('reborn').map((r) => r.value!.toString())).toEqual(['new-1', 'new-2']);
+  });
+
+  it('a recreated topic does not inherit the sequence numbers written to the deleted one', async () => {
+    await broker.createTopics({ name: 'reborn-raw', partitions: 1 });
+    const raw = await RawClient.connect(Number(broker.brokers[0].split(':')[1]));
+    const init = await raw.request({ apiKey: ApiKey.InitProducerId, apiVersion: 0, body: (w) => w.nullableString(null).int32(60_000) });
+    init.int32(); // throttle
+    expect(init.int16()).toBe(0);
+    const producerId = init.int64();
+    const producerEpoch = init.int16();
+    const produce = async (value: string) => {
+      const batch = encodeBatch([{ value }], { producerId, producerEpoch, baseSequence: 0 });
+      const r = await raw.request({
+        apiKey: ApiKey.Produce,
+        apiVersion: 3,
+        body: (w) => w.nullableString(null).int16(-1).int32(5000).array(['reborn-raw'], (w, t) => w.string(t).array([0], (w, p) => w.int32(p).bytes(batch))),
+      });
+      return r.array((r) => [r.string(), r.array((r) => ({ partition: r.int32(), errorCode: r.int16(), baseOffset: r.int64(), logAppendTime: r.int64() }))] as const)[0][1][0];
+    };
+
+    expect(await produce('before')).toMatchObject({ errorCode: 0, baseOffset: 0 });
+    expect(await produce('before')).toMatchObject({ errorCode: 0, baseOffset: 0 }); // a retry: a duplicate, not written again
+    expect(broker.endOffset('reborn-raw')).toBe(1);
+
+    broker.deleteTopic('reborn-raw');
+    await broker.createTopics({ name: 'reborn-raw', partitions: 1 });
+    // the same producer starts the new topic at sequence 0: a new batch, not a duplicate of the deleted one
+    expect(await produce('after')).toMatchObject({ errorCode: 0, baseOffset: 0 });
+    expect(broker.records('reborn-raw').map((r) => r.value!.toString())).toEqual(['after']);
+    raw.close();
+  });
+
   it('without idempotence the same lost acknowledgement duplicates the record', async () => {
     await broker.createTopics({ name: 'not-idempotent', partitions: 1 });
     const producer = kafka.producer();
@@ -149,5 +197,20 @@ describe('produce and fetch with kafkajs', () => {
     expect(await admin.fetchTopicOffsetsByTimestamp('timeline', 1_600_000_002_500)).toEqual([{ partition: 0, offset: '2' }]);
     expect(await admin.fetchTopicOffsetsByTimestamp('timeline', 1_600_000_009_000)).toEqual([{ partition: 0, offset: '4' }]);
     await admin.disconnect();
+
+    // kafkajs keeps only the offset; the response also carries the timestamp of the record found
+    const raw = await RawClient.connect(Number(broker.brokers[0].split(':')[1]));
+    const byTimestamp = async (timestamp: number) => {
+      const r = await raw.request({
+        apiKey: ApiKey.ListOffsets,
+        apiVersion: 1,
+        body: (w) => w.int32(-1).array(['timeline'], (w, t) => w.string(t).array([0], (w, p) => w.int32(p).int64(timestamp))),
+      });
+      return r.array((r) => [r.string(), r.array((r) => ({ partition: r.int32(), errorCode: r.int16(), timestamp: r.int64(), offset: r.int64() }))] as const)[0][1][0];
+    };
+    expect(await byTimestamp(1_600_000_002_500)).toEqual({ partition: 0, errorCode: 0, timestamp: 1_600_000_003_000, offset: 2 });
+    expect(await byTimestamp(1_600_000_001_000)).toEqual({ partition: 0, errorCode: 0, timestamp: 1_600_000_001_000, offset: 0 });
+    expect(await byTimestamp(1_600_000_009_000)).toEqual({ partition: 0, errorCode: 0, timestamp: -1, offset: -1 });
+    raw.close();
   });
 });

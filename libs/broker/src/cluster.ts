@@ -16,14 +16,18 @@ import { type BrokerLogger, consoleLogger } from './logger.js';
 import { BrokerNode } from './node.js';
 import { ProducerStateManager } from './producers.js';
 import { ErrorCode } from './protocol/error-codes.js';
-import { type Partition, Topic, topicNameProblem } from './topics.js';
+import { type Partition, Topic, topicConfigProblem, topicNameProblem } from './topics.js';
 
 /** A topic to create at start-up. */
 export interface TopicSpec {
   readonly name: string;
   /** @default the cluster's `defaultPartitions` */
   readonly partitions?: number;
-  /** Topic configs by their Kafka names, reported by DescribeConfigs. */
+  /**
+   * Topic configs by their Kafka names, reported by DescribeConfigs. The broker acts on
+   * `message.timestamp.type` (`'CreateTime'` or `'LogAppendTime'`) and `max.message.bytes`.
+   * @default none: Kafka's defaults (CreateTime)
+   */
   readonly configs?: Record<string, string>;
 }
 
@@ -122,12 +126,14 @@ export class Cluster {
     for (const spec of options.topics) this.createTopic(spec.name, spec.partitions, spec.configs);
   }
 
-  /** Creates a topic; throws a RangeError naming the problem for a bad name, count, or an existing topic. */
+  /** Creates a topic; throws a RangeError naming the problem for a bad name, count, config value, or an existing topic. */
   createTopic(name: string, partitions = this.options.defaultPartitions, configs: Record<string, string> = {}): Topic {
     const problem = topicNameProblem(name);
     if (problem) throw new RangeError(problem);
     if (this.topics.has(name)) throw new RangeError(`topic '${name}' already exists`);
     positiveInt(`partitions of topic '${name}'`, partitions);
+    const configProblem = topicConfigProblem(configs);
+    if (configProblem) throw new RangeError(`topic '${name}': ${configProblem}`);
     const topic = new Topic(name, partitions, configs);
     this.topics.set(name, topic);
     this.logger.debug(`created topic ${name} with ${partitions} partition(s)`);
@@ -146,6 +152,7 @@ export class Cluster {
     if (!topic) return false;
     this.topics.delete(name);
     this.groups.onTopicDeleted?.(name);
+    this.producers.forgetTopic(name); // a topic recreated under the same name starts without producer state
     return true;
   }
 

@@ -3,6 +3,12 @@
  * arrival order (as Kafka does, so responses leave in request order), and writes each response with a
  * single vectored write. A frame that breaks the grammar closes this connection only.
  *
+ * Back-pressure both ways, as Kafka mutes a channel until its response is sent: at most
+ * MAX_QUEUED_FRAMES requests are read ahead (then the socket stops reading), and while the socket's
+ * output is over its high-water mark (a client that does not read its responses) no further request is
+ * handled. A client that pipelines requests without reading therefore holds at most one response beyond
+ * the socket's buffer, not one per request.
+ *
  * After a SaslHandshake v0 the frames that follow, until authentication ends, are raw SASL tokens (a size
  * and the token, no request header), answered the same way; a failed authentication closes the connection,
  * since v0 has no way to report it (kafka-python 2.x authenticates so). Fault injection does not apply to
@@ -32,6 +38,8 @@ export class Connection {
   private frames: Buffer[] = [];
   private processing = false;
   private closed = false;
+  /** Aborted on close: cancels a fault's delay, so nothing waits on (or runs for) a closed connection. */
+  private readonly closing = new AbortController();
   /** Set by the SASL handlers once the client has authenticated (always true without SASL). */
   authenticated: boolean;
   /** Mechanism chosen by SaslHandshake, awaiting SaslAuthenticate. */
@@ -93,11 +101,25 @@ export class Connection {
     try {
       while (this.frames.length > 0 && !this.closed) {
         await this.handleFrame(this.frames.shift()!);
+        if (this.socket.writableNeedDrain && !this.closed) await this.writable();
         if (this.frames.length < MAX_QUEUED_FRAMES && this.socket.isPaused()) this.socket.resume();
       }
     } finally {
       this.processing = false;
     }
+  }
+
+  /** Resolves once the socket's output has drained below its high-water mark, or the connection closed. */
+  private writable(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
   }
 
   private sizeProblem(size: number): string {
@@ -151,7 +173,7 @@ export class Connection {
       const req = handler.decode(r, version);
       const ctx: RequestContext = { cluster: this.cluster, node: this.node, connection: this, apiVersion: version, correlationId, clientId };
       const res = await this.answer(handler, req, ctx);
-      if (res === NO_RESPONSE || this.closed) return;
+      if (res === NO_RESPONSE || this.closed || handler.expectsResponse?.(req) === false) return;
       // ApiVersions keeps response header v0 in every version, so clients can parse it before negotiating.
       this.send(correlationId, flexible && apiKey !== ApiKey.ApiVersions, (w) => {
         w.flexible = flexible;
@@ -197,13 +219,33 @@ export class Connection {
     const faults = this.cluster.faults;
     const fault = faults.active ? faults.take(handler.apiKey, this.node.id, () => handler.topics?.(req) ?? []) : undefined;
     if (fault) {
-      if (fault.spec.delayMs) await sleep(fault.spec.delayMs);
+      if (fault.spec.delayMs) {
+        // Unreferenced and cancelled on close: a delay neither keeps the process alive nor lets the request
+        // be handled after its connection (or the broker) stopped.
+        const waited = await sleep(fault.spec.delayMs, true, { signal: this.closing.signal, ref: false }).catch(() => false);
+        if (!waited || this.closed) {
+          this.cluster.logger.debug(`fault injection: ${handler.name} on ${this.remote} not handled, its connection closed during the delay`);
+          return NO_RESPONSE;
+        }
+      }
       if (fault.spec.dropConnection) {
         this.cluster.logger.info(`fault injection: dropping connection ${this.remote} on ${handler.name}`);
         this.close();
         return NO_RESPONSE;
       }
-      if (fault.spec.errorCode !== undefined) return handler.errorResponse(req, fault.spec.errorCode);
+      const errorCode = fault.spec.errorCode;
+      if (errorCode !== undefined) {
+        const topic = fault.spec.topic;
+        if (topic !== undefined && handler.topicFaults) {
+          return handler.handle(req, { ...ctx, injectedError: (name) => (name === topic ? errorCode : undefined) });
+        }
+        if (handler.expectsResponse?.(req) === false) {
+          this.cluster.logger.info(`fault injection: closing connection ${this.remote}, error ${errorCode} on a ${handler.name} that gets no response`);
+          this.close();
+          return NO_RESPONSE;
+        }
+        return handler.errorResponse(req, errorCode, ctx);
+      }
       if (fault.spec.dropResponse) {
         await handler.handle(req, ctx);
         this.cluster.logger.info(`fault injection: dropping the response to ${handler.name} on ${this.remote}`);
@@ -246,6 +288,7 @@ export class Connection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     this.frames = [];
     this.chunks = [];
     this.socket.destroy();

@@ -14,9 +14,17 @@ export interface FaultSpec {
   readonly topic?: string;
   /** Only requests reaching this node. */
   readonly nodeId?: number;
-  /** Answer with this Kafka error code in every entry of the response, instead of handling the request. */
+  /**
+   * Answer with this Kafka error code in every entry of the response, instead of handling the request. With
+   * `topic`, in Produce, Fetch, ListOffsets and Metadata only that topic's entries fail and the rest of the
+   * request is handled; other APIs fail the whole request. A request that gets no response (Produce with
+   * acks 0) has its connection closed instead, as Kafka does.
+   */
   readonly errorCode?: number;
-  /** Hold the request this long before answering (or failing) it. */
+  /**
+   * Hold the request this long before answering (or failing) it. If the connection closes meanwhile (the
+   * client goes away, or the broker or node stops), the request is not handled at all.
+   */
   readonly delayMs?: number;
   /** Close the connection instead of answering: the client sees a dropped connection mid-request. */
   readonly dropConnection?: boolean;

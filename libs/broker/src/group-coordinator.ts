@@ -7,6 +7,8 @@
  * States, as Kafka names them:
  *   Empty ──join──▶ PreparingRebalance ──all members rejoined, or rebalance timeout──▶ CompletingRebalance
  *   CompletingRebalance ──leader's SyncGroup──▶ Stable ──join / leave / session expiry──▶ PreparingRebalance
+ *   CompletingRebalance or Stable ──a member sent no SyncGroup within the rebalance timeout──▶ that member
+ *     removed, PreparingRebalance (KAFKA-12890)
  *   PreparingRebalance ──no member left──▶ Empty (generation still increments, as in Kafka)
  * Dead is reported for groups that do not exist.
  *
@@ -166,6 +168,10 @@ class Group {
   /** Member ids handed out with MEMBER_ID_REQUIRED, each expiring after its session timeout. */
   readonly pending = new Map<string, NodeJS.Timeout>();
   rebalanceTimer: NodeJS.Timeout | null = null;
+  /** Members of the current generation that have not sent SyncGroup yet (KAFKA-12890). */
+  readonly pendingSync = new Set<string>();
+  /** Removes the members still in `pendingSync` once the rebalance timeout has passed. */
+  syncTimer: NodeJS.Timeout | null = null;
   /** Set while group.initial.rebalance.delay.ms holds the first rebalance of an empty group. */
   initialDelayDeadline: number | null = null;
 
@@ -373,6 +379,7 @@ export class GroupCoordinator {
           sync?.({ errorCode: ErrorCode.REBALANCE_IN_PROGRESS, assignment: EMPTY });
         }
       }
+      this.clearPendingSync(group);
       const wasEmpty = group.state === 'Empty';
       group.state = 'PreparingRebalance';
       const delay = this.cluster.options.groupInitialRebalanceDelayMs;
@@ -441,6 +448,7 @@ export class GroupCoordinator {
     }
     group.protocol = this.selectProtocol(group);
     group.state = 'CompletingRebalance';
+    this.awaitSyncs(group);
     this.cluster.logger.debug(
       `group ${group.groupId}: generation ${group.generationId} with ${group.members.size} member(s), protocol ${group.protocol}, leader ${group.leaderId}`,
     );
@@ -467,10 +475,50 @@ export class GroupCoordinator {
     return best;
   }
 
+  /**
+   * Starts the wait for every member's SyncGroup. As Kafka does since KAFKA-12890, members that have not
+   * sent one within the rebalance timeout are removed and the group rebalances, so a leader that heartbeats
+   * but never syncs cannot hold the group in CompletingRebalance (nor a silent follower in Stable) forever.
+   */
+  private awaitSyncs(group: Group): void {
+    this.clearPendingSync(group);
+    for (const id of group.members.keys()) group.pendingSync.add(id);
+    const generation = group.generationId;
+    group.syncTimer = this.schedule(this.rebalanceTimeout(group), () => {
+      group.syncTimer = null;
+      if (group.generationId !== generation || (group.state !== 'CompletingRebalance' && group.state !== 'Stable')) return;
+      const unsynced = [...group.pendingSync].map((id) => group.members.get(id)).filter((m): m is Member => m !== undefined);
+      group.pendingSync.clear();
+      if (unsynced.length === 0) return;
+      for (const m of unsynced) {
+        this.cluster.logger.info(`group ${group.groupId}: member ${m.memberId} sent no SyncGroup within the rebalance timeout and is removed`);
+        this.cancel(m.sessionTimer);
+        group.members.delete(m.memberId);
+        const join = m.awaitingJoin;
+        m.awaitingJoin = null;
+        join?.(failedJoin(ErrorCode.UNKNOWN_MEMBER_ID, m.memberId));
+      }
+      if (group.leaderId !== null && !group.members.has(group.leaderId)) group.leaderId = group.members.keys().next().value ?? null;
+      this.prepareRebalance(group, `${unsynced.length} member(s) did not sync`);
+    });
+  }
+
+  /** A member's SyncGroup arrived: it no longer counts as pending. */
+  private synced(group: Group, memberId: string): void {
+    group.pendingSync.delete(memberId);
+    if (group.pendingSync.size === 0) group.syncTimer = this.cancel(group.syncTimer);
+  }
+
+  private clearPendingSync(group: Group): void {
+    group.pendingSync.clear();
+    group.syncTimer = this.cancel(group.syncTimer);
+  }
+
   /** Takes a member out of the group (leave or session expiry) and rebalances the rest. */
   private removeMember(group: Group, member: Member): void {
     this.cancel(member.sessionTimer);
     group.members.delete(member.memberId);
+    group.pendingSync.delete(member.memberId);
     const join = member.awaitingJoin;
     const sync = member.awaitingSync;
     member.awaitingJoin = null;
@@ -496,9 +544,11 @@ export class GroupCoordinator {
         return fail(ErrorCode.REBALANCE_IN_PROGRESS);
       case 'Stable':
         this.touch(group, member);
+        this.synced(group, memberId);
         return { errorCode: ErrorCode.NONE, assignment: member.assignment };
       case 'CompletingRebalance': {
         this.touch(group, member);
+        this.synced(group, memberId);
         const result = new Promise<SyncGroupResult>((resolve) => {
           const previous = member.awaitingSync;
           member.awaitingSync = resolve;

@@ -1,9 +1,9 @@
 /**
  * A partition's log: record batches stored exactly as producers sent them, with their baseOffset rewritten
- * to the offset the broker assigned. Offsets only grow; DeleteRecords moves the log start forward.
+ * to the offset the broker assigned (and, in a LogAppendTime topic, stamped with the append time). Offsets only grow; DeleteRecords moves the log start forward.
  * There is one replica and no follower lag, so the high watermark is the log-end offset.
  */
-import { type BatchHeader, type DecodedRecord, decodeBatch } from './protocol/record-batch.js';
+import { type BatchHeader, type DecodedRecord, decodeBatch, stampLogAppendTime } from './protocol/record-batch.js';
 
 export interface StoredBatch {
   readonly baseOffset: number;
@@ -22,14 +22,19 @@ export class PartitionLog {
   sizeBytes = 0;
   private readonly listeners = new Set<() => void>();
 
-  /** Appends one validated batch (a view on the request frame, copied here) and returns its base offset. */
-  append(bytes: Buffer, header: BatchHeader): number {
+  /**
+   * Appends one validated batch (a view on the request frame, copied here) and returns its base offset.
+   * With `logAppendTime` (a LogAppendTime topic) the copy is stamped with it; otherwise only the base
+   * offset is rewritten.
+   */
+  append(bytes: Buffer, header: BatchHeader, logAppendTime?: number): number {
     const baseOffset = this.endOffset;
     const stored = Buffer.allocUnsafe(bytes.length);
     bytes.copy(stored);
     stored.writeBigInt64BE(BigInt(baseOffset), 0);
+    if (logAppendTime !== undefined) stampLogAppendTime(stored, logAppendTime);
     const lastOffset = baseOffset + header.lastOffsetDelta;
-    this.batches.push({ baseOffset, lastOffset, maxTimestamp: header.maxTimestamp, bytes: stored });
+    this.batches.push({ baseOffset, lastOffset, maxTimestamp: logAppendTime ?? header.maxTimestamp, bytes: stored });
     this.endOffset = lastOffset + 1;
     this.sizeBytes += stored.length;
     for (const l of this.listeners) l();
@@ -72,6 +77,12 @@ export class PartitionLog {
     return { chunks, bytes };
   }
 
+  /** The max timestamp of the batch holding `offset` (its append time in a LogAppendTime topic), or -1. */
+  timestampAt(offset: number): number {
+    const batch = this.batches[this.indexFor(offset)];
+    return batch && batch.baseOffset <= offset ? batch.maxTimestamp : -1;
+  }
+
   /** Bytes available from `offset` on, counted up to `limit`. */
   bytesAvailable(offset: number, limit: number): number {
     let bytes = 0;
@@ -79,18 +90,22 @@ export class PartitionLog {
     return bytes;
   }
 
-  /** The earliest offset whose record timestamp is at or after `timestamp`, or -1 if none. */
-  offsetForTimestamp(timestamp: number): number {
+  /**
+   * The earliest record whose timestamp is at or after `timestamp`: its offset and its timestamp (what
+   * ListOffsets answers), or -1s if there is none. In a batch compressed with a codec the inspection
+   * decoder cannot read, the batch's first readable offset and its max timestamp are the best answer known.
+   */
+  offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } {
     for (const batch of this.batches) {
       if (batch.maxTimestamp < timestamp || batch.lastOffset < this.logStartOffset) continue;
       try {
         const hit = decodeBatch(batch.bytes).find((r) => r.timestamp >= timestamp && r.offset >= this.logStartOffset);
-        if (hit) return hit.offset;
+        if (hit) return { offset: hit.offset, timestamp: hit.timestamp };
       } catch {
-        return Math.max(batch.baseOffset, this.logStartOffset); // compressed with a codec we cannot read
+        return { offset: Math.max(batch.baseOffset, this.logStartOffset), timestamp: batch.maxTimestamp };
       }
     }
-    return -1;
+    return { offset: -1, timestamp: -1 };
   }
 
   /** The largest timestamp in the log and its offset (ListOffsets' MAX_TIMESTAMP), or -1s. */

@@ -6,7 +6,9 @@
  * As Kafka does, the last five batches of each producer and partition are remembered; a batch whose
  * sequence range matches one of them is a duplicate, and one whose first sequence is not the last + 1 is
  * out of order (OUT_OF_ORDER_SEQUENCE_NUMBER). An epoch older than the producer's current one is fenced
- * (INVALID_PRODUCER_EPOCH).
+ * (INVALID_PRODUCER_EPOCH). A producer with no state in a partition may start at any sequence, as Kafka
+ * accepts (its state may have been removed); a new epoch must start at 0. Deleting a topic forgets its
+ * state, so a topic recreated under the same name inherits no sequence numbers.
  */
 import type { BatchHeader } from './protocol/record-batch.js';
 import { ErrorCode } from './protocol/error-codes.js';
@@ -56,7 +58,10 @@ export class ProducerStateManager {
     if (current !== undefined && h.producerEpoch < current) return { kind: 'error', errorCode: ErrorCode.INVALID_PRODUCER_EPOCH };
     const s = this.state.get(key(h.producerId, topic, partition));
     const lastSeq = seqAdd(h.baseSequence, h.lastOffsetDelta);
-    if (!s || h.producerEpoch > s.epoch) {
+    // No state for this producer here (a new partition, or a topic deleted and recreated): as Kafka, accept
+    // any sequence, since the producer may be in the middle of its numbering.
+    if (!s) return { kind: 'append' };
+    if (h.producerEpoch > s.epoch) {
       return h.baseSequence === 0 ? { kind: 'append' } : { kind: 'error', errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER };
     }
     const dup = s.batches.find((b) => b.firstSeq === h.baseSequence && b.lastSeq === lastSeq);

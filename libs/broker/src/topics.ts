@@ -41,6 +41,18 @@ export const DEFAULT_TOPIC_CONFIGS: Readonly<Record<string, string>> = {
   'segment.bytes': '1073741824',
 };
 
+/** Values of `message.timestamp.type`, as Kafka spells them. */
+export const TIMESTAMP_TYPES = ['CreateTime', 'LogAppendTime'] as const;
+
+/** Why a topic's configs cannot be used, in Kafka's words, or null. Only values the broker acts on are checked. */
+export function topicConfigProblem(configs: Readonly<Record<string, string>>): string | null {
+  const type = configs['message.timestamp.type'];
+  if (type !== undefined && !(TIMESTAMP_TYPES as readonly string[]).includes(type)) {
+    return `Invalid value ${type} for configuration message.timestamp.type: String must be one of: ${TIMESTAMP_TYPES.join(', ')}`;
+  }
+  return null;
+}
+
 export class Partition {
   readonly log = new PartitionLog();
   constructor(readonly index: number) {}
@@ -68,5 +80,10 @@ export class Topic {
 
   partition(index: number): Partition | undefined {
     return this.partitions[index];
+  }
+
+  /** `message.timestamp.type=LogAppendTime`: appended batches get the broker's append time. */
+  get logAppendTime(): boolean {
+    return this.configs['message.timestamp.type'] === 'LogAppendTime';
   }
 }

@@ -10,7 +10,18 @@ export interface TestRecord {
 
 const bytesOf = (v: Buffer | string | null | undefined): Buffer | null => (v === null || v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(v));
 
-export function encodeBatch(records: TestRecord[], options: { magic?: number; timestamp?: number } = {}): Buffer {
+export interface BatchOptions {
+  /** @default 2 */
+  magic?: number;
+  /** @default now */
+  timestamp?: number;
+  /** Idempotent batches: producer id, epoch and first sequence. @default -1, -1, -1 (not idempotent) */
+  producerId?: number;
+  producerEpoch?: number;
+  baseSequence?: number;
+}
+
+export function encodeBatch(records: TestRecord[], options: BatchOptions = {}): Buffer {
   const timestamp = options.timestamp ?? Date.now();
   const body = new Writer();
   records.forEach((rec, i) => {
@@ -27,7 +38,16 @@ export function encodeBatch(records: TestRecord[], options: { magic?: number; ti
     body.varint(encoded.length).raw(encoded);
   });
   const tail = new Writer();
-  tail.int16(0).int32(records.length - 1).int64(timestamp).int64(timestamp).int64(-1).int16(-1).int32(-1).int32(records.length).raw(body.toBuffer());
+  tail
+    .int16(0)
+    .int32(records.length - 1)
+    .int64(timestamp)
+    .int64(timestamp)
+    .int64(options.producerId ?? -1)
+    .int16(options.producerEpoch ?? -1)
+    .int32(options.baseSequence ?? -1)
+    .int32(records.length)
+    .raw(body.toBuffer());
   const afterCrc = tail.toBuffer();
   const w = new Writer();
   w.int64(0).int32(4 + 1 + 4 + afterCrc.length).int32(-1).int8(options.magic ?? 2).uint32(crc32c(afterCrc)).raw(afterCrc);

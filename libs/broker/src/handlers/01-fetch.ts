@@ -8,7 +8,8 @@
  * for an append to any requested partition. Fetch sessions (KIP-227) are not kept: every fetch is a full
  * one and the response carries session id 0, which clients handle by sending full fetches; a request for
  * an existing session id gets FETCH_SESSION_ID_NOT_FOUND. There are no transactions, so the last stable
- * offset is the high watermark and no aborted transactions are listed.
+ * offset is the high watermark and no aborted transactions are listed. A fault scoped to a topic fails
+ * only that topic's partitions (and, like any partition error, ends the long poll at once).
  *
  *   FetchRequest => replica_id: INT32 max_wait_ms: INT32 min_bytes: INT32 max_bytes: INT32 isolation_level: INT8
  *                   session_id: INT32 (v7+) session_epoch: INT32 (v7+)
@@ -130,17 +131,19 @@ export const fetchHandler: ApiHandler<Request, Response> = {
   },
 
   topics: (req) => req.topics.map((t) => t.topic),
+  topicFaults: true,
 };
 
 /** Reads what is available now, within the request's size limits. */
-function read(req: Request, { cluster, node }: RequestContext): { response: Response; bytes: number; error: boolean } {
+function read(req: Request, { cluster, node, injectedError }: RequestContext): { response: Response; bytes: number; error: boolean } {
   let remaining = req.maxBytes > 0 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
   let bytes = 0;
   let error = false;
   const topics = req.topics.map((t) => {
     const topic = cluster.topics.get(t.topic);
+    const injected = injectedError?.(t.topic);
     const partitions = t.partitions.map((p): PartitionResponse => {
-      const partition = cluster.ledPartition(topic, p.partition, node.id);
+      const partition = injected ?? cluster.ledPartition(topic, p.partition, node.id);
       if (typeof partition === 'number') {
         error = true;
         return { partition: p.partition, errorCode: partition, highWatermark: -1, logStartOffset: -1, records: [] };

@@ -2,8 +2,9 @@
  * ListOffsets (key 2), versions 0-5 (v6+ are flexible and not served).
  *
  * Timestamp -2 asks for the earliest offset (the log start), -1 for the latest (the high watermark),
- * any other value for the first offset whose record timestamp is at or after it (-1 if none).
- * v0's old-style answer lists a single offset.
+ * any other value for the first record whose timestamp is at or after it: its offset and its own
+ * timestamp, as Kafka answers (-1 and -1 if none).
+ * v0's old-style answer lists a single offset. A fault scoped to a topic fails only that topic's partitions.
  *
  *   ListOffsetsRequest => replica_id: INT32 isolation_level: INT8 (v2+) [topics: name: STRING
  *                         [partitions: partition_index: INT32 current_leader_epoch: INT32 (v4+) timestamp: INT64
@@ -55,20 +56,20 @@ export const listOffsetsHandler: ApiHandler<Request, Response> = {
     };
   },
 
-  handle(req, { cluster, node }) {
+  handle(req, { cluster, node, injectedError }) {
     return {
       topics: req.topics.map((t) => {
         const topic = cluster.topics.get(t.name);
+        const injected = injectedError?.(t.name);
         return {
           name: t.name,
           partitions: t.partitions.map((p): PartitionResponse => {
-            const partition = cluster.ledPartition(topic, p.index, node.id);
+            const partition = injected ?? cluster.ledPartition(topic, p.index, node.id);
             if (typeof partition === 'number') return { index: p.index, errorCode: partition, timestamp: -1, offset: -1 };
             const log = partition.log;
             if (p.timestamp === LATEST_TIMESTAMP) return { index: p.index, errorCode: 0, timestamp: -1, offset: log.endOffset };
             if (p.timestamp === EARLIEST_TIMESTAMP) return { index: p.index, errorCode: 0, timestamp: -1, offset: log.logStartOffset };
-            const offset = log.offsetForTimestamp(p.timestamp);
-            return { index: p.index, errorCode: 0, timestamp: offset < 0 ? -1 : p.timestamp, offset };
+            return { index: p.index, errorCode: 0, ...log.offsetForTimestamp(p.timestamp) };
           }),
         };
       }),
@@ -101,4 +102,5 @@ export const listOffsetsHandler: ApiHandler<Request, Response> = {
   },
 
   topics: (req) => req.topics.map((t) => t.name),
+  topicFaults: true,
 };

@@ -6,7 +6,9 @@
  * auto-creation and the request does (v4+ `allow_auto_topic_creation`). Deliberate difference: Kafka
  * answers the first request for a new topic with LEADER_NOT_AVAILABLE while it elects leaders; here the
  * topic is ready at once, so clients need no retry. Leader epochs are reported as -1 (unknown), which
- * keeps librdkafka from validating offsets with OffsetForLeaderEpoch.
+ * keeps librdkafka from validating offsets with OffsetForLeaderEpoch. An injected error is set on each
+ * requested topic (each existing one for a null list; only the named one for a fault scoped to a topic),
+ * and the brokers, controller and cluster id are reported as usual.
  *
  *   MetadataRequest => [topics: name STRING] (nullable v1+) allow_auto_topic_creation: BOOL (v4+)
  *                      include_cluster_authorized_operations: BOOL include_topic_authorized_operations: BOOL (v8+)
@@ -64,11 +66,13 @@ export const metadataHandler: ApiHandler<Request, Response> = {
     return { topics, allowAutoTopicCreation };
   },
 
-  handle(req, { cluster }) {
+  handle(req, { cluster, injectedError }) {
     const nodes = cluster.liveNodes;
     const replicas = nodes.map((n) => n.id);
     const names = req.topics ?? [...cluster.topics.keys()];
     const topics = names.map((name): TopicMetadata => {
+      const injected = injectedError?.(name);
+      if (injected !== undefined) return { errorCode: injected, name, partitions: [] };
       if (topicNameProblem(name)) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, partitions: [] };
       const topic = cluster.topicOrCreate(name, req.allowAutoTopicCreation);
       if (!topic) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] };
@@ -118,14 +122,12 @@ export const metadataHandler: ApiHandler<Request, Response> = {
     if (v >= 8) w.int32(-2147483648);
   },
 
-  errorResponse(req, errorCode) {
-    return {
-      brokers: [],
-      clusterId: '',
-      controllerId: -1,
-      topics: (req.topics ?? []).map((name) => ({ errorCode, name, partitions: [] })),
-    };
+  // The normal response (brokers, controller, cluster id) with every requested topic failing, every
+  // existing topic for a null list; nothing is auto-created.
+  errorResponse(req, errorCode, ctx) {
+    return metadataHandler.handle(req, { ...ctx, injectedError: () => errorCode }) as Response;
   },
 
   topics: (req) => req.topics ?? [],
+  topicFaults: true,
 };

@@ -60,7 +60,7 @@ export const offsetCommitHandler: ApiHandler<Request, Response> = {
 
   handle(req, ctx) {
     const error = coordinatorError(ctx, req.groupId);
-    if (error) return offsetCommitHandler.errorResponse(req, error);
+    if (error) return offsetCommitHandler.errorResponse(req, error, ctx);
     return { topics: ctx.cluster.groups.commitOffsets(req.groupId, req.generationId, req.memberId, req.topics) };
   },
 

@@ -43,7 +43,7 @@ export const offsetFetchHandler: ApiHandler<Request, Response> = {
 
   handle(req, ctx) {
     const error = coordinatorError(ctx, req.groupId);
-    if (error) return offsetFetchHandler.errorResponse(req, error);
+    if (error) return offsetFetchHandler.errorResponse(req, error, ctx);
     return { errorCode: ErrorCode.NONE, topics: ctx.cluster.groups.fetchOffsets(req.groupId, req.topics) };
   },
 

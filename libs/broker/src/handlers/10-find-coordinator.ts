@@ -37,13 +37,14 @@ export const findCoordinatorHandler: ApiHandler<Request, Response> = {
     return { key: r.string(), keyType: v >= 1 ? r.int8() : 0 };
   },
 
-  handle(req, { cluster }) {
+  handle(req, ctx) {
+    const { cluster } = ctx;
     if (req.keyType !== 0 && req.keyType !== 1) {
-      return { ...findCoordinatorHandler.errorResponse(req, ErrorCode.INVALID_REQUEST), errorMessage: `unknown coordinator key type ${req.keyType}; 0 is group, 1 is transaction` };
+      return { ...findCoordinatorHandler.errorResponse(req, ErrorCode.INVALID_REQUEST, ctx), errorMessage: `unknown coordinator key type ${req.keyType}; 0 is group, 1 is transaction` };
     }
     const id = cluster.coordinatorOf(req.key);
     const node = cluster.nodes[id];
-    if (id < 0 || !node) return findCoordinatorHandler.errorResponse(req, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (id < 0 || !node) return findCoordinatorHandler.errorResponse(req, ErrorCode.COORDINATOR_NOT_AVAILABLE, ctx);
     return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: node.id, host: node.host, port: node.port };
   },
 

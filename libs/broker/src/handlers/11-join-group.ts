@@ -53,7 +53,7 @@ export const joinGroupHandler: ApiHandler<Request, JoinGroupResult> = {
 
   handle(req, ctx) {
     const error = coordinatorError(ctx, req.groupId);
-    if (error) return joinGroupHandler.errorResponse(req, error);
+    if (error) return joinGroupHandler.errorResponse(req, error, ctx);
     return ctx.cluster.groups.join({
       ...req,
       clientId: ctx.clientId ?? '',

@@ -45,7 +45,7 @@ export const leaveGroupHandler: ApiHandler<Request, Response> = {
 
   handle(req, ctx) {
     const error = coordinatorError(ctx, req.groupId);
-    if (error) return leaveGroupHandler.errorResponse(req, error);
+    if (error) return leaveGroupHandler.errorResponse(req, error, ctx);
     const members = ctx.cluster.groups.leave(req.groupId, req.members);
     // v0-2 carry the single member's error at the top; v3 answers per member.
     const errorCode = ctx.apiVersion < 3 ? (members[0]?.errorCode ?? ErrorCode.NONE) : ErrorCode.NONE;

@@ -4,7 +4,9 @@
  * Distributes the leader's assignment. After a rebalance every member sends SyncGroup; followers wait
  * until the leader's arrives with the assignments, which are then stored and returned to each member
  * (an empty assignment for a member the leader left out) and the group becomes Stable. In Stable a
- * member gets its stored assignment at once. Errors: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
+ * member gets its stored assignment at once. A member that sends no SyncGroup within the rebalance
+ * timeout of its generation (a leader that only heartbeats) is removed and the group rebalances, as Kafka
+ * does since KAFKA-12890, so the others are not stalled. Errors: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
  * REBALANCE_IN_PROGRESS while a new rebalance is being prepared (also answered to waiting followers when
  * one starts before the leader synced), NOT_COORDINATOR on the wrong node. The assignment bytes are opaque
  * here: the client-side assignor decides who owns which partition. group_instance_id (v3) is ignored.
@@ -42,7 +44,7 @@ export const syncGroupHandler: ApiHandler<Request, SyncGroupResult> = {
 
   handle(req, ctx) {
     const error = coordinatorError(ctx, req.groupId);
-    if (error) return syncGroupHandler.errorResponse(req, error);
+    if (error) return syncGroupHandler.errorResponse(req, error, ctx);
     return ctx.cluster.groups.sync(req.groupId, req.generationId, req.memberId, req.assignments);
   },
 

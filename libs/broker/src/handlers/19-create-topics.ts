@@ -5,17 +5,18 @@
  * client refreshes metadata and retries on the controller. Each topic is checked in turn: a legal name
  * (INVALID_TOPIC_EXCEPTION 17), not already present (TOPIC_ALREADY_EXISTS 36), a partition count of at
  * least 1 or -1 for the cluster's `defaultPartitions` (INVALID_PARTITIONS 37), a replication factor of
- * 1..live nodes or -1 for the default of 1 (INVALID_REPLICATION_FACTOR 38), and no null config value
- * (INVALID_CONFIG 40). A request creating more than 10,000 partitions in all fails for every topic with
- * POLICY_VIOLATION (44), as a KRaft controller answers, and creates nothing. Configs are stored on the
+ * 1..live nodes or -1 for the default of 1 (INVALID_REPLICATION_FACTOR 38), no null config value and a
+ * `message.timestamp.type` of CreateTime or LogAppendTime (INVALID_CONFIG 40). A request creating more
+ * than 10,000 partitions in all fails for every topic with POLICY_VIOLATION (44), as a KRaft controller
+ * answers, and creates nothing. Configs are stored on the
  * topic and reported by DescribeConfigs. With `validate_only` (v1+) the checks run and nothing is
  * created. A name given twice is INVALID_REQUEST (42).
  *
  * Deliberate differences from Apache Kafka: the partition count and replication factor may be -1 in every
  * version, not only v4+ (kafkajs sends -1 by default on v0-v3); manual replica assignment is refused with
  * INVALID_REQUEST, because leadership follows the cluster's fixed rule (partition p led by node p mod N);
- * config names are not checked against Kafka's list; the timeout is ignored, creation being immediate.
- * Error messages (v1+) say what is wrong and what to do.
+ * config names are not checked against Kafka's list, nor values other than message.timestamp.type's; the
+ * timeout is ignored, creation being immediate. Error messages (v1+) say what is wrong and what to do.
  *
  *   CreateTopicsRequest => [topics: name STRING num_partitions INT32 replication_factor INT16
  *                           [assignments: partition_index INT32 [broker_ids INT32]]
@@ -26,7 +27,7 @@
  */
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { MAX_PARTITIONS_PER_REQUEST, tooManyPartitionsMessage, topicNameProblem } from '../topics.js';
+import { MAX_PARTITIONS_PER_REQUEST, tooManyPartitionsMessage, topicConfigProblem, topicNameProblem } from '../topics.js';
 import type { ApiHandler, RequestContext } from './handler.js';
 
 interface CreatableTopic {
@@ -79,6 +80,8 @@ function problem(topic: CreatableTopic, { cluster }: RequestContext): Omit<Topic
   }
   const nullConfig = topic.configs.find((c) => c.value === null);
   if (nullConfig) return fail(ErrorCode.INVALID_CONFIG, `Null value not supported for topic config '${nullConfig.name}'; omit it to keep the default.`);
+  const configProblem = topicConfigProblem(Object.fromEntries(topic.configs.map((c) => [c.name, c.value as string])));
+  if (configProblem) return fail(ErrorCode.INVALID_CONFIG, configProblem);
   return null;
 }
 
@@ -106,7 +109,7 @@ export const createTopicsHandler: ApiHandler<Request, Response> = {
   handle(req, ctx) {
     const { cluster, node } = ctx;
     if (node.id !== cluster.controllerId) {
-      return createTopicsHandler.errorResponse(req, ErrorCode.NOT_CONTROLLER);
+      return createTopicsHandler.errorResponse(req, ErrorCode.NOT_CONTROLLER, ctx);
     }
     const counts = new Map<string, number>();
     for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
@@ -119,7 +122,7 @@ export const createTopicsHandler: ApiHandler<Request, Response> = {
       else requested += t.numPartitions === -1 ? cluster.options.defaultPartitions : Math.max(0, t.numPartitions);
     }
     if (requested > MAX_PARTITIONS_PER_REQUEST) {
-      return createTopicsHandler.errorResponse(req, ErrorCode.POLICY_VIOLATION, tooManyPartitionsMessage(requested));
+      return createTopicsHandler.errorResponse(req, ErrorCode.POLICY_VIOLATION, ctx, tooManyPartitionsMessage(requested));
     }
     const answered = new Set<string>();
     const topics: TopicResult[] = [];
@@ -156,7 +159,7 @@ export const createTopicsHandler: ApiHandler<Request, Response> = {
     });
   },
 
-  errorResponse(req, errorCode, errorMessage) {
+  errorResponse(req, errorCode, _ctx, errorMessage) {
     const names = [...new Set(req.topics.map((t) => t.name))];
     return { topics: names.map((name) => ({ name, errorCode, errorMessage: errorMessage ?? null })) };
   },

@@ -34,8 +34,9 @@ export const deleteTopicsHandler: ApiHandler<Request, Response> = {
     return { topicNames: r.array((r) => r.string()), timeoutMs: r.int32() };
   },
 
-  handle(req, { cluster, node }) {
-    if (node.id !== cluster.controllerId) return deleteTopicsHandler.errorResponse(req, ErrorCode.NOT_CONTROLLER);
+  handle(req, ctx) {
+    const { cluster, node } = ctx;
+    if (node.id !== cluster.controllerId) return deleteTopicsHandler.errorResponse(req, ErrorCode.NOT_CONTROLLER, ctx);
     const names = [...new Set(req.topicNames)];
     return {
       responses: names.map((name) => ({

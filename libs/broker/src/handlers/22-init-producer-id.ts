@@ -38,13 +38,14 @@ export const initProducerIdHandler: ApiHandler<Request, Response> = {
     return { transactionalId: r.nullableString(), transactionTimeoutMs: r.int32() };
   },
 
-  handle(req, { cluster, connection }) {
+  handle(req, ctx) {
+    const { cluster, connection } = ctx;
     if (req.transactionalId !== null) {
       cluster.logger.warn(
         `InitProducerId from ${connection.remote} names transactional id '${req.transactionalId}': the embedded broker does not support transactions; ` +
           'use an idempotent producer without a transactionalId',
       );
-      return initProducerIdHandler.errorResponse(req, ErrorCode.INVALID_REQUEST);
+      return initProducerIdHandler.errorResponse(req, ErrorCode.INVALID_REQUEST, ctx);
     }
     return { errorCode: ErrorCode.NONE, ...cluster.producers.initProducerId(null) };
   },

@@ -56,8 +56,9 @@ export const createPartitionsHandler: ApiHandler<Request, Response> = {
     return { topics, timeoutMs: r.int32(), validateOnly: r.bool() };
   },
 
-  handle(req, { cluster, node }) {
-    if (node.id !== cluster.controllerId) return createPartitionsHandler.errorResponse(req, ErrorCode.NOT_CONTROLLER);
+  handle(req, ctx) {
+    const { cluster, node } = ctx;
+    if (node.id !== cluster.controllerId) return createPartitionsHandler.errorResponse(req, ErrorCode.NOT_CONTROLLER, ctx);
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
     // Partitions added by the topics that can grow (named once, existing), against Kafka's CreateTopics bound.
@@ -67,7 +68,7 @@ export const createPartitionsHandler: ApiHandler<Request, Response> = {
       if (seen.get(t.name) === 1 && current !== undefined) requested += Math.max(0, t.count - current);
     }
     if (requested > MAX_PARTITIONS_PER_REQUEST) {
-      return createPartitionsHandler.errorResponse(req, ErrorCode.POLICY_VIOLATION, tooManyPartitionsMessage(requested));
+      return createPartitionsHandler.errorResponse(req, ErrorCode.POLICY_VIOLATION, ctx, tooManyPartitionsMessage(requested));
     }
     const answered = new Set<string>();
     const results: Result[] = [];
@@ -100,7 +101,7 @@ export const createPartitionsHandler: ApiHandler<Request, Response> = {
     w.array(res.results, (w, r) => w.string(r.name).int16(r.errorCode).nullableString(r.errorMessage));
   },
 
-  errorResponse(req, errorCode, errorMessage) {
+  errorResponse(req, errorCode, _ctx, errorMessage) {
     return { results: [...new Set(req.topics.map((t) => t.name))].map((name) => ({ name, errorCode, errorMessage: errorMessage ?? null })) };
   },
 

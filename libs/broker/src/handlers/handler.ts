@@ -19,9 +19,17 @@ export interface RequestContext {
   readonly apiVersion: number;
   readonly correlationId: number;
   readonly clientId: string | null;
+  /**
+   * Set when an injected fault scoped to a topic hits a handler with `topicFaults`: the error code the
+   * entries of `topic` must get (undefined for the other topics, which are handled as usual).
+   */
+  readonly injectedError?: (topic: string) => number | undefined;
 }
 
-/** Returned by `handle` when the protocol sends no response (Produce with acks = 0). */
+/**
+ * Nothing is to be sent for this request: the connection was closed (a dropped connection, a cancelled
+ * delay). A handler may return it too, after closing the connection itself.
+ */
 export const NO_RESPONSE: unique symbol = Symbol('kafka-nest:no-response');
 
 export interface ApiHandler<Req = any, Res = any> {
@@ -38,9 +46,20 @@ export interface ApiHandler<Req = any, Res = any> {
    * The response to `req` with every entry failing with `errorCode`: how fault injection answers, and a handler
    * refusing a whole request. `errorMessage` goes where the response has an error message field.
    */
-  errorResponse(req: Req, errorCode: number, errorMessage?: string): Res;
+  errorResponse(req: Req, errorCode: number, ctx: RequestContext, errorMessage?: string): Res;
   /** The topics a request names, so a fault can be scoped to one topic. */
   topics?(req: Req): string[];
+  /**
+   * Whether `handle` applies `ctx.injectedError` per topic entry. Then a fault scoped to one topic fails only
+   * that topic's entries and the rest of the request is handled; otherwise it fails the whole request.
+   */
+  readonly topicFaults?: boolean;
+  /**
+   * Whether `req` gets a response; absent means it always does. When it does not (Produce with acks 0), the
+   * response `handle` returns is not sent, and an injected error closes the connection instead, as Kafka
+   * closes a connection on an error it cannot report.
+   */
+  expectsResponse?(req: Req): boolean;
 }
 
 /** Handlers by API key. Registering a key twice is a programming error, reported at start-up. */

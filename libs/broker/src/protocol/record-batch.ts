@@ -9,18 +9,27 @@
  *             | key: varint-length bytes | value: varint-length bytes | headers: [varint-length key, value]
  *
  * The CRC-32C covers everything from `attributes` to the end, so the broker assigns offsets by rewriting
- * `baseOffset` alone: no recompute, no decompression. Records are decoded only for inspection.
+ * `baseOffset` alone: no recompute, no decompression. Only a LogAppendTime topic's batches are changed
+ * past it (attributes, maxTimestamp, then the CRC recomputed). Records are decoded only for inspection.
  */
 import { gunzipSync } from 'node:zlib';
 import { crc32c } from '@node-rs/crc32';
+import { ErrorCode } from './error-codes.js';
 import { ProtocolError } from './protocol-error.js';
 import { Reader } from './reader.js';
 
 /** Size of the batch header up to and including the record count. */
 export const BATCH_HEADER_SIZE = 61;
 const CRC_START = 21;
+/** Attribute bit of a control batch (transaction markers). */
+const CONTROL_FLAG = 0x20;
+/** Attribute bit of the timestamp type: set for LogAppendTime, clear for CreateTime. */
+const LOG_APPEND_TIME_FLAG = 0x08;
+const ATTRIBUTES_OFFSET = 21;
+const MAX_TIMESTAMP_OFFSET = 35;
+const CRC_OFFSET = 17;
 
-export const enum Compression {
+export enum Compression {
   None = 0,
   Gzip = 1,
   Snappy = 2,
@@ -56,29 +65,31 @@ export class InvalidBatchError extends Error {
 
 /**
  * Splits a produce request's record set into batches and validates each header and CRC.
- * Throws {@link InvalidBatchError} with CORRUPT_MESSAGE (2) or UNSUPPORTED_FOR_MESSAGE_FORMAT (43).
+ * Throws {@link InvalidBatchError}: CORRUPT_MESSAGE (2) for bytes that do not frame a batch or fail the
+ * CRC; INVALID_RECORD (87) for a magic other than 2 and for a header Kafka refuses from a client (see
+ * `headerProblem`), as Kafka answers a Produce v3+.
  */
 export function splitBatches(records: Buffer): { header: BatchHeader; bytes: Buffer }[] {
   const out: { header: BatchHeader; bytes: Buffer }[] = [];
   let pos = 0;
   while (pos < records.length) {
     if (records.length - pos < BATCH_HEADER_SIZE) {
-      throw new InvalidBatchError(`record set ends with a partial batch header (${records.length - pos} bytes)`, 2);
+      throw new InvalidBatchError(`record set ends with a partial batch header (${records.length - pos} bytes)`, ErrorCode.CORRUPT_MESSAGE);
     }
     const batchLength = records.readInt32BE(pos + 8);
     const length = batchLength + 12;
     if (batchLength < BATCH_HEADER_SIZE - 12 || pos + length > records.length) {
-      throw new InvalidBatchError(`batch length ${batchLength} does not fit the record set`, 2);
+      throw new InvalidBatchError(`batch length ${batchLength} does not fit the record set`, ErrorCode.CORRUPT_MESSAGE);
     }
     const bytes = records.subarray(pos, pos + length);
     const magic = bytes.readInt8(16);
     if (magic !== 2) {
-      throw new InvalidBatchError(`record batch magic ${magic} is not supported; only magic 2 (Kafka 0.11+) is`, 43);
+      throw new InvalidBatchError(`record batch magic ${magic} is not supported; Produce v3+ takes only magic 2 (Kafka 0.11+) batches`, ErrorCode.INVALID_RECORD);
     }
-    const crc = bytes.readUInt32BE(17);
+    const crc = bytes.readUInt32BE(CRC_OFFSET);
     const actual = crc32c(bytes.subarray(CRC_START)) >>> 0;
     if (crc !== actual) {
-      throw new InvalidBatchError(`record batch CRC mismatch: header says ${crc}, bytes give ${actual}`, 2);
+      throw new InvalidBatchError(`record batch CRC mismatch: header says ${crc}, bytes give ${actual}`, ErrorCode.CORRUPT_MESSAGE);
     }
     const header: BatchHeader = {
       length,
@@ -92,19 +103,50 @@ export function splitBatches(records: Buffer): { header: BatchHeader; bytes: Buf
       baseSequence: bytes.readInt32BE(53),
       recordCount: bytes.readInt32BE(57),
     };
-    if (header.recordCount < 0 || header.lastOffsetDelta < 0) {
-      throw new InvalidBatchError(`record batch has ${header.recordCount} records and lastOffsetDelta ${header.lastOffsetDelta}`, 2);
-    }
+    const problem = headerProblem(header);
+    if (problem) throw new InvalidBatchError(problem, ErrorCode.INVALID_RECORD);
     out.push({ header, bytes });
     pos += length;
   }
   return out;
 }
 
+/**
+ * What Kafka's LogValidator refuses in a client's batch header, with its wording, or null: the header must
+ * agree with itself (a positive record count, equal to lastOffsetDelta + 1), a client may not write control
+ * batches (transaction markers), and an idempotent batch (producer id set) needs a sequence number.
+ * Header fields only, so the records are never read.
+ */
+function headerProblem(h: BatchHeader): string | null {
+  if (h.recordCount <= 0) return `Invalid reported count for record batch: ${h.recordCount}`;
+  if (h.lastOffsetDelta + 1 !== h.recordCount) {
+    return `Inconsistent batch offset range [0, ${h.lastOffsetDelta}] and count of records ${h.recordCount}`;
+  }
+  if ((h.attributes & CONTROL_FLAG) !== 0) return 'Clients are not allowed to write control records';
+  if (h.producerId >= 0 && h.baseSequence < 0) return `Invalid sequence number ${h.baseSequence} in record batch with producerId ${h.producerId}`;
+  if ((h.attributes & 0x07) > Compression.Zstd) return `Unknown compression type id ${h.attributes & 0x07} in record batch`;
+  return null;
+}
+
+/**
+ * Marks a batch, in place, as stamped with the broker's append time (message.timestamp.type=LogAppendTime),
+ * as Kafka's DefaultRecordBatch.setMaxTimestamp does: the timestamp-type bit set, maxTimestamp set to
+ * `appendTime`, and the CRC-32C, which covers the attributes onward, recomputed. Records keep their own
+ * deltas; readers take maxTimestamp as every record's timestamp.
+ */
+export function stampLogAppendTime(batch: Buffer, appendTime: number): void {
+  batch.writeInt16BE(batch.readInt16BE(ATTRIBUTES_OFFSET) | LOG_APPEND_TIME_FLAG, ATTRIBUTES_OFFSET);
+  batch.writeBigInt64BE(BigInt(appendTime), MAX_TIMESTAMP_OFFSET);
+  batch.writeUInt32BE(crc32c(batch.subarray(CRC_START)) >>> 0, CRC_OFFSET);
+}
+
 /** A record decoded from the log, for tests and inspection. */
 export interface DecodedRecord {
   readonly offset: number;
+  /** The producer's timestamp (CreateTime), or the broker's append time for a LogAppendTime topic. */
   readonly timestamp: number;
+  /** What `timestamp` is, from the batch's attributes, as Kafka's TimestampType names it. */
+  readonly timestampType: 'CreateTime' | 'LogAppendTime';
   readonly key: Buffer | null;
   readonly value: Buffer | null;
   readonly headers: { key: string; value: Buffer | null }[];
@@ -115,9 +157,12 @@ export function decodeBatch(batch: Buffer): DecodedRecord[] {
   const baseOffset = Number(batch.readBigInt64BE(0));
   const attributes = batch.readInt16BE(21);
   const baseTimestamp = Number(batch.readBigInt64BE(27));
+  const logAppendTime = (attributes & LOG_APPEND_TIME_FLAG) !== 0;
+  const timestampType = logAppendTime ? 'LogAppendTime' : 'CreateTime';
+  const maxTimestamp = Number(batch.readBigInt64BE(MAX_TIMESTAMP_OFFSET));
   const count = batch.readInt32BE(57);
   const codec = attributes & 0x07;
-  if ((attributes & 0x20) !== 0) return []; // control batch (transaction markers): no user records
+  if ((attributes & CONTROL_FLAG) !== 0) return []; // control batch (transaction markers): no user records
   let body = batch.subarray(BATCH_HEADER_SIZE);
   if (codec === Compression.Gzip) body = gunzipSync(body);
   else if (codec !== Compression.None) {
@@ -143,7 +188,8 @@ export function decodeBatch(batch: Buffer): DecodedRecord[] {
       const hvLen = r.varint();
       headers.push({ key: hk, value: hvLen < 0 ? null : Buffer.from(r.raw(hvLen)) });
     }
-    records.push({ offset: baseOffset + offsetDelta, timestamp: baseTimestamp + timestampDelta, key, value, headers });
+    const timestamp = logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta;
+    records.push({ offset: baseOffset + offsetDelta, timestamp, timestampType, key, value, headers });
   }
   return records;
 }
