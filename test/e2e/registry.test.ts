@@ -90,4 +90,23 @@ describe('KafkaListenerEndpointRegistry', () => {
     await waitForCommit(broker, 'controlled', 'ctl', 1, 2);
     await waitFor(async () => (await registry.lag('controlled')).every((l) => l.lag === 0));
   });
+
+  it('stop() right after start() leaves no consumer behind', async () => {
+    @Injectable()
+    class Quick {
+      @KafkaListener({ id: 'quick', topics: ['ctl'], autoStartup: false })
+      on() {}
+    }
+    const other = await startApp(broker, { providers: [Quick] });
+    try {
+      const quick = other.get(KafkaListenerEndpointRegistry);
+      const started = quick.start('quick');
+      await quick.stop('quick');
+      await started;
+      expect(quick.isRunning('quick')).toBe(false);
+      expect(broker.describeGroup('quick')?.members ?? []).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
 });

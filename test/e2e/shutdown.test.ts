@@ -9,7 +9,7 @@ import { CapturingLogger, committed, gate, startApp } from '../fixtures/kafka-ap
 
 let broker: EmbeddedKafkaBroker;
 beforeAll(async () => {
-  broker = await createKafkaTestBroker({ topics: [{ name: 'drain' }, { name: 'slow' }, { name: 'poll' }] });
+  broker = await createKafkaTestBroker({ topics: [{ name: 'drain' }, { name: 'slow' }, { name: 'poll' }, { name: 'twice' }] });
 });
 afterAll(() => broker.stop());
 
@@ -75,6 +75,31 @@ describe('graceful shutdown', () => {
     );
     expect(committed(broker, 'slow', 'slow')).toBe(-1);
     hold.open();
+  });
+
+  it('app.close() after a registry.stop() that is still draining waits for the handler and its commit', async () => {
+    const events: string[] = [];
+    @Injectable()
+    class StoppedTwice {
+      @KafkaListener({ id: 'twice', topics: ['twice'], fromBeginning: true })
+      async on() {
+        events.push('handler start');
+        // A handler that takes a while: both stops must wait for it.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        events.push('handler end');
+      }
+    }
+    const app = await startApp(broker, { providers: [StoppedTwice] });
+    await app.get(KafkaTemplate).send('twice', 1);
+    await waitFor(() => events.includes('handler start'));
+
+    const first = app.get(KafkaListenerEndpointRegistry).stop('twice');
+    await app.close();
+    events.push('closed');
+    await first;
+
+    expect(events).toEqual(['handler start', 'handler end', 'closed']);
+    expect(committed(broker, 'twice', 'twice')).toBe(1);
   });
 });
 

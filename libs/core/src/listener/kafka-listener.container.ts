@@ -133,6 +133,10 @@ export class KafkaListenerContainer implements MessageListenerContainer {
   private readonly pendingRestarts = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   private running = false;
   private paused = false;
+  /** The start in progress: `stop()` waits for it, then tears down what it made. */
+  private starting: Promise<void> | undefined;
+  /** The stop in progress: every caller of `stop()` gets it, so none returns before the handlers drained. */
+  private stopping: Promise<void> | undefined;
   private admin: TransportAdmin | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private readonly busy = new Set<Busy>();
@@ -173,27 +177,34 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     return this.paused;
   }
 
-  async start(): Promise<void> {
-    if (this.running) return;
+  /** Resolves once every consumer joined the group; a stop in progress finishes first. */
+  start(): Promise<void> {
+    if (this.starting) return this.starting;
+    if (this.stopping) return this.stopping.then(() => this.start());
+    if (this.running) return Promise.resolve();
+    // Set before the first await, so that a stop() right after this call is seen.
     this.running = true;
     this.paused = false;
-    const { endpoint, env } = this;
+    return (this.starting = this.startContainer().finally(() => (this.starting = undefined)));
+  }
+
+  private async startContainer(): Promise<void> {
+    const { endpoint } = this;
     try {
       await this.createErrorHandlerTopics();
-    } catch (err) {
-      this.running = false;
-      throw err;
-    }
-    this.children = Array.from({ length: endpoint.concurrency }, (_, index) => this.createChild(index));
-    try {
+      // A stop() meanwhile: make no consumers (it waits for this start, then tears down what exists).
+      if (!this.running) return;
+      this.children = Array.from({ length: endpoint.concurrency }, (_, index) => this.createChild(index));
       await Promise.all(this.children.map((child) => this.runChild(child)));
     } catch (err) {
-      await this.stop();
+      this.running = false;
+      await this.tearDown();
       throw new KafkaNestError(
         `listener '${this.id}' (${this.listener}) could not start: ${err instanceof Error ? err.message : String(err)}; check 'client.brokers' and that the topics exist`,
         { cause: err },
       );
     }
+    if (!this.running) return;
     const interval = Math.max(20, Math.min(1_000, Math.floor(endpoint.properties.maxPollIntervalMs / 4)));
     this.watchdog = setInterval(() => this.checkBusy(), interval);
     this.watchdog.unref();
@@ -258,15 +269,33 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     }
   }
 
-  async stop(): Promise<void> {
-    if (!this.running) return;
+  /**
+   * Stops fetching, lets the handlers in flight finish (at most `shutdownTimeoutMs`), commits, leaves the
+   * group and disconnects the admin client. A start in progress finishes first; concurrent calls share one
+   * stop, so each resolves only once the handlers drained.
+   */
+  stop(): Promise<void> {
+    return (this.stopping ??= this.stopContainer().finally(() => (this.stopping = undefined)));
+  }
+
+  private async stopContainer(): Promise<void> {
+    const wasRunning = this.running;
+    // start() checks this after each step and makes nothing more; what it made is torn down below.
     this.running = false;
+    await this.starting?.catch(() => undefined);
+    await this.tearDown();
+    if (wasRunning) this.logger.log('stopped');
+  }
+
+  /** Ends back-offs and restarts, drains and disconnects the consumers, then the admin client. */
+  private async tearDown(): Promise<void> {
     for (const wait of this.pendingRestarts) {
       clearTimeout(wait.timer);
       wait.resolve();
     }
     this.pendingRestarts.clear();
     clearInterval(this.watchdog);
+    this.watchdog = undefined;
     const children = this.children;
     this.children = [];
     for (const c of children) {
@@ -291,7 +320,6 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     const admin = this.admin;
     this.admin = undefined;
     await admin?.disconnect().catch(() => undefined);
-    this.logger.log('stopped');
   }
 
   pause(): void {

@@ -31,7 +31,8 @@ export interface MessageListenerContainer {
   start(): Promise<void>;
   /**
    * Stops fetching, waits for handlers in flight (at most the shutdown timeout), commits what was
-   * processed and leaves the group.
+   * processed and leaves the group. A start in progress finishes first; a stop in progress is shared, so
+   * every caller resolves only once the handlers drained.
    */
   stop(): Promise<void>;
   /** Stops fetching after the records in hand; the consumers stay in the group (no rebalance). */
