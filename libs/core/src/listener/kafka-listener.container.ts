@@ -137,7 +137,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
   private starting: Promise<void> | undefined;
   /** The stop in progress: every caller of `stop()` gets it, so none returns before the handlers drained. */
   private stopping: Promise<void> | undefined;
-  private admin: TransportAdmin | undefined;
+  private admin: Promise<TransportAdmin> | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private readonly busy = new Set<Busy>();
   /**
@@ -192,9 +192,15 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     const { endpoint } = this;
     try {
       await this.createErrorHandlerTopics();
-      // A stop() meanwhile: make no consumers (it waits for this start, then tears down what exists).
-      if (!this.running) return;
-      this.children = Array.from({ length: endpoint.concurrency }, (_, index) => this.createChild(index));
+    } catch (err) {
+      this.running = false;
+      await this.tearDown();
+      throw err;
+    }
+    // A stop() meanwhile: make no consumers (it waits for this start, then tears down what exists).
+    if (!this.running) return;
+    this.children = Array.from({ length: endpoint.concurrency }, (_, index) => this.createChild(index));
+    try {
       await Promise.all(this.children.map((child) => this.runChild(child)));
     } catch (err) {
       this.running = false;
@@ -319,7 +325,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     }
     const admin = this.admin;
     this.admin = undefined;
-    await admin?.disconnect().catch(() => undefined);
+    await admin?.then((a) => a.disconnect()).catch(() => undefined);
   }
 
   pause(): void {
@@ -758,11 +764,19 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     if (wanted.length) await admin.createTopics(wanted);
   }
 
-  private async adminClient(): Promise<TransportAdmin> {
+  /** One admin client per container, made on first use (concurrent callers share it); `stop()` disconnects it. */
+  private adminClient(): Promise<TransportAdmin> {
     if (!this.admin) {
       const admin = this.env.transport.createAdmin(this.env.client);
-      await admin.connect();
-      this.admin = admin;
+      const connected: Promise<TransportAdmin> = admin.connect().then(
+        () => admin,
+        async (err: unknown) => {
+          if (this.admin === connected) this.admin = undefined;
+          await admin.disconnect().catch(() => undefined);
+          throw err;
+        },
+      );
+      this.admin = connected;
     }
     return this.admin;
   }
