@@ -27,7 +27,10 @@ export interface MessageListenerContainer {
   isRunning(): boolean;
   /** Paused through `pause()` (retry back-offs do not count). */
   isPaused(): boolean;
-  /** Connects the consumers and joins the group; resolves once they are subscribed (not yet assigned). */
+  /**
+   * Connects the consumers, subscribes them and joins the group; resolves once each joined (with several,
+   * the group may still be rebalancing), rejects when one cannot. A stop in progress finishes first.
+   */
   start(): Promise<void>;
   /**
    * Stops fetching, waits for handlers in flight (at most the shutdown timeout), commits what was
