@@ -27,7 +27,7 @@ import {
   KAFKA_PARAMS_METADATA,
   PIPES_METADATA,
 } from './kafka.constants.js';
-import { KafkaConfigurationError } from './kafka.errors.js';
+import { KafkaConfigurationError, KafkaNestError } from './kafka.errors.js';
 import { KafkaMetadataAccessor } from './kafka-metadata.accessor.js';
 import type { KafkaModuleOptions } from './kafka-module-options.interface.js';
 import { AckMode } from './listener/ack-mode.js';
@@ -116,8 +116,19 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, Befo
     }
   }
 
+  /**
+   * Starts the `autoStartup` containers in parallel. When one cannot start, the others are stopped again
+   * (a failed start-up leaves nothing consuming) and its error is thrown; several: one error naming each.
+   */
   async onApplicationBootstrap(): Promise<void> {
-    await Promise.all(this.containers.filter((c) => c.autoStartup).map((c) => c.start()));
+    const starting = this.containers.filter((c) => c.autoStartup);
+    const results = await Promise.allSettled(starting.map((c) => c.start()));
+    const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failures.length === 0) return;
+    await Promise.all(starting.map((c) => c.stop()));
+    if (failures.length === 1) throw failures[0];
+    const lines = failures.map((e) => `- ${e instanceof Error ? e.message : String(e)}`);
+    throw new KafkaNestError(`${failures.length} listeners could not start:\n${lines.join('\n')}`, { cause: new AggregateError(failures) });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
