@@ -1,6 +1,6 @@
 // Graceful shutdown: a handler in flight finishes, its offset is committed, the group is left, and a
 // restart reprocesses nothing; a handler outliving the shutdown timeout is reported.
-import { Injectable } from '@nestjs/common';
+import { Injectable, Module, type OnModuleDestroy } from '@nestjs/common';
 import type { EmbeddedKafkaBroker } from '@kafka-nest/broker';
 import { Ctx, KafkaContext, KafkaListener, KafkaListenerEndpointRegistry, KafkaTemplate } from '@kafka-nest/core';
 import { createKafkaTestBroker, waitFor, waitForCommit } from '@kafka-nest/testing';
@@ -9,7 +9,7 @@ import { CapturingLogger, committed, gate, startApp } from '../fixtures/kafka-ap
 
 let broker: EmbeddedKafkaBroker;
 beforeAll(async () => {
-  broker = await createKafkaTestBroker({ topics: [{ name: 'drain' }, { name: 'slow' }, { name: 'poll' }, { name: 'twice' }] });
+  broker = await createKafkaTestBroker({ topics: [{ name: 'drain' }, { name: 'slow' }, { name: 'poll' }, { name: 'twice' }, { name: 'ordered' }] });
 });
 afterAll(() => broker.stop());
 
@@ -100,6 +100,46 @@ describe('graceful shutdown', () => {
 
     expect(events).toEqual(['handler start', 'handler end', 'closed']);
     expect(committed(broker, 'twice', 'twice')).toBe(1);
+  });
+  it("containers drain before the application's onModuleDestroy hooks run (root and imported modules)", async () => {
+    const events: string[] = [];
+    @Injectable()
+    class Pool implements OnModuleDestroy {
+      onModuleDestroy() {
+        events.push('pool destroyed');
+      }
+    }
+    @Injectable()
+    class Cache implements OnModuleDestroy {
+      onModuleDestroy() {
+        events.push('cache destroyed');
+      }
+    }
+    @Module({ providers: [Cache], exports: [Cache] })
+    class CacheModule {}
+    @Injectable()
+    class UsesPool {
+      constructor(
+        readonly pool: Pool,
+        readonly cache: Cache,
+      ) {}
+
+      @KafkaListener({ id: 'ordered', topics: ['ordered'], fromBeginning: true })
+      async on() {
+        events.push('handler start');
+        // A handler that takes a while, using the pool all along.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        events.push('handler end');
+      }
+    }
+    const app = await startApp(broker, { providers: [Pool, UsesPool], imports: [CacheModule] });
+    await app.get(KafkaTemplate).send('ordered', 1);
+    await waitFor(() => events.includes('handler start'));
+    await app.close();
+
+    expect(events.slice(0, 2)).toEqual(['handler start', 'handler end']);
+    expect(events.slice(2).sort()).toEqual(['cache destroyed', 'pool destroyed']);
+    expect(committed(broker, 'ordered', 'ordered')).toBe(1);
   });
 });
 

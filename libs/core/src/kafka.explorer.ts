@@ -1,15 +1,16 @@
 /**
  * Finds `@KafkaListener` methods on every provider once, in `onModuleInit`, builds and validates their
  * endpoints and registers one container per listener; starts the containers in `onApplicationBootstrap`
- * and drains them in `beforeApplicationShutdown`. Internal.
+ * and drains them when the application closes, before any provider's `onModuleDestroy` runs (see
+ * `drainBeforeDestroy`). Internal.
  */
 import {
-  type BeforeApplicationShutdown,
   Inject,
   Injectable,
   type InjectionToken,
   Logger,
   type OnApplicationBootstrap,
+  type OnModuleDestroy,
   type OnModuleInit,
   Optional,
 } from '@nestjs/common';
@@ -58,7 +59,7 @@ function checkDeserializer(d: unknown, option: string, problem: (m: string) => E
 }
 
 @Injectable()
-export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('KafkaExplorer');
   private readonly paramsFactory = new KafkaParamsFactory();
   private readonly containers: KafkaListenerContainer[] = [];
@@ -114,6 +115,7 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, Befo
         });
       }
     }
+    if (this.containers.length) this.drainBeforeDestroy();
   }
 
   /**
@@ -131,8 +133,39 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, Befo
     throw new KafkaNestError(`${failures.length} listeners could not start:\n${lines.join('\n')}`, { cause: new AggregateError(failures) });
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
+  async onModuleDestroy(): Promise<void> {
+    await this.stopContainers();
+  }
+
+  private async stopContainers(): Promise<void> {
     await Promise.all(this.containers.map((c) => c.stop()));
+  }
+
+  /**
+   * Nest 12's `close()` calls `onModuleDestroy` module by module, the root module first and global modules
+   * (KafkaModule is one) last, then `beforeApplicationShutdown` and `onApplicationShutdown`: no hook of
+   * the explorer runs before the application's `onModuleDestroy` hooks, where a pool closes while handlers
+   * still use it. Spring stops its containers before destroying beans; to do the same, every other
+   * provider's (and controller's, and module class's) `onModuleDestroy` first waits for the containers to
+   * stop. `stop()` is shared by concurrent callers, so the first hook called drains and the others wait.
+   */
+  private drainBeforeDestroy(): void {
+    const wrapped = new WeakSet<object>();
+    for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
+      const instance: unknown = wrapper.isDependencyTreeStatic() ? wrapper.instance : undefined;
+      if (!instance || typeof instance !== 'object' || instance === this || wrapped.has(instance)) continue;
+      const destroy = (instance as Partial<OnModuleDestroy>).onModuleDestroy;
+      if (typeof destroy !== 'function') continue;
+      wrapped.add(instance);
+      Object.defineProperty(instance, 'onModuleDestroy', {
+        configurable: true,
+        writable: true,
+        value: async () => {
+          await this.stopContainers();
+          return destroy.call(instance);
+        },
+      });
+    }
   }
 
   private buildEndpoint(instance: object, methodName: string, opts: KafkaListenerOptions, n: number): ListenerEndpoint {
