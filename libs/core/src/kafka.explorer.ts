@@ -209,6 +209,17 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
       }
     }
 
+    // A string or number where a boolean goes ('false' from a config file) would count as its truthiness.
+    const flag = (name: string, value: unknown, fallback: boolean, where = ''): boolean => {
+      if (value === undefined) return fallback;
+      if (typeof value !== 'boolean') throw problem(`'${name}'${where} must be true or false, got ${JSON.stringify(value) ?? String(value)}`);
+      return value;
+    };
+    const batch = flag('batch', opts.batch, false);
+    const autoStartup = flag('autoStartup', opts.autoStartup, true);
+    const fromBeginningOption = flag('fromBeginning', opts.fromBeginning, false);
+    const syncCommits = flag('syncCommits', opts.syncCommits, flag('syncCommits', this.options.syncCommits, true, ' (KafkaModule option)'));
+
     const concurrency = opts.concurrency ?? 1;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw problem(`'concurrency' must be an integer of at least 1, got ${JSON.stringify(concurrency)}`);
     const ackMode = opts.ackMode ?? this.options.ackMode ?? AckMode.BATCH;
@@ -221,7 +232,7 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
     if (reset !== undefined && reset !== 'earliest' && reset !== 'latest') {
       throw problem(`'auto.offset.reset' must be 'earliest' or 'latest', got ${JSON.stringify(reset)}`);
     }
-    const fromBeginning = reset !== undefined ? reset === 'earliest' : (opts.fromBeginning ?? false);
+    const fromBeginning = reset !== undefined ? reset === 'earliest' : fromBeginningOption;
 
     const value = checkDeserializer(opts.deserializer ?? this.options.deserializer, 'deserializer', problem) ?? 'json';
     const key = checkDeserializer(opts.keyDeserializer ?? this.options.keyDeserializer, 'keyDeserializer', problem) ?? 'string';
@@ -235,11 +246,11 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
       listener,
       ...(pattern ? { topicPattern: pattern } : { topics: [...(topics as string[])] }),
       concurrency,
-      batch: opts.batch ?? false,
-      autoStartup: opts.autoStartup ?? true,
+      batch,
+      autoStartup,
       fromBeginning,
       ackMode,
-      syncCommits: opts.syncCommits ?? this.options.syncCommits ?? true,
+      syncCommits,
       properties,
       valueDeserializer: deserializerFn(value),
       keyDeserializer: deserializerFn(key),
