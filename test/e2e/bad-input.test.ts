@@ -2,7 +2,14 @@
 // the class, the method and the fix.
 import { Injectable } from '@nestjs/common';
 import type { EmbeddedKafkaBroker } from '@kafka-nest/broker';
-import { KafkaConfigurationError, KafkaListener, KafkaTemplate, ListenerExecutionFailedError, type KafkaListenerOptions } from '@kafka-nest/core';
+import {
+  KafkaConfigurationError,
+  KafkaListener,
+  KafkaTemplate,
+  ListenerExecutionFailedError,
+  type KafkaListenerOptions,
+  type KafkaModuleOptions,
+} from '@kafka-nest/core';
 import { createKafkaTestBroker, waitFor } from '@kafka-nest/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileApp, RecordingErrorHandler, startApp } from '../fixtures/kafka-app.js';
@@ -14,7 +21,10 @@ beforeAll(async () => {
 afterAll(() => broker.stop());
 
 /** Initializes an app with one listener `Orders.onOrder` carrying `options`; returns the start-up error. */
-async function startupError(options: KafkaListenerOptions, extra: { providers?: any[]; second?: KafkaListenerOptions } = {}): Promise<KafkaConfigurationError> {
+async function startupError(
+  options: KafkaListenerOptions,
+  extra: { providers?: any[]; second?: KafkaListenerOptions; module?: Partial<KafkaModuleOptions> } = {},
+): Promise<KafkaConfigurationError> {
   @Injectable()
   class Orders {
     @KafkaListener(options)
@@ -25,7 +35,7 @@ async function startupError(options: KafkaListenerOptions, extra: { providers?: 
     @KafkaListener(extra.second ?? { id: 'other', topics: ['bad'] })
     onOther() {}
   }
-  const app = await compileApp(broker, { providers: [Orders, ...(extra.second ? [Others] : []), ...(extra.providers ?? [])] });
+  const app = await compileApp(broker, { providers: [Orders, ...(extra.second ? [Others] : []), ...(extra.providers ?? [])], options: extra.module });
   const err = await app.init().then(
     async () => {
       await app.close();
@@ -123,6 +133,17 @@ describe('start-up errors', () => {
   it('a bad concurrency', async () => {
     const err = await startupError({ topics: ['bad'], concurrency: 0 });
     expect(err.message).toContain(`'concurrency' must be an integer of at least 1, got 0`);
+  });
+
+  it('a boolean option given as a string or a number', async () => {
+    const err = await startupError({ id: 'orders', topics: ['bad'], autoStartup: 'false' as any });
+    expect(err.message).toBe(`@KafkaListener on Orders.onOrder (id 'orders'): 'autoStartup' must be true or false, got "false"`);
+    expect((await startupError({ topics: ['bad'], batch: 1 as any })).message).toContain(`'batch' must be true or false, got 1`);
+    expect((await startupError({ topics: ['bad'], fromBeginning: 'yes' as any })).message).toContain(`'fromBeginning' must be true or false, got "yes"`);
+    expect((await startupError({ topics: ['bad'], syncCommits: 0 as any })).message).toContain(`'syncCommits' must be true or false, got 0`);
+    expect((await startupError({ topics: ['bad'] }, { module: { syncCommits: 'no' as any } })).message).toContain(
+      `'syncCommits' (KafkaModule option) must be true or false, got "no"`,
+    );
   });
 
   it('a bad ack mode and a bad deserializer', async () => {

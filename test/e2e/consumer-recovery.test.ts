@@ -47,4 +47,30 @@ describe('consumer recovery', () => {
       await app.close();
     }
   });
+
+  it('crashes in a row (a replacement that cannot join, one that fails at once) double the back-off', async () => {
+    const logger = new CapturingLogger();
+    const app = await startApp(broker, { providers: [Recorder], logger });
+    try {
+      const template = app.get(KafkaTemplate);
+      const recorder = app.get(Recorder);
+      await template.send('recovering', 'first');
+      await waitFor(() => recorder.seen.includes('first'));
+
+      // The consumer's fetch fails; its replacement cannot join; the next one's fetch fails; the fourth runs.
+      const fetches = broker.injectFault({ apiKey: ApiKey.Fetch, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, count: 2 });
+      const join = broker.injectFault({ apiKey: ApiKey.JoinGroup, errorCode: ErrorCode.INVALID_SESSION_TIMEOUT });
+      await Promise.all([fetches.exhausted, join.exhausted]);
+      await template.send('recovering', 'last');
+      await waitFor(() => recorder.seen.includes('last'), { timeoutMs: 20_000 });
+
+      const delays = logger
+        .lines('error')
+        .flatMap((l) => (l.startsWith("consumer 0 of listener 'recovering' stopped on an error") ? [Number(/starting a new consumer in (\d+) ms/.exec(l)?.[1])] : []));
+      expect(delays).toEqual([1000, 2000, 4000]);
+      expect(app.get(KafkaListenerEndpointRegistry).isRunning('recovering')).toBe(true);
+    } finally {
+      await app.close();
+    }
+  });
 });

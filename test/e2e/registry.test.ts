@@ -5,7 +5,7 @@ import type { EmbeddedKafkaBroker } from '@kafka-nest/broker';
 import { Ctx, KafkaContext, KafkaListener, KafkaListenerEndpointRegistry, KafkaTemplate, ListenerContainerNotFoundError } from '@kafka-nest/core';
 import { createKafkaTestBroker, waitFor, waitForAssignment, waitForCommit } from '@kafka-nest/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp } from '../fixtures/kafka-app.js';
+import { compileApp, RecordingErrorHandler, startApp } from '../fixtures/kafka-app.js';
 
 let broker: EmbeddedKafkaBroker;
 let app: INestApplicationContext;
@@ -89,5 +89,70 @@ describe('KafkaListenerEndpointRegistry', () => {
     await waitFor(() => ['0:a', '1:b', '1:c'].every((v) => seen.includes(v)));
     await waitForCommit(broker, 'controlled', 'ctl', 1, 2);
     await waitFor(async () => (await registry.lag('controlled')).every((l) => l.lag === 0));
+  });
+
+  it('stop() right after start() leaves no consumer behind', async () => {
+    @Injectable()
+    class Quick {
+      @KafkaListener({ id: 'quick', topics: ['ctl'], autoStartup: false })
+      on() {}
+    }
+    const other = await startApp(broker, { providers: [Quick] });
+    try {
+      const quick = other.get(KafkaListenerEndpointRegistry);
+      const started = quick.start('quick');
+      await quick.stop('quick');
+      await started;
+      expect(quick.isRunning('quick')).toBe(false);
+      expect(broker.describeGroup('quick')?.members ?? []).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('admin clients', () => {
+  let own: EmbeddedKafkaBroker;
+  beforeAll(async () => {
+    own = await createKafkaTestBroker({ topics: [{ name: 'lagging' }] });
+  });
+  afterAll(() => own.stop());
+
+  const openConnections = () => own.cluster.nodes.reduce((n, node) => n + node.connections.size, 0);
+
+  @Injectable()
+  class Lagging {
+    @KafkaListener({ id: 'never-started', topics: ['lagging'], autoStartup: false })
+    idle() {}
+
+    @KafkaListener({ id: 'running', topics: ['lagging'] })
+    on() {}
+  }
+
+  it('lag() on a container never started, or asked twice at once: app.close() leaves no connection open', async () => {
+    const app = await startApp(own, { providers: [Lagging] });
+    const registry = app.get(KafkaListenerEndpointRegistry);
+    expect(await registry.lag('never-started')).toEqual([{ topic: 'lagging', partition: 0, committed: -1, endOffset: 0, lag: 0 }]);
+    const [a, b] = await Promise.all([registry.lag('running'), registry.lag('running')]);
+    expect(a).toEqual(b);
+    await app.close();
+    await waitFor(() => openConnections() === 0, { message: 'every connection of the closed application to be gone' });
+  });
+
+  it('a start that fails creating the error handler topics leaves no connection open', async () => {
+    class NoTopics extends RecordingErrorHandler {
+      topicsToCreate(): never {
+        throw new Error('no dead-letter topic for you');
+      }
+    }
+    @Injectable()
+    class Failing {
+      @KafkaListener({ id: 'failing', topics: ['lagging'], errorHandler: NoTopics })
+      on() {}
+    }
+    const app = await compileApp(own, { providers: [Failing, NoTopics] });
+    await expect(app.init()).rejects.toThrow('no dead-letter topic for you');
+    await app.close();
+    await waitFor(() => openConnections() === 0, { message: 'every connection of the failed application to be gone' });
   });
 });

@@ -1,15 +1,15 @@
 // Graceful shutdown: a handler in flight finishes, its offset is committed, the group is left, and a
 // restart reprocesses nothing; a handler outliving the shutdown timeout is reported.
-import { Injectable } from '@nestjs/common';
+import { Injectable, Module, type OnModuleDestroy } from '@nestjs/common';
 import type { EmbeddedKafkaBroker } from '@kafka-nest/broker';
-import { Ctx, KafkaContext, KafkaListener, KafkaListenerEndpointRegistry, KafkaTemplate } from '@kafka-nest/core';
+import { type ConsumedRecord, Ctx, KafkaContext, KafkaListener, KafkaListenerEndpointRegistry, KafkaTemplate } from '@kafka-nest/core';
 import { createKafkaTestBroker, waitFor, waitForCommit } from '@kafka-nest/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CapturingLogger, committed, gate, startApp } from '../fixtures/kafka-app.js';
+import { CapturingLogger, committed, gate, RecordingErrorHandler, startApp } from '../fixtures/kafka-app.js';
 
 let broker: EmbeddedKafkaBroker;
 beforeAll(async () => {
-  broker = await createKafkaTestBroker({ topics: [{ name: 'drain' }, { name: 'slow' }, { name: 'poll' }] });
+  broker = await createKafkaTestBroker({ topics: [{ name: 'drain' }, { name: 'slow' }, { name: 'poll' }, { name: 'twice' }, { name: 'ordered' }, { name: 'halting', partitions: 2 }] });
 });
 afterAll(() => broker.stop());
 
@@ -75,6 +75,109 @@ describe('graceful shutdown', () => {
     );
     expect(committed(broker, 'slow', 'slow')).toBe(-1);
     hold.open();
+  });
+
+  it('app.close() after a registry.stop() that is still draining waits for the handler and its commit', async () => {
+    const events: string[] = [];
+    @Injectable()
+    class StoppedTwice {
+      @KafkaListener({ id: 'twice', topics: ['twice'], fromBeginning: true })
+      async on() {
+        events.push('handler start');
+        // A handler that takes a while: both stops must wait for it.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        events.push('handler end');
+      }
+    }
+    const app = await startApp(broker, { providers: [StoppedTwice] });
+    await app.get(KafkaTemplate).send('twice', 1);
+    await waitFor(() => events.includes('handler start'));
+
+    const first = app.get(KafkaListenerEndpointRegistry).stop('twice');
+    await app.close();
+    events.push('closed');
+    await first;
+
+    expect(events).toEqual(['handler start', 'handler end', 'closed']);
+    expect(committed(broker, 'twice', 'twice')).toBe(1);
+  });
+  it("app.close() after an error handler's 'stop' waits for the handler still running on another partition", async () => {
+    const events: string[] = [];
+    const slowStarted = gate();
+    /** Decides 'stop' for the bad record once the slow one is in flight. */
+    class Stopping extends RecordingErrorHandler {
+      constructor() {
+        super(() => ({ action: 'stop' }));
+      }
+      override async handleRecord(record: ConsumedRecord, error: Error) {
+        await slowStarted.promise;
+        return super.handleRecord(record, error);
+      }
+    }
+    @Injectable()
+    class Halting {
+      @KafkaListener({ id: 'halting', topics: ['halting'], fromBeginning: true, autoStartup: false, deserializer: 'string', errorHandler: Stopping })
+      async on(@Ctx() ctx: KafkaContext) {
+        if (ctx.partition === 0) throw new Error('bad record');
+        events.push('slow start');
+        slowStarted.open();
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        events.push('slow end');
+      }
+    }
+    const app = await startApp(broker, { providers: [Halting, Stopping] });
+    const registry = app.get(KafkaListenerEndpointRegistry);
+    await app.get(KafkaTemplate).sendBatch('halting', [{ value: 'bad', partition: 0 }, { value: 'slow', partition: 1 }]);
+    await registry.start('halting');
+    await waitFor(() => !registry.isRunning('halting'));
+
+    await app.close();
+    events.push('closed');
+
+    expect(events).toEqual(['slow start', 'slow end', 'closed']);
+    expect(committed(broker, 'halting', 'halting', 1)).toBe(1);
+    expect(committed(broker, 'halting', 'halting', 0)).toBe(-1);
+  });
+
+  it("containers drain before the application's onModuleDestroy hooks run (root and imported modules)", async () => {
+    const events: string[] = [];
+    @Injectable()
+    class Pool implements OnModuleDestroy {
+      onModuleDestroy() {
+        events.push('pool destroyed');
+      }
+    }
+    @Injectable()
+    class Cache implements OnModuleDestroy {
+      onModuleDestroy() {
+        events.push('cache destroyed');
+      }
+    }
+    @Module({ providers: [Cache], exports: [Cache] })
+    class CacheModule {}
+    @Injectable()
+    class UsesPool {
+      constructor(
+        readonly pool: Pool,
+        readonly cache: Cache,
+      ) {}
+
+      @KafkaListener({ id: 'ordered', topics: ['ordered'], fromBeginning: true })
+      async on() {
+        events.push('handler start');
+        // A handler that takes a while, using the pool all along.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        events.push('handler end');
+      }
+    }
+    const app = await startApp(broker, { providers: [Pool, UsesPool], imports: [CacheModule] });
+    await app.get(KafkaTemplate).send('ordered', 1);
+    await waitFor(() => events.includes('handler start'));
+    await app.close();
+
+    expect(events.slice(0, 2)).toEqual(['handler start', 'handler end']);
+    expect(events.slice(2).sort()).toEqual(['cache destroyed', 'pool destroyed']);
+    expect(committed(broker, 'ordered', 'ordered')).toBe(1);
   });
 });
 

@@ -1,15 +1,16 @@
 /**
  * Finds `@KafkaListener` methods on every provider once, in `onModuleInit`, builds and validates their
  * endpoints and registers one container per listener; starts the containers in `onApplicationBootstrap`
- * and drains them in `beforeApplicationShutdown`. Internal.
+ * and drains them when the application closes, before any provider's `onModuleDestroy` runs (see
+ * `drainBeforeDestroy`). Internal.
  */
 import {
-  type BeforeApplicationShutdown,
   Inject,
   Injectable,
   type InjectionToken,
   Logger,
   type OnApplicationBootstrap,
+  type OnModuleDestroy,
   type OnModuleInit,
   Optional,
 } from '@nestjs/common';
@@ -27,7 +28,7 @@ import {
   KAFKA_PARAMS_METADATA,
   PIPES_METADATA,
 } from './kafka.constants.js';
-import { KafkaConfigurationError } from './kafka.errors.js';
+import { KafkaConfigurationError, KafkaNestError } from './kafka.errors.js';
 import { KafkaMetadataAccessor } from './kafka-metadata.accessor.js';
 import type { KafkaModuleOptions } from './kafka-module-options.interface.js';
 import { AckMode } from './listener/ack-mode.js';
@@ -58,7 +59,7 @@ function checkDeserializer(d: unknown, option: string, problem: (m: string) => E
 }
 
 @Injectable()
-export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('KafkaExplorer');
   private readonly paramsFactory = new KafkaParamsFactory();
   private readonly containers: KafkaListenerContainer[] = [];
@@ -114,14 +115,57 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, Befo
         });
       }
     }
+    if (this.containers.length) this.drainBeforeDestroy();
   }
 
+  /**
+   * Starts the `autoStartup` containers in parallel. When one cannot start, the others are stopped again
+   * (a failed start-up leaves nothing consuming) and its error is thrown; several: one error naming each.
+   */
   async onApplicationBootstrap(): Promise<void> {
-    await Promise.all(this.containers.filter((c) => c.autoStartup).map((c) => c.start()));
+    const starting = this.containers.filter((c) => c.autoStartup);
+    const results = await Promise.allSettled(starting.map((c) => c.start()));
+    const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failures.length === 0) return;
+    await Promise.all(starting.map((c) => c.stop()));
+    if (failures.length === 1) throw failures[0];
+    const lines = failures.map((e) => `- ${e instanceof Error ? e.message : String(e)}`);
+    throw new KafkaNestError(`${failures.length} listeners could not start:\n${lines.join('\n')}`, { cause: new AggregateError(failures) });
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
+  async onModuleDestroy(): Promise<void> {
+    await this.stopContainers();
+  }
+
+  private async stopContainers(): Promise<void> {
     await Promise.all(this.containers.map((c) => c.stop()));
+  }
+
+  /**
+   * Nest 12's `close()` calls `onModuleDestroy` module by module, the root module first and global modules
+   * (KafkaModule is one) last, then `beforeApplicationShutdown` and `onApplicationShutdown`: no hook of
+   * the explorer runs before the application's `onModuleDestroy` hooks, where a pool closes while handlers
+   * still use it. Spring stops its containers before destroying beans; to do the same, every other
+   * provider's (and controller's, and module class's) `onModuleDestroy` first waits for the containers to
+   * stop. `stop()` is shared by concurrent callers, so the first hook called drains and the others wait.
+   */
+  private drainBeforeDestroy(): void {
+    const wrapped = new WeakSet<object>();
+    for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
+      const instance: unknown = wrapper.isDependencyTreeStatic() ? wrapper.instance : undefined;
+      if (!instance || typeof instance !== 'object' || instance === this || wrapped.has(instance)) continue;
+      const destroy = (instance as Partial<OnModuleDestroy>).onModuleDestroy;
+      if (typeof destroy !== 'function') continue;
+      wrapped.add(instance);
+      Object.defineProperty(instance, 'onModuleDestroy', {
+        configurable: true,
+        writable: true,
+        value: async () => {
+          await this.stopContainers();
+          return destroy.call(instance);
+        },
+      });
+    }
   }
 
   private buildEndpoint(instance: object, methodName: string, opts: KafkaListenerOptions, n: number): ListenerEndpoint {
@@ -165,6 +209,17 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, Befo
       }
     }
 
+    // A string or number where a boolean goes ('false' from a config file) would count as its truthiness.
+    const flag = (name: string, value: unknown, fallback: boolean, where = ''): boolean => {
+      if (value === undefined) return fallback;
+      if (typeof value !== 'boolean') throw problem(`'${name}'${where} must be true or false, got ${JSON.stringify(value) ?? String(value)}`);
+      return value;
+    };
+    const batch = flag('batch', opts.batch, false);
+    const autoStartup = flag('autoStartup', opts.autoStartup, true);
+    const fromBeginningOption = flag('fromBeginning', opts.fromBeginning, false);
+    const syncCommits = flag('syncCommits', opts.syncCommits, flag('syncCommits', this.options.syncCommits, true, ' (KafkaModule option)'));
+
     const concurrency = opts.concurrency ?? 1;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw problem(`'concurrency' must be an integer of at least 1, got ${JSON.stringify(concurrency)}`);
     const ackMode = opts.ackMode ?? this.options.ackMode ?? AckMode.BATCH;
@@ -177,7 +232,7 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, Befo
     if (reset !== undefined && reset !== 'earliest' && reset !== 'latest') {
       throw problem(`'auto.offset.reset' must be 'earliest' or 'latest', got ${JSON.stringify(reset)}`);
     }
-    const fromBeginning = reset !== undefined ? reset === 'earliest' : (opts.fromBeginning ?? false);
+    const fromBeginning = reset !== undefined ? reset === 'earliest' : fromBeginningOption;
 
     const value = checkDeserializer(opts.deserializer ?? this.options.deserializer, 'deserializer', problem) ?? 'json';
     const key = checkDeserializer(opts.keyDeserializer ?? this.options.keyDeserializer, 'keyDeserializer', problem) ?? 'string';
@@ -191,11 +246,11 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, Befo
       listener,
       ...(pattern ? { topicPattern: pattern } : { topics: [...(topics as string[])] }),
       concurrency,
-      batch: opts.batch ?? false,
-      autoStartup: opts.autoStartup ?? true,
+      batch,
+      autoStartup,
       fromBeginning,
       ackMode,
-      syncCommits: opts.syncCommits ?? this.options.syncCommits ?? true,
+      syncCommits,
       properties,
       valueDeserializer: deserializerFn(value),
       keyDeserializer: deserializerFn(key),

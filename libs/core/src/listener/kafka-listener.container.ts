@@ -30,6 +30,8 @@ const PARTITIONS_IN_PARALLEL = 64;
 /** Back-off before replacing a crashed consumer: doubles from the first value up to the last. */
 const CRASH_RESTART_FIRST_MS = 1_000;
 const CRASH_RESTART_MAX_MS = 30_000;
+/** A consumer that ran this long before crashing starts the back-off over; one crashing sooner doubles it. */
+const CRASH_STABLE_MS = 60_000;
 
 /** What became of a record (or of the records of a batch invocation). */
 const enum Outcome {
@@ -131,9 +133,15 @@ export class KafkaListenerContainer implements MessageListenerContainer {
   private children: Child[] = [];
   /** Back-offs before replacing crashed consumers; ended early by `stop()`. */
   private readonly pendingRestarts = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  /** Replacement consumers: the crashes in a row that preceded each, and when it was made. */
+  private readonly replacements = new WeakMap<Child, { crashes: number; since: number }>();
   private running = false;
   private paused = false;
-  private admin: TransportAdmin | undefined;
+  /** The start in progress: `stop()` waits for it, then tears down what it made. */
+  private starting: Promise<void> | undefined;
+  /** The stop in progress: every caller of `stop()` gets it, so none returns before the handlers drained. */
+  private stopping: Promise<void> | undefined;
+  private admin: Promise<TransportAdmin> | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private readonly busy = new Set<Busy>();
   /**
@@ -173,27 +181,37 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     return this.paused;
   }
 
-  async start(): Promise<void> {
-    if (this.running) return;
+  /** Resolves once every consumer joined the group; a stop in progress finishes first. */
+  start(): Promise<void> {
+    if (this.starting) return this.starting;
+    if (this.stopping) return this.stopping.then(() => this.start());
+    if (this.running) return Promise.resolve();
+    // Set before the first await, so that a stop() right after this call is seen.
     this.running = true;
     this.paused = false;
-    const { endpoint, env } = this;
+    return (this.starting = this.startContainer().finally(() => (this.starting = undefined)));
+  }
+
+  private async startContainer(): Promise<void> {
+    const { endpoint } = this;
     try {
       await this.createErrorHandlerTopics();
     } catch (err) {
       this.running = false;
+      await this.tearDown();
       throw err;
     }
+    // A stop() meanwhile: make no consumers (it waits for this start, then tears down what exists).
+    if (!this.running) return;
     this.children = Array.from({ length: endpoint.concurrency }, (_, index) => this.createChild(index));
     try {
       await Promise.all(this.children.map((child) => this.runChild(child)));
     } catch (err) {
-      await this.stop();
-      throw new KafkaNestError(
-        `listener '${this.id}' (${this.listener}) could not start: ${err instanceof Error ? err.message : String(err)}; check 'client.brokers' and that the topics exist`,
-        { cause: err },
-      );
+      this.running = false;
+      await this.tearDown();
+      throw new KafkaNestError(`listener '${this.id}' (${this.listener}) could not start: ${this.startupProblem(err)}`, { cause: err });
     }
+    if (!this.running) return;
     const interval = Math.max(20, Math.min(1_000, Math.floor(endpoint.properties.maxPollIntervalMs / 4)));
     this.watchdog = setInterval(() => this.checkBusy(), interval);
     this.watchdog.unref();
@@ -201,6 +219,16 @@ export class KafkaListenerContainer implements MessageListenerContainer {
       `started: group '${this.groupId}', ${endpoint.topicPattern ? `pattern ${endpoint.topicPattern}` : `topics ${this.subscription.join(', ')}`}, ${endpoint.concurrency} consumer(s), ack mode ${endpoint.ackMode}`,
     );
     if (endpoint.concurrency > 1) void this.warnIfIdleConsumers();
+  }
+
+  /** Why a consumer could not connect, subscribe or join, and what to do about it. */
+  private startupProblem(err: unknown): string {
+    const message = err instanceof Error ? err.message : String(err);
+    const type = kafkaErrorType(err);
+    if (type === 'INVALID_SESSION_TIMEOUT') {
+      return `${message} (${type}); set 'session.timeout.ms' (${this.endpoint.properties.consumer.sessionTimeoutMs}) within the broker's group.min.session.timeout.ms and group.max.session.timeout.ms (Kafka's defaults: 6000 and 1800000)`;
+    }
+    return `${message}${type ? ` (${type})` : ''}; check 'client.brokers' and that the topics exist`;
   }
 
   private get subscription(): (string | RegExp)[] {
@@ -232,10 +260,14 @@ export class KafkaListenerContainer implements MessageListenerContainer {
    * A consumer the client gave up on (kafkajs does not restart after an error it deems not retriable, such as
    * UNKNOWN_SERVER_ERROR on a fetch) is replaced by a new one after a back-off, as a Spring container keeps
    * polling: one broker error must not end consumption. The new consumer rejoins the group and resumes from
-   * the committed offsets, so records processed but not yet committed are delivered again.
+   * the committed offsets, so records processed but not yet committed are delivered again. The back-off
+   * doubles with each crash in a row: `attempt`, or more when `child` is a replacement that could not join
+   * or crashed within a minute.
    */
   private async replaceCrashed(child: Child, err: Error, attempt: number): Promise<void> {
     if (!this.running || !this.children.includes(child)) return;
+    const before = this.replacements.get(child);
+    if (before && Date.now() - before.since < CRASH_STABLE_MS) attempt = Math.max(attempt, before.crashes + 1);
     const delayMs = Math.min(CRASH_RESTART_MAX_MS, CRASH_RESTART_FIRST_MS * 2 ** (attempt - 1));
     this.logger.error(
       `consumer ${child.index} of listener '${this.id}' stopped on an error: ${err.message}; starting a new consumer in ${delayMs} ms (records after the last commit are delivered again)`,
@@ -249,6 +281,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     });
     if (!this.running || !this.children.includes(child)) return;
     const fresh = this.createChild(child.index);
+    this.replacements.set(fresh, { crashes: attempt, since: Date.now() });
     this.children[this.children.indexOf(child)] = fresh;
     try {
       await this.runChild(fresh);
@@ -258,15 +291,33 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     }
   }
 
-  async stop(): Promise<void> {
-    if (!this.running) return;
+  /**
+   * Stops fetching, lets the handlers in flight finish (at most `shutdownTimeoutMs`), commits, leaves the
+   * group and disconnects the admin client. A start in progress finishes first; concurrent calls share one
+   * stop, so each resolves only once the handlers drained.
+   */
+  stop(): Promise<void> {
+    return (this.stopping ??= this.stopContainer().finally(() => (this.stopping = undefined)));
+  }
+
+  private async stopContainer(): Promise<void> {
+    const wasRunning = this.running;
+    // start() checks this after each step and makes nothing more; what it made is torn down below.
     this.running = false;
+    await this.starting?.catch(() => undefined);
+    await this.tearDown();
+    if (wasRunning) this.logger.log('stopped');
+  }
+
+  /** Ends back-offs and restarts, drains and disconnects the consumers, then the admin client. */
+  private async tearDown(): Promise<void> {
     for (const wait of this.pendingRestarts) {
       clearTimeout(wait.timer);
       wait.resolve();
     }
     this.pendingRestarts.clear();
     clearInterval(this.watchdog);
+    this.watchdog = undefined;
     const children = this.children;
     this.children = [];
     for (const c of children) {
@@ -290,8 +341,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     }
     const admin = this.admin;
     this.admin = undefined;
-    await admin?.disconnect().catch(() => undefined);
-    this.logger.log('stopped');
+    await admin?.then((a) => a.disconnect()).catch(() => undefined);
   }
 
   pause(): void {
@@ -730,11 +780,19 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     if (wanted.length) await admin.createTopics(wanted);
   }
 
-  private async adminClient(): Promise<TransportAdmin> {
+  /** One admin client per container, made on first use (concurrent callers share it); `stop()` disconnects it. */
+  private adminClient(): Promise<TransportAdmin> {
     if (!this.admin) {
       const admin = this.env.transport.createAdmin(this.env.client);
-      await admin.connect();
-      this.admin = admin;
+      const connected: Promise<TransportAdmin> = admin.connect().then(
+        () => admin,
+        async (err: unknown) => {
+          if (this.admin === connected) this.admin = undefined;
+          await admin.disconnect().catch(() => undefined);
+          throw err;
+        },
+      );
+      this.admin = connected;
     }
     return this.admin;
   }
@@ -744,6 +802,15 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     if (!topicPattern) return [...(topics ?? [])];
     return (await admin.listTopics()).filter((t) => topicPattern.test(t)).sort();
   }
+}
+
+/** The Kafka error name (`INVALID_SESSION_TIMEOUT`...) a client error carries, looking through its causes. */
+function kafkaErrorType(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string') return type;
+  }
+  return undefined;
 }
 
 /** Waits for what a handler returned: a promise, an Observable (or a promise of one, from a filter). */

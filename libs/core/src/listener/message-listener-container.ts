@@ -27,11 +27,15 @@ export interface MessageListenerContainer {
   isRunning(): boolean;
   /** Paused through `pause()` (retry back-offs do not count). */
   isPaused(): boolean;
-  /** Connects the consumers and joins the group; resolves once they are subscribed (not yet assigned). */
+  /**
+   * Connects the consumers, subscribes them and joins the group; resolves once each joined (with several,
+   * the group may still be rebalancing), rejects when one cannot. A stop in progress finishes first.
+   */
   start(): Promise<void>;
   /**
    * Stops fetching, waits for handlers in flight (at most the shutdown timeout), commits what was
-   * processed and leaves the group.
+   * processed and leaves the group. A start in progress finishes first; a stop in progress is shared, so
+   * every caller resolves only once the handlers drained.
    */
   stop(): Promise<void>;
   /** Stops fetching after the records in hand; the consumers stay in the group (no rebalance). */

@@ -77,7 +77,11 @@ export interface TransportBatch {
 export interface TransportConsumer {
   connect(): Promise<void>;
   subscribe(topics: readonly (string | RegExp)[], fromBeginning: boolean): Promise<void>;
-  /** Starts the fetch loop; partitions of one consumer are processed concurrently, one batch per partition at a time. */
+  /**
+   * Starts the fetch loop; partitions of one consumer are processed concurrently, one batch per partition at
+   * a time. Resolves once the consumer joined its group; rejects with the client's error when it could not
+   * (`onFatalError` is for crashes after that).
+   */
   run(options: { partitionsConsumedConcurrently: number; eachBatch: (batch: TransportBatch) => Promise<void> }): Promise<void>;
   pause(partitions: readonly TopicPartitions[]): void;
   resume(partitions: readonly TopicPartitions[]): void;
@@ -87,7 +91,7 @@ export interface TransportConsumer {
   assignment(): TopicPartitions[];
   /** Called on every rebalance with the new assignment. */
   onAssignment(callback: (assignment: TopicPartitions[]) => void): void;
-  /** Called when the consumer crashed and will not restart by itself. */
+  /** Called when the consumer crashed, after `run()` resolved, and will not restart by itself. */
   onFatalError(callback: (error: Error) => void): void;
   /** Stops fetching, waits for the batch in hand, leaves the group and closes connections. */
   disconnect(): Promise<void>;

@@ -201,6 +201,8 @@ class KafkajsConsumer implements TransportConsumer {
   private assigned: TopicPartitions[] = [];
   private readonly assignmentListeners: ((a: TopicPartitions[]) => void)[] = [];
   private readonly fatalListeners: ((e: Error) => void)[] = [];
+  /** Settles `run()`: the first GROUP_JOIN after it resolves it, a CRASH before that rejects it. */
+  private firstJoin: { resolve: () => void; reject: (e: Error) => void } | undefined;
 
   constructor(client: KafkaClientOptions, config: TransportConsumerConfig) {
     const kafka = kafkaOf(client, { clientId: config.clientId, requestTimeout: config.requestTimeoutMs });
@@ -215,6 +217,7 @@ class KafkajsConsumer implements TransportConsumer {
       ...(config.maxPartitionFetchBytes !== undefined && { maxBytesPerPartition: config.maxPartitionFetchBytes }),
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.settleRun();
       this.assigned = Object.entries(payload.memberAssignment).map(([topic, partitions]) => ({
         topic,
         partitions: [...partitions].sort((a, b) => a - b),
@@ -226,8 +229,21 @@ class KafkajsConsumer implements TransportConsumer {
       for (const l of this.assignmentListeners) l(this.assigned);
     });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      // Before the first join the crash is run()'s to report (and kafkajs's own restart, if it planned one,
+      // is cancelled by the disconnect that follows).
+      if (this.settleRun(payload.error)) return;
       if (!payload.restart) for (const l of this.fatalListeners) l(payload.error);
     });
+  }
+
+  /** Settles a pending `run()`; false when none was pending. */
+  private settleRun(error?: Error): boolean {
+    const pending = this.firstJoin;
+    if (!pending) return false;
+    this.firstJoin = undefined;
+    if (error) pending.reject(error);
+    else pending.resolve();
+    return true;
   }
 
   connect(): Promise<void> {
@@ -238,14 +254,23 @@ class KafkajsConsumer implements TransportConsumer {
     return this.consumer.subscribe({ topics: [...topics], fromBeginning });
   }
 
-  run(options: { partitionsConsumedConcurrently: number; eachBatch: (batch: TransportBatch) => Promise<void> }): Promise<void> {
+  /**
+   * kafkajs's `run()` resolves when its first join succeeded and also when it failed (it reports the
+   * failure as a CRASH event, then resolves): this waits for the first GROUP_JOIN or CRASH, and rejects on
+   * the crash.
+   */
+  async run(options: { partitionsConsumedConcurrently: number; eachBatch: (batch: TransportBatch) => Promise<void> }): Promise<void> {
     const { eachBatch } = options;
-    return this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
-      eachBatch: (p: EachBatchPayload) => eachBatch(new KafkajsBatch(p)),
-    });
+    const joined = new Promise<void>((resolve, reject) => (this.firstJoin = { resolve, reject }));
+    await Promise.all([
+      this.consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
+        eachBatch: (p: EachBatchPayload) => eachBatch(new KafkajsBatch(p)),
+      }),
+      joined,
+    ]);
   }
 
   pause(partitions: readonly TopicPartitions[]): void {
