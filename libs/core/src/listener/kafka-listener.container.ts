@@ -218,13 +218,14 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     return child;
   }
 
-  private async runChild({ consumer }: Child): Promise<void> {
+  private async runChild(child: Child): Promise<void> {
     const { endpoint } = this;
+    const { consumer } = child;
     await consumer.connect();
     await consumer.subscribe(this.subscription, endpoint.fromBeginning);
     await consumer.run({
       partitionsConsumedConcurrently: PARTITIONS_IN_PARALLEL,
-      eachBatch: endpoint.batch ? (b) => this.runBatchListener(b) : (b) => this.runRecordListener(b),
+      eachBatch: endpoint.batch ? (b) => this.runBatchListener(b, child) : (b) => this.runRecordListener(b, child),
     });
   }
 
@@ -343,7 +344,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
 
   // ---- record listeners ------------------------------------------------------------------------
 
-  private async runRecordListener(b: TransportBatch): Promise<void> {
+  private async runRecordListener(b: TransportBatch, child: Child): Promise<void> {
     const { records } = b;
     const mode = this.endpoint.ackMode;
     const busy: Busy = { record: null, since: 0, warned: false };
@@ -363,7 +364,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
         busy.record = record;
         busy.since = Date.now();
         busy.warned = false;
-        const outcome = await this.handleRecord(b, record);
+        const outcome = await this.handleRecord(b, record, child);
         busy.record = null;
         if (outcome === Outcome.AGAIN) {
           i--;
@@ -397,12 +398,12 @@ export class KafkaListenerContainer implements MessageListenerContainer {
   }
 
   /** Delivers one record; returns what the loop does next. */
-  private async handleRecord(b: TransportBatch, record: ConsumedRecord): Promise<Outcome> {
+  private async handleRecord(b: TransportBatch, record: ConsumedRecord, child: Child): Promise<Outcome> {
     const { endpoint } = this;
     const wait = (endpoint.notBefore?.(record) ?? 0) - Date.now();
     if (wait > 0) {
       // Not due yet: hold the partition at this record until it is, with the machinery of a back-off.
-      if (b.isRunning() && this.running) this.backOff(b, record.offset, wait);
+      if (b.isRunning() && this.running) this.backOff(b, child, record.offset, wait);
       return Outcome.HALT;
     }
     let error: Error;
@@ -425,11 +426,11 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     this.failing.add(tpKey(record.topic, record.partition));
     const result = await this.askErrorHandler(() => this.errorHandler.handleRecord(record, error, this.failureContext), record);
     this.reportHandled(b, result, 1);
-    return this.apply(result, b, record, true);
+    return this.apply(result, b, child, record, true);
   }
 
   /** Applies an error handler's decision to the record at `record.offset`. */
-  private async apply(result: ErrorHandlingResult, b: TransportBatch, record: ConsumedRecord, single: boolean): Promise<Outcome> {
+  private async apply(result: ErrorHandlingResult, b: TransportBatch, child: Child, record: ConsumedRecord, single: boolean): Promise<Outcome> {
     switch (result.action) {
       case 'skip':
         // A recovered record counts as acknowledged in the manual modes too (Spring's ackAfterHandle).
@@ -440,7 +441,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
       case 'retry':
         if (!b.isRunning() || !this.running) return Outcome.HALT;
         if (result.delayMs <= 0) return Outcome.AGAIN;
-        this.backOff(b, record.offset, result.delayMs);
+        this.backOff(b, child, record.offset, result.delayMs);
         return Outcome.HALT;
       case 'stop':
         this.logger.error(
@@ -453,14 +454,14 @@ export class KafkaListenerContainer implements MessageListenerContainer {
 
   // ---- batch listeners -------------------------------------------------------------------------
 
-  private async runBatchListener(b: TransportBatch): Promise<void> {
+  private async runBatchListener(b: TransportBatch, child: Child): Promise<void> {
     const busy: Busy = { record: null, since: 0, warned: false };
     this.busy.add(busy);
     try {
       let start = 0;
       while (start < b.size) {
         if (!b.isRunning() || b.isStale() || this.paused || !this.running) break;
-        const { advance, outcome, complete, failure } = await this.deliverChunk(b, start, busy);
+        const { advance, outcome, complete, failure } = await this.deliverChunk(b, child, start, busy);
         if (complete >= 0) {
           // Committed here rather than in deliverChunk: its frame, and with it the chunk's deserialized values,
           // is gone, so they need not survive the commit's round trip (as with kafkajs's own auto-commit).
@@ -475,7 +476,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
         const bad = b.recordAt(start);
         const result = await this.askErrorHandler(() => this.errorHandler.handleRecord(bad, failure, this.failureContext), bad);
         this.reportHandled(b, result, 1);
-        const next = await this.apply(result, b, bad, true);
+        const next = await this.apply(result, b, child, bad, true);
         if (next === Outcome.HALT) break;
         if (next === Outcome.DONE) {
           b.resolveOffset(bad.offset);
@@ -493,7 +494,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
    * Deserializes up to `max.poll.records` records from `start` and hands those before the first that fails
    * to the listener. `failure`: why the record after them cannot be deserialized.
    */
-  private async deliverChunk(b: TransportBatch, start: number, busy: Busy): Promise<BatchStep & { failure?: Error }> {
+  private async deliverChunk(b: TransportBatch, child: Child, start: number, busy: Busy): Promise<BatchStep & { failure?: Error }> {
     let count = Math.min(b.size - start, this.maxPollRecords);
     const values = new Array<unknown>(count);
     const keys = this.keysOnDemand ? undefined : new Array<unknown>(count);
@@ -515,7 +516,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     busy.record = b.recordAt(start);
     busy.since = Date.now();
     busy.warned = false;
-    const step = await this.handleBatch(b, start, count, values, keys);
+    const step = await this.handleBatch(b, child, start, count, values, keys);
     busy.record = null;
     return failure ? { ...step, failure } : step;
   }
@@ -526,6 +527,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
    */
   private async handleBatch(
     b: TransportBatch,
+    child: Child,
     /** The records handed over: `count` from index `start` of the batch. */
     start: number,
     count: number,
@@ -569,7 +571,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
       await this.commit(b, last + 1);
     }
     if (committed === records.length) return { advance: committed, outcome: Outcome.DONE, complete: -1 };
-    const outcome = await this.apply(result.then, b, records[committed], false);
+    const outcome = await this.apply(result.then, b, child, records[committed], false);
     if (outcome === Outcome.DONE) {
       // Skipped: every record from `committed` on is recovered.
       await this.completeBatch(b, records[records.length - 1].offset, true);
@@ -670,20 +672,21 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     return { action: 'retry', delayMs: 1_000 };
   }
 
-  /** Pauses the partition, seeks back to `offset` and resumes after `delayMs`. */
-  private backOff(b: TransportBatch, offset: number, delayMs: number): void {
-    const child = this.children.find((c) => c.consumer.assignment().some((tp) => tp.topic === b.topic && tp.partitions.includes(b.partition)));
-    if (!child) return; // revoked meanwhile: the new owner starts from the committed offset
+  /** Pauses the partition on `child` (the consumer whose fetch `b` came from), seeks back to `offset` and resumes after `delayMs`. */
+  private backOff(b: TransportBatch, child: Child, offset: number, delayMs: number): void {
+    const { consumer, backoffs } = child;
+    // Revoked meanwhile: the new owner starts from the committed offset.
+    if (!consumer.assignment().some((tp) => tp.topic === b.topic && tp.partitions.includes(b.partition))) return;
     const key = tpKey(b.topic, b.partition);
     const tp = [{ topic: b.topic, partitions: [b.partition] }];
-    child.consumer.pause(tp);
-    child.consumer.seek(b.topic, b.partition, offset);
-    clearTimeout(child.backoffs.get(key));
+    consumer.pause(tp);
+    consumer.seek(b.topic, b.partition, offset);
+    clearTimeout(backoffs.get(key));
     const timer = setTimeout(() => {
-      child.backoffs.delete(key);
-      if (this.running && !this.paused) child.consumer.resume(tp);
+      backoffs.delete(key);
+      if (this.running && !this.paused) consumer.resume(tp);
     }, delayMs);
-    child.backoffs.set(key, timer);
+    backoffs.set(key, timer);
   }
 
   // ---- watchdogs -------------------------------------------------------------------------------
