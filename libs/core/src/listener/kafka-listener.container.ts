@@ -55,12 +55,18 @@ interface BatchStep {
   readonly complete: number;
 }
 
-/** The record a partition is busy with, for the `max.poll.interval.ms` watchdog. */
+/** The record a partition is busy with, for the `max.poll.interval.ms` watchdog and the heartbeats meanwhile. */
 interface Busy {
   record: ConsumedRecord | null;
   since: number;
   warned: boolean;
+  /** A heartbeat sent while the handler ran found the member's generation over: the loop ends after the record in hand. */
+  fenced: Error | undefined;
 }
+
+/** Kafka errors telling a member its generation is over: it must rejoin, and its partitions may move. */
+const FENCING_ERRORS: ReadonlySet<unknown> = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
+const isFencing = (err: unknown): boolean => FENCING_ERRORS.has((err as { type?: unknown } | null)?.type);
 
 const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
@@ -347,8 +353,9 @@ export class KafkaListenerContainer implements MessageListenerContainer {
   private async runRecordListener(b: TransportBatch, child: Child): Promise<void> {
     const { records } = b;
     const mode = this.endpoint.ackMode;
-    const busy: Busy = { record: null, since: 0, warned: false };
+    const busy: Busy = { record: null, since: 0, warned: false, fenced: undefined };
     this.busy.add(busy);
+    const beats = this.beatWhileBusy(b, busy);
     let pending = -1;
     let sinceCommit = 0;
     let nextBeat = 0;
@@ -359,6 +366,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
       // Only our own seek (a back-off, after which the loop stops) makes a batch stale: checked once.
       if (b.isStale()) return;
       for (let i = 0; i < records.length; i++) {
+        if (busy.fenced) throw busy.fenced;
         if (!b.isRunning() || this.paused || !this.running) break;
         const record = records[i];
         busy.record = record;
@@ -389,12 +397,35 @@ export class KafkaListenerContainer implements MessageListenerContainer {
           await b.heartbeat();
         }
       }
+      if (busy.fenced) throw busy.fenced;
     } finally {
+      clearInterval(beats);
       this.busy.delete(busy);
       if (lastDone >= 0) b.resolveOffset(lastDone);
       if (pending >= 0) await this.commit(b, pending);
       if (mode === AckMode.MANUAL) await this.commitAcks(b);
     }
+  }
+
+  /**
+   * kafkajs heartbeats only when asked: nothing beats while a handler runs (Java's consumer has a thread for
+   * it). So while a record (or chunk) of this batch is in the handler, a timer asks every `beatEveryMs`, and
+   * kafkajs sends one per `heartbeat.interval.ms`; for each record only until `max.poll.interval.ms` has
+   * passed, after which the session times out and the member is removed, as a Java consumer leaves the group.
+   * A fencing error ends the loop after the record in hand. The timer is unreferenced and fires only in loops
+   * that last longer than its period, so fast batches never run it.
+   */
+  private beatWhileBusy(b: TransportBatch, busy: Busy): NodeJS.Timeout {
+    const limit = this.endpoint.properties.maxPollIntervalMs;
+    const timer = setInterval(() => {
+      if (!busy.record || busy.fenced || Date.now() - busy.since > limit) return;
+      b.heartbeat().catch((err: unknown) => {
+        if (isFencing(err)) busy.fenced = err as Error;
+        else this.logger.debug(`heartbeat during a handler failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    }, this.beatEveryMs);
+    timer.unref();
+    return timer;
   }
 
   /** Delivers one record; returns what the loop does next. */
@@ -455,11 +486,13 @@ export class KafkaListenerContainer implements MessageListenerContainer {
   // ---- batch listeners -------------------------------------------------------------------------
 
   private async runBatchListener(b: TransportBatch, child: Child): Promise<void> {
-    const busy: Busy = { record: null, since: 0, warned: false };
+    const busy: Busy = { record: null, since: 0, warned: false, fenced: undefined };
     this.busy.add(busy);
+    const beats = this.beatWhileBusy(b, busy);
     try {
       let start = 0;
       while (start < b.size) {
+        if (busy.fenced) throw busy.fenced;
         if (!b.isRunning() || b.isStale() || this.paused || !this.running) break;
         const { advance, outcome, complete, failure } = await this.deliverChunk(b, child, start, busy);
         if (complete >= 0) {
@@ -484,7 +517,9 @@ export class KafkaListenerContainer implements MessageListenerContainer {
           start++;
         }
       }
+      if (busy.fenced) throw busy.fenced;
     } finally {
+      clearInterval(beats);
       this.busy.delete(busy);
       if (this.endpoint.ackMode === AckMode.MANUAL) await this.commitAcks(b);
     }

@@ -66,7 +66,10 @@ export interface TransportBatch {
   resolveOffset(offset: number): void;
   /** Commits the given offsets (next offset to read) now, even while the consumer is stopping. */
   commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
-  /** Sends a heartbeat if one is due. */
+  /**
+   * Sends a heartbeat if one is due. Rejects when the member's generation is over, with an error whose `type`
+   * is the Kafka error name (`REBALANCE_IN_PROGRESS`, `ILLEGAL_GENERATION`, `UNKNOWN_MEMBER_ID`), as kafkajs's do.
+   */
   heartbeat(): Promise<void>;
   /** False once the consumer is stopping: finish the current record and return. */
   isRunning(): boolean;
