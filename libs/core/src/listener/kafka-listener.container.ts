@@ -6,9 +6,10 @@
  * Offsets are resolved (fetch position) and committed by the container only, never before the record was
  * processed or recovered. Retries follow the `CommonErrorHandler` contract: a retry with a delay pauses the
  * partition, seeks back to the failed record and resumes after the delay (no sleeping in the fetch loop);
- * a retry without a delay delivers the record again at once (deliberate difference: Spring seeks and polls
- * again, which has the same effect at more cost).
+ * a retry without a delay delivers the record again after one turn of the event loop (deliberate difference:
+ * Spring seeks and polls again, which has the same effect at more cost).
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { CommonErrorHandler, ErrorHandlingResult, ListenerFailureContext } from '../error-handling/common-error-handler.js';
@@ -374,21 +375,24 @@ export class KafkaListenerContainer implements MessageListenerContainer {
         busy.warned = false;
         const outcome = await this.handleRecord(b, record, child);
         busy.record = null;
-        if (outcome === Outcome.AGAIN) {
-          i--;
-          continue;
-        }
         if (outcome === Outcome.HALT) break;
-        lastDone = record.offset;
-        if (mode === AckMode.BATCH) {
-          pending = record.offset + 1;
-          if (++sinceCommit >= this.maxPollRecords) {
-            await this.commit(b, pending);
-            pending = -1;
-            sinceCommit = 0;
+        if (outcome === Outcome.AGAIN) {
+          // Delivered again at once, but first timers and I/O get their turn (stop(), back-off timers), as
+          // between two polls; and the heartbeat below is sent if due.
+          i--;
+          await nextTurn();
+        } else {
+          lastDone = record.offset;
+          if (mode === AckMode.BATCH) {
+            pending = record.offset + 1;
+            if (++sinceCommit >= this.maxPollRecords) {
+              await this.commit(b, pending);
+              pending = -1;
+              sinceCommit = 0;
+            }
+          } else if (mode === AckMode.RECORD) {
+            await this.commit(b, record.offset + 1);
           }
-        } else if (mode === AckMode.RECORD) {
-          await this.commit(b, record.offset + 1);
         }
         // kafkajs sends a heartbeat only once its interval has passed; asking a few times per interval is enough.
         const now = Date.now();
@@ -503,7 +507,11 @@ export class KafkaListenerContainer implements MessageListenerContainer {
         }
         start += advance;
         if (outcome === Outcome.HALT) break;
-        if (outcome === Outcome.AGAIN || !failure) continue;
+        if (outcome === Outcome.AGAIN) {
+          await this.beforeRetry(b);
+          continue;
+        }
+        if (!failure) continue;
         // The record at `start` cannot be deserialized: it never reaches the listener; the error handler
         // recovers it as a record.
         const bad = b.recordAt(start);
@@ -515,6 +523,8 @@ export class KafkaListenerContainer implements MessageListenerContainer {
           b.resolveOffset(bad.offset);
           await this.commit(b, bad.offset + 1);
           start++;
+        } else {
+          await this.beforeRetry(b);
         }
       }
       if (busy.fenced) throw busy.fenced;
@@ -613,6 +623,12 @@ export class KafkaListenerContainer implements MessageListenerContainer {
       return { advance: records.length, outcome, complete: -1 };
     }
     return { advance: committed, outcome, complete: -1 };
+  }
+
+  /** Before delivering a failed chunk again at once: timers and I/O get their turn, as between two polls, and a heartbeat if due. */
+  private async beforeRetry(b: TransportBatch): Promise<void> {
+    await nextTurn();
+    await b.heartbeat();
   }
 
   /** Resolves and commits a processed batch per the ack mode. */
