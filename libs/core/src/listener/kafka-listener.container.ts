@@ -218,9 +218,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     const { endpoint, env } = this;
     const consumer = env.transport.createConsumer(env.client, { ...endpoint.properties.consumer, groupId: endpoint.groupId });
     const child: Child = { index, consumer, backoffs: new Map() };
-    consumer.onAssignment((assignment) => {
-      if (this.paused && assignment.length) consumer.pause(assignment);
-    });
+    consumer.onAssignment((assignment) => this.onAssignment(child, assignment));
     consumer.onFatalError((err) => void this.replaceCrashed(child, err, 1));
     return child;
   }
@@ -234,6 +232,30 @@ export class KafkaListenerContainer implements MessageListenerContainer {
       partitionsConsumedConcurrently: PARTITIONS_IN_PARALLEL,
       eachBatch: endpoint.batch ? (b) => this.runBatchListener(b, child) : (b) => this.runRecordListener(b, child),
     });
+  }
+
+  /**
+   * A new assignment: kafkajs keeps a consumer's paused partitions across rebalances (and forgets them when it
+   * restarts a crashed consumer), so each assigned partition is set as the container wants it now: paused
+   * while the container is, or while a back-off holds it; fetched otherwise (a partition paused here before
+   * it moved away and back would never be fetched again).
+   */
+  private onAssignment(child: Child, assignment: TopicPartitions[]): void {
+    if (!assignment.length) return;
+    const { consumer, backoffs } = child;
+    if (this.paused) {
+      consumer.pause(assignment);
+      return;
+    }
+    const held: TopicPartitions[] = [];
+    const free: TopicPartitions[] = [];
+    for (const { topic, partitions } of assignment) {
+      const waiting = partitions.filter((p) => backoffs.has(tpKey(topic, p)));
+      if (waiting.length) held.push({ topic, partitions: waiting });
+      if (waiting.length < partitions.length) free.push({ topic, partitions: partitions.filter((p) => !backoffs.has(tpKey(topic, p))) });
+    }
+    if (held.length) consumer.pause(held);
+    if (free.length) consumer.resume(free);
   }
 
   /**
