@@ -82,9 +82,11 @@ export interface TransportConsumer {
   subscribe(topics: readonly (string | RegExp)[], fromBeginning: boolean): Promise<void>;
   /** Starts the fetch loop; partitions of one consumer are processed concurrently, one batch per partition at a time. */
   run(options: { partitionsConsumedConcurrently: number; eachBatch: (batch: TransportBatch) => Promise<void> }): Promise<void>;
+  /** Stops fetching the partitions; kept across rebalances. Never throws: a consumer with no group (restarting) ignores it. */
   pause(partitions: readonly TopicPartitions[]): void;
+  /** Fetches the partitions again. Never throws, as `pause`. */
   resume(partitions: readonly TopicPartitions[]): void;
-  /** The next fetch of the partition starts at `offset`; batches of it still in hand become stale. */
+  /** The next fetch of the partition starts at `offset`; batches of it still in hand become stale. Never throws, as `pause`. */
   seek(topic: string, partition: number, offset: number): void;
   /** Partitions assigned to this consumer by the last rebalance. */
   assignment(): TopicPartitions[];
