@@ -28,6 +28,9 @@ import type { MessageListenerContainer, PartitionLag } from './message-listener-
 /** Partitions one consumer processes at the same time (kafkajs `partitionsConsumedConcurrently`). */
 const PARTITIONS_IN_PARALLEL = 64;
 
+/** The longest delay a Node timer takes (2^31-1 ms); a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Back-off before replacing a crashed consumer: doubles from the first value up to the last. */
 const CRASH_RESTART_FIRST_MS = 1_000;
 const CRASH_RESTART_MAX_MS = 30_000;
@@ -745,7 +748,12 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     return { action: 'retry', delayMs: 1_000 };
   }
 
-  /** Pauses the partition on `child` (the consumer whose fetch `b` came from), seeks back to `offset` and resumes after `delayMs`. */
+  /**
+   * Pauses the partition on `child` (the consumer whose fetch `b` came from), seeks back to `offset` and
+   * resumes after `delayMs`, not a millisecond sooner: a timer that fires early (Node's may, by a hair) or is
+   * cut to the longest a Node timer takes (about 24.8 days; a longer one fires after 1 ms) is set again for
+   * the rest.
+   */
   private backOff(b: TransportBatch, child: Child, offset: number, delayMs: number): void {
     const { consumer, backoffs } = child;
     // Revoked meanwhile: the new owner starts from the committed offset.
@@ -755,11 +763,17 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     consumer.pause(tp);
     consumer.seek(b.topic, b.partition, offset);
     clearTimeout(backoffs.get(key));
-    const timer = setTimeout(() => {
+    const due = performance.now() + delayMs;
+    const wake = () => {
+      const left = due - performance.now();
+      if (left > 0) {
+        backoffs.set(key, setTimeout(wake, Math.min(Math.ceil(left), MAX_TIMER_MS)));
+        return;
+      }
       backoffs.delete(key);
       if (this.running && !this.paused) consumer.resume(tp);
-    }, delayMs);
-    backoffs.set(key, timer);
+    };
+    backoffs.set(key, setTimeout(wake, Math.min(delayMs, MAX_TIMER_MS)));
   }
 
   // ---- watchdogs -------------------------------------------------------------------------------
