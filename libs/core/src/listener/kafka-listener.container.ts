@@ -64,7 +64,7 @@ interface Busy {
   record: ConsumedRecord | null;
   since: number;
   warned: boolean;
-  /** A heartbeat sent while the handler ran found the member's generation over: the loop ends after the record in hand. */
+  /** A heartbeat or commit found the member's generation over: the loop ends after the record in hand. */
   fenced: Error | undefined;
 }
 
@@ -411,12 +411,12 @@ export class KafkaListenerContainer implements MessageListenerContainer {
           if (mode === AckMode.BATCH) {
             pending = record.offset + 1;
             if (++sinceCommit >= this.maxPollRecords) {
-              await this.commit(b, pending);
+              await this.commit(b, pending, busy);
               pending = -1;
               sinceCommit = 0;
             }
           } else if (mode === AckMode.RECORD) {
-            await this.commit(b, record.offset + 1);
+            await this.commit(b, record.offset + 1, busy);
           }
         }
         // kafkajs sends a heartbeat only once its interval has passed; asking a few times per interval is enough.
@@ -527,7 +527,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
         if (complete >= 0) {
           // Committed here rather than in deliverChunk: its frame, and with it the chunk's deserialized values,
           // is gone, so they need not survive the commit's round trip (as with kafkajs's own auto-commit).
-          await this.completeBatch(b, complete);
+          await this.completeBatch(b, complete, false, busy);
           await b.heartbeat();
         }
         start += advance;
@@ -657,11 +657,11 @@ export class KafkaListenerContainer implements MessageListenerContainer {
   }
 
   /** Resolves and commits a processed batch per the ack mode. */
-  private async completeBatch(b: TransportBatch, lastOffset: number, recovered = false): Promise<void> {
+  private async completeBatch(b: TransportBatch, lastOffset: number, recovered = false, busy?: Busy): Promise<void> {
     if (lastOffset < 0) return;
     b.resolveOffset(lastOffset);
     const mode = this.endpoint.ackMode;
-    if (recovered || mode === AckMode.BATCH || mode === AckMode.RECORD) await this.commit(b, lastOffset + 1);
+    if (recovered || mode === AckMode.BATCH || mode === AckMode.RECORD) await this.commit(b, lastOffset + 1, busy);
   }
 
   // ---- commits and acknowledgments -------------------------------------------------------------
@@ -686,11 +686,17 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     await this.commit(b, ack.offset);
   }
 
-  private commit(b: TransportBatch, offset: number): Promise<void> {
+  /**
+   * Commits `offset`. A commit refused because the member's generation is over marks `busy` (the loop's), whose
+   * loop then ends and lets kafkajs rejoin: the rest of the fetch belongs to the group's new generation, which
+   * delivers it from the committed offset, so handling it here would only duplicate it.
+   */
+  private commit(b: TransportBatch, offset: number, busy?: Busy): Promise<void> {
     const observer = this.observer;
     let sent = b.commit([{ topic: b.topic, partition: b.partition, offset }]);
     if (observer) sent = sent.then(() => observer.commit({ ...this.event(b), ok: true }));
     sent = sent.catch((err: unknown) => {
+      if (busy && isFencing(err)) busy.fenced = err as Error;
       observer?.commit({ ...this.event(b), ok: false });
       this.logger.error(
         `commit of offset ${offset} on ${b.topic}-${b.partition} failed: ${err instanceof Error ? err.message : String(err)}; records after the last commit will be delivered again`,
