@@ -221,8 +221,8 @@ describe('DefaultErrorHandler with DeadLetterPublishingRecoverer, record listene
 
     expect(deliveries.map((d) => d.attempt)).toEqual([1, 2, 3, 4]);
     const gaps = deliveries.slice(1).map((d, i) => d.at - deliveries[i]!.at);
-    // Timers may fire up to 1 ms early against performance.now() (millisecond rounding); nothing more.
-    [100, 200, 400].forEach((configured, i) => expect(gaps[i]).toBeGreaterThanOrEqual(configured - 1));
+    // Never shorter than configured: a timer firing a hair early is set again for the rest.
+    [100, 200, 400].forEach((configured, i) => expect(gaps[i]).toBeGreaterThanOrEqual(configured));
   });
 
   it('tells the retry listeners of each failed delivery and of the recovery', async () => {

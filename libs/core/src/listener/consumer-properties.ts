@@ -27,8 +27,9 @@ export interface ConsumerProperties {
   'request.timeout.ms'?: number | string;
   /**
    * The longest a handler may run (kafkajs `rebalanceTimeout`, the JoinGroup rebalance timeout as in Kafka).
-   * kafkajs keeps heartbeating while a handler runs, so unlike Kafka's consumer it does not leave the group;
-   * the container logs a warning naming the record instead. @default 300000
+   * The container heartbeats while a handler runs, up to this long for one record (or batch); past it the
+   * heartbeats stop, so the member is removed after `session.timeout.ms` (Kafka's consumer leaves the group at
+   * once), and the container logs a warning naming the record. @default 300000
    */
   'max.poll.interval.ms'?: number | string;
   /** `'earliest'` or `'latest'` (kafkajs `fromBeginning`); kafkajs cannot do `'none'`. @default 'latest' */

@@ -6,9 +6,10 @@
  * Offsets are resolved (fetch position) and committed by the container only, never before the record was
  * processed or recovered. Retries follow the `CommonErrorHandler` contract: a retry with a delay pauses the
  * partition, seeks back to the failed record and resumes after the delay (no sleeping in the fetch loop);
- * a retry without a delay delivers the record again at once (deliberate difference: Spring seeks and polls
- * again, which has the same effect at more cost).
+ * a retry without a delay delivers the record again after one turn of the event loop (deliberate difference:
+ * Spring seeks and polls again, which has the same effect at more cost).
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { CommonErrorHandler, ErrorHandlingResult, ListenerFailureContext } from '../error-handling/common-error-handler.js';
@@ -26,6 +27,9 @@ import type { MessageListenerContainer, PartitionLag } from './message-listener-
 
 /** Partitions one consumer processes at the same time (kafkajs `partitionsConsumedConcurrently`). */
 const PARTITIONS_IN_PARALLEL = 64;
+
+/** The longest delay a Node timer takes (2^31-1 ms); a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Back-off before replacing a crashed consumer: doubles from the first value up to the last. */
 const CRASH_RESTART_FIRST_MS = 1_000;
@@ -57,12 +61,18 @@ interface BatchStep {
   readonly complete: number;
 }
 
-/** The record a partition is busy with, for the `max.poll.interval.ms` watchdog. */
+/** The record a partition is busy with, for the `max.poll.interval.ms` watchdog and the heartbeats meanwhile. */
 interface Busy {
   record: ConsumedRecord | null;
   since: number;
   warned: boolean;
+  /** A heartbeat or commit found the member's generation over: the loop ends after the record in hand. */
+  fenced: Error | undefined;
 }
+
+/** Kafka errors telling a member its generation is over: it must rejoin, and its partitions may move. */
+const FENCING_ERRORS: ReadonlySet<unknown> = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
+const isFencing = (err: unknown): boolean => FENCING_ERRORS.has((err as { type?: unknown } | null)?.type);
 
 const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
@@ -239,21 +249,44 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     const { endpoint, env } = this;
     const consumer = env.transport.createConsumer(env.client, { ...endpoint.properties.consumer, groupId: endpoint.groupId });
     const child: Child = { index, consumer, backoffs: new Map() };
-    consumer.onAssignment((assignment) => {
-      if (this.paused && assignment.length) consumer.pause(assignment);
-    });
+    consumer.onAssignment((assignment) => this.onAssignment(child, assignment));
     consumer.onFatalError((err) => void this.replaceCrashed(child, err, 1));
     return child;
   }
 
-  private async runChild({ consumer }: Child): Promise<void> {
+  private async runChild(child: Child): Promise<void> {
     const { endpoint } = this;
+    const { consumer } = child;
     await consumer.connect();
     await consumer.subscribe(this.subscription, endpoint.fromBeginning);
     await consumer.run({
       partitionsConsumedConcurrently: PARTITIONS_IN_PARALLEL,
-      eachBatch: endpoint.batch ? (b) => this.runBatchListener(b) : (b) => this.runRecordListener(b),
+      eachBatch: endpoint.batch ? (b) => this.runBatchListener(b, child) : (b) => this.runRecordListener(b, child),
     });
+  }
+
+  /**
+   * A new assignment: kafkajs keeps a consumer's paused partitions across rebalances (and forgets them when it
+   * restarts a crashed consumer), so each assigned partition is set as the container wants it now: paused
+   * while the container is, or while a back-off holds it; fetched otherwise (a partition paused here before
+   * it moved away and back would never be fetched again).
+   */
+  private onAssignment(child: Child, assignment: TopicPartitions[]): void {
+    if (!assignment.length) return;
+    const { consumer, backoffs } = child;
+    if (this.paused) {
+      consumer.pause(assignment);
+      return;
+    }
+    const held: TopicPartitions[] = [];
+    const free: TopicPartitions[] = [];
+    for (const { topic, partitions } of assignment) {
+      const waiting = partitions.filter((p) => backoffs.has(tpKey(topic, p)));
+      if (waiting.length) held.push({ topic, partitions: waiting });
+      if (waiting.length < partitions.length) free.push({ topic, partitions: partitions.filter((p) => !backoffs.has(tpKey(topic, p))) });
+    }
+    if (held.length) consumer.pause(held);
+    if (free.length) consumer.resume(free);
   }
 
   /**
@@ -393,11 +426,12 @@ export class KafkaListenerContainer implements MessageListenerContainer {
 
   // ---- record listeners ------------------------------------------------------------------------
 
-  private async runRecordListener(b: TransportBatch): Promise<void> {
+  private async runRecordListener(b: TransportBatch, child: Child): Promise<void> {
     const { records } = b;
     const mode = this.endpoint.ackMode;
-    const busy: Busy = { record: null, since: 0, warned: false };
+    const busy: Busy = { record: null, since: 0, warned: false, fenced: undefined };
     this.busy.add(busy);
+    const beats = this.beatWhileBusy(b, busy);
     let pending = -1;
     let sinceCommit = 0;
     let nextBeat = 0;
@@ -408,28 +442,32 @@ export class KafkaListenerContainer implements MessageListenerContainer {
       // Only our own seek (a back-off, after which the loop stops) makes a batch stale: checked once.
       if (b.isStale()) return;
       for (let i = 0; i < records.length; i++) {
+        if (busy.fenced) throw busy.fenced;
         if (!b.isRunning() || this.paused || !this.running) break;
         const record = records[i];
         busy.record = record;
         busy.since = Date.now();
         busy.warned = false;
-        const outcome = await this.handleRecord(b, record);
+        const outcome = await this.handleRecord(b, record, child);
         busy.record = null;
-        if (outcome === Outcome.AGAIN) {
-          i--;
-          continue;
-        }
         if (outcome === Outcome.HALT) break;
-        lastDone = record.offset;
-        if (mode === AckMode.BATCH) {
-          pending = record.offset + 1;
-          if (++sinceCommit >= this.maxPollRecords) {
-            await this.commit(b, pending);
-            pending = -1;
-            sinceCommit = 0;
+        if (outcome === Outcome.AGAIN) {
+          // Delivered again at once, but first timers and I/O get their turn (stop(), back-off timers), as
+          // between two polls; and the heartbeat below is sent if due.
+          i--;
+          await nextTurn();
+        } else {
+          lastDone = record.offset;
+          if (mode === AckMode.BATCH) {
+            pending = record.offset + 1;
+            if (++sinceCommit >= this.maxPollRecords) {
+              await this.commit(b, pending, busy);
+              pending = -1;
+              sinceCommit = 0;
+            }
+          } else if (mode === AckMode.RECORD) {
+            await this.commit(b, record.offset + 1, busy);
           }
-        } else if (mode === AckMode.RECORD) {
-          await this.commit(b, record.offset + 1);
         }
         // kafkajs sends a heartbeat only once its interval has passed; asking a few times per interval is enough.
         const now = Date.now();
@@ -438,7 +476,9 @@ export class KafkaListenerContainer implements MessageListenerContainer {
           await b.heartbeat();
         }
       }
+      if (busy.fenced) throw busy.fenced;
     } finally {
+      clearInterval(beats);
       this.busy.delete(busy);
       if (lastDone >= 0) b.resolveOffset(lastDone);
       if (pending >= 0) await this.commit(b, pending);
@@ -446,13 +486,34 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     }
   }
 
+  /**
+   * kafkajs heartbeats only when asked: nothing beats while a handler runs (Java's consumer has a thread for
+   * it). So while a record (or chunk) of this batch is in the handler, a timer asks every `beatEveryMs`, and
+   * kafkajs sends one per `heartbeat.interval.ms`; for each record only until `max.poll.interval.ms` has
+   * passed, after which the session times out and the member is removed, as a Java consumer leaves the group.
+   * A fencing error ends the loop after the record in hand. The timer is unreferenced and fires only in loops
+   * that last longer than its period, so fast batches never run it.
+   */
+  private beatWhileBusy(b: TransportBatch, busy: Busy): NodeJS.Timeout {
+    const limit = this.endpoint.properties.maxPollIntervalMs;
+    const timer = setInterval(() => {
+      if (!busy.record || busy.fenced || Date.now() - busy.since > limit) return;
+      b.heartbeat().catch((err: unknown) => {
+        if (isFencing(err)) busy.fenced = err as Error;
+        else this.logger.debug(`heartbeat during a handler failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    }, this.beatEveryMs);
+    timer.unref();
+    return timer;
+  }
+
   /** Delivers one record; returns what the loop does next. */
-  private async handleRecord(b: TransportBatch, record: ConsumedRecord): Promise<Outcome> {
+  private async handleRecord(b: TransportBatch, record: ConsumedRecord, child: Child): Promise<Outcome> {
     const { endpoint } = this;
     const wait = (endpoint.notBefore?.(record) ?? 0) - Date.now();
     if (wait > 0) {
       // Not due yet: hold the partition at this record until it is, with the machinery of a back-off.
-      if (b.isRunning() && this.running) this.backOff(b, record.offset, wait);
+      if (b.isRunning() && this.running) this.backOff(b, child, record.offset, wait);
       return Outcome.HALT;
     }
     let error: Error;
@@ -475,11 +536,11 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     this.failing.add(tpKey(record.topic, record.partition));
     const result = await this.askErrorHandler(() => this.errorHandler.handleRecord(record, error, this.failureContext), record);
     this.reportHandled(b, result, 1);
-    return this.apply(result, b, record, true);
+    return this.apply(result, b, child, record, true);
   }
 
   /** Applies an error handler's decision to the record at `record.offset`. */
-  private async apply(result: ErrorHandlingResult, b: TransportBatch, record: ConsumedRecord, single: boolean): Promise<Outcome> {
+  private async apply(result: ErrorHandlingResult, b: TransportBatch, child: Child, record: ConsumedRecord, single: boolean): Promise<Outcome> {
     switch (result.action) {
       case 'skip':
         // A recovered record counts as acknowledged in the manual modes too (Spring's ackAfterHandle).
@@ -490,7 +551,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
       case 'retry':
         if (!b.isRunning() || !this.running) return Outcome.HALT;
         if (result.delayMs <= 0) return Outcome.AGAIN;
-        this.backOff(b, record.offset, result.delayMs);
+        this.backOff(b, child, record.offset, result.delayMs);
         return Outcome.HALT;
       case 'stop':
         this.logger.error(
@@ -503,37 +564,47 @@ export class KafkaListenerContainer implements MessageListenerContainer {
 
   // ---- batch listeners -------------------------------------------------------------------------
 
-  private async runBatchListener(b: TransportBatch): Promise<void> {
-    const busy: Busy = { record: null, since: 0, warned: false };
+  private async runBatchListener(b: TransportBatch, child: Child): Promise<void> {
+    const busy: Busy = { record: null, since: 0, warned: false, fenced: undefined };
     this.busy.add(busy);
+    const beats = this.beatWhileBusy(b, busy);
     try {
       let start = 0;
       while (start < b.size) {
+        if (busy.fenced) throw busy.fenced;
         if (!b.isRunning() || b.isStale() || this.paused || !this.running) break;
-        const { advance, outcome, complete, failure } = await this.deliverChunk(b, start, busy);
+        const { advance, outcome, complete, failure } = await this.deliverChunk(b, child, start, busy);
         if (complete >= 0) {
           // Committed here rather than in deliverChunk: its frame, and with it the chunk's deserialized values,
           // is gone, so they need not survive the commit's round trip (as with kafkajs's own auto-commit).
-          await this.completeBatch(b, complete);
+          await this.completeBatch(b, complete, false, busy);
           await b.heartbeat();
         }
         start += advance;
         if (outcome === Outcome.HALT) break;
-        if (outcome === Outcome.AGAIN || !failure) continue;
+        if (outcome === Outcome.AGAIN) {
+          await this.beforeRetry(b);
+          continue;
+        }
+        if (!failure) continue;
         // The record at `start` cannot be deserialized: it never reaches the listener; the error handler
         // recovers it as a record.
         const bad = b.recordAt(start);
         const result = await this.askErrorHandler(() => this.errorHandler.handleRecord(bad, failure, this.failureContext), bad);
         this.reportHandled(b, result, 1);
-        const next = await this.apply(result, b, bad, true);
+        const next = await this.apply(result, b, child, bad, true);
         if (next === Outcome.HALT) break;
         if (next === Outcome.DONE) {
           b.resolveOffset(bad.offset);
           await this.commit(b, bad.offset + 1);
           start++;
+        } else {
+          await this.beforeRetry(b);
         }
       }
+      if (busy.fenced) throw busy.fenced;
     } finally {
+      clearInterval(beats);
       this.busy.delete(busy);
       if (this.endpoint.ackMode === AckMode.MANUAL) await this.commitAcks(b);
     }
@@ -543,7 +614,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
    * Deserializes up to `max.poll.records` records from `start` and hands those before the first that fails
    * to the listener. `failure`: why the record after them cannot be deserialized.
    */
-  private async deliverChunk(b: TransportBatch, start: number, busy: Busy): Promise<BatchStep & { failure?: Error }> {
+  private async deliverChunk(b: TransportBatch, child: Child, start: number, busy: Busy): Promise<BatchStep & { failure?: Error }> {
     let count = Math.min(b.size - start, this.maxPollRecords);
     const values = new Array<unknown>(count);
     const keys = this.keysOnDemand ? undefined : new Array<unknown>(count);
@@ -565,7 +636,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     busy.record = b.recordAt(start);
     busy.since = Date.now();
     busy.warned = false;
-    const step = await this.handleBatch(b, start, count, values, keys);
+    const step = await this.handleBatch(b, child, start, count, values, keys);
     busy.record = null;
     return failure ? { ...step, failure } : step;
   }
@@ -576,6 +647,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
    */
   private async handleBatch(
     b: TransportBatch,
+    child: Child,
     /** The records handed over: `count` from index `start` of the batch. */
     start: number,
     count: number,
@@ -619,7 +691,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
       await this.commit(b, last + 1);
     }
     if (committed === records.length) return { advance: committed, outcome: Outcome.DONE, complete: -1 };
-    const outcome = await this.apply(result.then, b, records[committed], false);
+    const outcome = await this.apply(result.then, b, child, records[committed], false);
     if (outcome === Outcome.DONE) {
       // Skipped: every record from `committed` on is recovered.
       await this.completeBatch(b, records[records.length - 1].offset, true);
@@ -628,12 +700,18 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     return { advance: committed, outcome, complete: -1 };
   }
 
+  /** Before delivering a failed chunk again at once: timers and I/O get their turn, as between two polls, and a heartbeat if due. */
+  private async beforeRetry(b: TransportBatch): Promise<void> {
+    await nextTurn();
+    await b.heartbeat();
+  }
+
   /** Resolves and commits a processed batch per the ack mode. */
-  private async completeBatch(b: TransportBatch, lastOffset: number, recovered = false): Promise<void> {
+  private async completeBatch(b: TransportBatch, lastOffset: number, recovered = false, busy?: Busy): Promise<void> {
     if (lastOffset < 0) return;
     b.resolveOffset(lastOffset);
     const mode = this.endpoint.ackMode;
-    if (recovered || mode === AckMode.BATCH || mode === AckMode.RECORD) await this.commit(b, lastOffset + 1);
+    if (recovered || mode === AckMode.BATCH || mode === AckMode.RECORD) await this.commit(b, lastOffset + 1, busy);
   }
 
   // ---- commits and acknowledgments -------------------------------------------------------------
@@ -658,11 +736,17 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     await this.commit(b, ack.offset);
   }
 
-  private commit(b: TransportBatch, offset: number): Promise<void> {
+  /**
+   * Commits `offset`. A commit refused because the member's generation is over marks `busy` (the loop's), whose
+   * loop then ends and lets kafkajs rejoin: the rest of the fetch belongs to the group's new generation, which
+   * delivers it from the committed offset, so handling it here would only duplicate it.
+   */
+  private commit(b: TransportBatch, offset: number, busy?: Busy): Promise<void> {
     const observer = this.observer;
     let sent = b.commit([{ topic: b.topic, partition: b.partition, offset }]);
     if (observer) sent = sent.then(() => observer.commit({ ...this.event(b), ok: true }));
     sent = sent.catch((err: unknown) => {
+      if (busy && isFencing(err)) busy.fenced = err as Error;
       observer?.commit({ ...this.event(b), ok: false });
       this.logger.error(
         `commit of offset ${offset} on ${b.topic}-${b.partition} failed: ${err instanceof Error ? err.message : String(err)}; records after the last commit will be delivered again`,
@@ -720,20 +804,32 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     return { action: 'retry', delayMs: 1_000 };
   }
 
-  /** Pauses the partition, seeks back to `offset` and resumes after `delayMs`. */
-  private backOff(b: TransportBatch, offset: number, delayMs: number): void {
-    const child = this.children.find((c) => c.consumer.assignment().some((tp) => tp.topic === b.topic && tp.partitions.includes(b.partition)));
-    if (!child) return; // revoked meanwhile: the new owner starts from the committed offset
+  /**
+   * Pauses the partition on `child` (the consumer whose fetch `b` came from), seeks back to `offset` and
+   * resumes after `delayMs`, not a millisecond sooner: a timer that fires early (Node's may, by a hair) or is
+   * cut to the longest a Node timer takes (about 24.8 days; a longer one fires after 1 ms) is set again for
+   * the rest.
+   */
+  private backOff(b: TransportBatch, child: Child, offset: number, delayMs: number): void {
+    const { consumer, backoffs } = child;
+    // Revoked meanwhile: the new owner starts from the committed offset.
+    if (!consumer.assignment().some((tp) => tp.topic === b.topic && tp.partitions.includes(b.partition))) return;
     const key = tpKey(b.topic, b.partition);
     const tp = [{ topic: b.topic, partitions: [b.partition] }];
-    child.consumer.pause(tp);
-    child.consumer.seek(b.topic, b.partition, offset);
-    clearTimeout(child.backoffs.get(key));
-    const timer = setTimeout(() => {
-      child.backoffs.delete(key);
-      if (this.running && !this.paused) child.consumer.resume(tp);
-    }, delayMs);
-    child.backoffs.set(key, timer);
+    consumer.pause(tp);
+    consumer.seek(b.topic, b.partition, offset);
+    clearTimeout(backoffs.get(key));
+    const due = performance.now() + delayMs;
+    const wake = () => {
+      const left = due - performance.now();
+      if (left > 0) {
+        backoffs.set(key, setTimeout(wake, Math.min(Math.ceil(left), MAX_TIMER_MS)));
+        return;
+      }
+      backoffs.delete(key);
+      if (this.running && !this.paused) consumer.resume(tp);
+    };
+    backoffs.set(key, setTimeout(wake, Math.min(delayMs, MAX_TIMER_MS)));
   }
 
   // ---- watchdogs -------------------------------------------------------------------------------

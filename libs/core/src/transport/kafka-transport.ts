@@ -66,7 +66,10 @@ export interface TransportBatch {
   resolveOffset(offset: number): void;
   /** Commits the given offsets (next offset to read) now, even while the consumer is stopping. */
   commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
-  /** Sends a heartbeat if one is due. */
+  /**
+   * Sends a heartbeat if one is due. Rejects when the member's generation is over, with an error whose `type`
+   * is the Kafka error name (`REBALANCE_IN_PROGRESS`, `ILLEGAL_GENERATION`, `UNKNOWN_MEMBER_ID`), as kafkajs's do.
+   */
   heartbeat(): Promise<void>;
   /** False once the consumer is stopping: finish the current record and return. */
   isRunning(): boolean;
@@ -83,9 +86,11 @@ export interface TransportConsumer {
    * (`onFatalError` is for crashes after that).
    */
   run(options: { partitionsConsumedConcurrently: number; eachBatch: (batch: TransportBatch) => Promise<void> }): Promise<void>;
+  /** Stops fetching the partitions; kept across rebalances. Never throws: a consumer with no group (restarting) ignores it. */
   pause(partitions: readonly TopicPartitions[]): void;
+  /** Fetches the partitions again. Never throws, as `pause`. */
   resume(partitions: readonly TopicPartitions[]): void;
-  /** The next fetch of the partition starts at `offset`; batches of it still in hand become stale. */
+  /** The next fetch of the partition starts at `offset`; batches of it still in hand become stale. Never throws, as `pause`. */
   seek(topic: string, partition: number, offset: number): void;
   /** Partitions assigned to this consumer by the last rebalance. */
   assignment(): TopicPartitions[];

@@ -274,15 +274,28 @@ class KafkajsConsumer implements TransportConsumer {
   }
 
   pause(partitions: readonly TopicPartitions[]): void {
-    this.consumer.pause(partitions.map((tp) => ({ topic: tp.topic, partitions: [...tp.partitions] })));
+    this.attempt('pause', () => this.consumer.pause(partitions.map((tp) => ({ topic: tp.topic, partitions: [...tp.partitions] }))));
   }
 
   resume(partitions: readonly TopicPartitions[]): void {
-    this.consumer.resume(partitions.map((tp) => ({ topic: tp.topic, partitions: [...tp.partitions] })));
+    this.attempt('resume', () => this.consumer.resume(partitions.map((tp) => ({ topic: tp.topic, partitions: [...tp.partitions] }))));
   }
 
   seek(topic: string, partition: number, offset: number): void {
-    this.consumer.seek({ topic, partition, offset: String(offset) });
+    this.attempt('seek', () => this.consumer.seek({ topic, partition, offset: String(offset) }));
+  }
+
+  /**
+   * kafkajs throws from pause, resume and seek while the consumer has no group: before `run`, and while it
+   * waits to restart after a crash. Called from timers (a back-off's end), that would end the process; there
+   * is nothing to pause or seek then anyway: the restarted consumer starts from the committed offsets.
+   */
+  private attempt(what: string, call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      logger.debug(`${what} skipped: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   assignment(): TopicPartitions[] {
