@@ -64,7 +64,8 @@ export interface DeadLetterPublishingRecovererOptions {
   readonly sendTimeoutMs?: number;
   /**
    * Have the listener container create the dead-letter topics when the listener starts, with the source
-   * topic's partition count (see `topicsToCreate`). Only for the default destination (`<topic><suffix>`).
+   * topic's partition count (see `topicsToCreate`). Only for the default destination (`<topic><suffix>`),
+   * whose name is checked at start-up whether or not it is created.
    * @default true
    */
   readonly createTopics?: boolean;
@@ -182,10 +183,12 @@ export class DeadLetterPublishingRecoverer implements ConsumerRecordRecoverer {
   /**
    * The dead-letter topics to create when a listener of `source` starts: `<topic><suffix>` with the source's
    * partition count, or nothing when `createTopics` is false or a destination resolver decides. Throws an
-   * `ErrorHandlingConfigurationError` naming the listener when the name is not a valid topic name.
+   * `ErrorHandlingConfigurationError` naming the listener when the default destination's name is not a valid
+   * topic name, with `createTopics` false too: every recovery would fail on it, blocking the partition.
+   * A destination resolver's topics are checked at recovery time instead.
    */
   topicsToCreate(source: { readonly topic: string; readonly partitions: number }, ctx?: ListenerFailureContext): TopicToCreate[] {
-    if (!this.createTopics || this.resolver) return [];
+    if (this.resolver) return [];
     const topic = this.deadLetterTopicOf(source.topic);
     const problem = topicNameProblem(topic);
     if (problem) {
@@ -196,7 +199,7 @@ export class DeadLetterPublishingRecoverer implements ConsumerRecordRecoverer {
         this.suffix,
       );
     }
-    return [{ topic, numPartitions: source.partitions }];
+    return this.createTopics ? [{ topic, numPartitions: source.partitions }] : [];
   }
 
   async recover(record: ConsumedRecord, error: Error, ctx: ListenerFailureContext): Promise<void> {
