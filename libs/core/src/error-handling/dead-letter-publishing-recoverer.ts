@@ -23,7 +23,8 @@ export type DeadLetterDestinationResolver = (record: ConsumedRecord, error: Erro
 
 /**
  * What the recoverer needs from `KafkaTemplate`: `send`, which resolves once the broker has acknowledged the
- * record (acks = all) and rejects otherwise, sending Buffers as they are; and, optionally, `partitionsFor`
+ * record with the `acks` it is given (the recoverer always asks for -1, all in-sync replicas, whatever the
+ * producer's default) and rejects otherwise, sending Buffers as they are; and, optionally, `partitionsFor`
  * (undefined when the topic does not exist), so that a dead-letter topic with fewer partitions than its
  * source is detected. `KafkaTemplate` has both.
  */
@@ -244,7 +245,8 @@ export class DeadLetterPublishingRecoverer implements ConsumerRecordRecoverer {
     });
     try {
       await Promise.race([
-        this.template.send(destination.topic, value, { key, headers, ...(partition === undefined ? {} : { partition }) }),
+        // acks = all, whatever producer.acks says: the original is committed on the strength of this send.
+        this.template.send(destination.topic, value, { key, headers, acks: -1, ...(partition === undefined ? {} : { partition }) }),
         timeout,
       ]);
     } catch (thrown) {
