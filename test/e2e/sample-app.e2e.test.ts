@@ -106,11 +106,29 @@ describe('sample application', () => {
     expect(sample(text, 'kafka_nest_listener_records_total', { listener: 'orders', outcome: 'failure' })).toBe(3);
   });
 
+  it('counts a payment moved to payments-retry as a retry, not as a dead letter', async () => {
+    const count = (text: string, name: string, labels: Record<string, string>) => sample(text, name, labels) ?? 0;
+    const before = await metrics();
+    const [charged, retries] = [stats.paymentsCharged, stats.paymentRetries];
+    // The pretend gateway times out once on an order id ending in '8' (char code 56, a multiple of 4).
+    expect((await post({ id: 'pay-8', customerId: 'c-pay', amountCents: 700, quantity: 1 })).status).toBe(202);
+    await waitFor(() => stats.paymentsCharged === charged + 1 && stats.paymentRetries === retries + 1, { timeoutMs: 15_000 });
+
+    const after = await metrics();
+    const forwards = { topic: 'payments-retry', result: 'success' };
+    expect(count(after, 'kafka_nest_retry_topic_forwards_total', forwards) - count(before, 'kafka_nest_retry_topic_forwards_total', forwards)).toBe(1);
+    const retried = { listener: 'payments', topic: 'payments', outcome: 'retried' };
+    expect(count(after, 'kafka_nest_listener_records_total', retried) - count(before, 'kafka_nest_listener_records_total', retried)).toBe(1);
+    expect(sample(after, 'kafka_nest_dlt_publishes_total', { topic: 'payments-retry' })).toBeUndefined();
+    expect(sample(after, 'kafka_nest_listener_records_total', { listener: 'payments', outcome: 'dead_lettered' })).toBeUndefined();
+  });
+
   it('exports every metric the Grafana dashboard queries', async () => {
     const dashboard = readFileSync(new URL('../../ops/grafana/kafka-nest-dashboard.json', import.meta.url), 'utf8');
     const queried = new Set([...dashboard.matchAll(/kafka_nest_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, '')));
     const exported = new Set([...(await metrics()).matchAll(/^# TYPE (kafka_nest_[a-z_]+) /gm)].map((m) => m[1]));
     expect(queried.size).toBeGreaterThan(4);
+    expect(queried).toContain('kafka_nest_retry_topic_forwards_total');
     for (const name of queried) expect(exported, `dashboard queries ${name}`).toContain(name);
   });
 });

@@ -235,7 +235,14 @@ export class DeadLetterPublishingRecoverer implements ConsumerRecordRecoverer {
     const value = deserialization && !keyFailed && Buffer.isBuffer(deserialization.data) ? deserialization.data : record.value;
 
     const where = `${destination.topic}${partition === undefined ? '' : `-${partition}`}`;
-    const event = { listenerId: ctx.listenerId, groupId: ctx.groupId, topic: record.topic, partition: record.partition, deadLetterTopic: destination.topic };
+    const event = {
+      listenerId: ctx.listenerId,
+      groupId: ctx.groupId,
+      topic: record.topic,
+      partition: record.partition,
+      deadLetterTopic: destination.topic,
+      kind: 'dead-letter',
+    } as const;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(

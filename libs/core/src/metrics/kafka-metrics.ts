@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics for kafka-nest, with prom-client: consumer lag per group/topic/partition, records by
- * outcome, handler duration, commits, dead-letter publishes and producer sends. Enabled with
+ * outcome, handler duration, commits, dead-letter publishes, retry-topic forwards and producer sends. Enabled with
  * `KafkaModule.forRoot({ metrics: true })` (or `{ metrics: { registry, prefix } }`); registered on
  * prom-client's default registry unless a registry is given.
  *
@@ -11,12 +11,13 @@
  * | `kafka_nest_listener_handler_duration_seconds` | histogram | listener, group, topic |
  * | `kafka_nest_commits_total` | counter | listener, group, result |
  * | `kafka_nest_dlt_publishes_total` | counter | topic, result |
+ * | `kafka_nest_retry_topic_forwards_total` | counter | topic, result |
  * | `kafka_nest_producer_sends_total` | counter | topic, result |
  * | `kafka_nest_listener_container_running` | gauge | listener, group |
  */
 import { Counter, Gauge, Histogram, type Registry, register as defaultRegistry } from 'prom-client';
 import type { PartitionLag } from '../listener/message-listener-container.js';
-import type { KafkaObserver, ListenerEvent, RecordOutcome } from './kafka-observer.js';
+import type { KafkaObserver, ListenerEvent, PublishedFailureKind, RecordOutcome } from './kafka-observer.js';
 
 /** DI token of the `KafkaObserver` (the metrics), provided when `KafkaModule` options enable metrics. */
 export const KAFKA_OBSERVER = Symbol('kafka-nest:observer');
@@ -42,6 +43,7 @@ export class KafkaMetrics implements KafkaObserver {
   private readonly duration: Histogram<'listener' | 'group' | 'topic'>;
   private readonly commits: Counter<'listener' | 'group' | 'result'>;
   private readonly deadLetters: Counter<'topic' | 'result'>;
+  private readonly retryForwards: Counter<'topic' | 'result'>;
   private readonly sends: Counter<'topic' | 'result'>;
 
   constructor(source: LagSource, options: KafkaMetricsOptions = {}) {
@@ -75,6 +77,12 @@ export class KafkaMetrics implements KafkaObserver {
     this.deadLetters = new Counter({
       name: `${prefix}dlt_publishes_total`,
       help: 'Records published to dead-letter topics, by result',
+      labelNames: ['topic', 'result'],
+      registers: [registry],
+    });
+    this.retryForwards = new Counter({
+      name: `${prefix}retry_topic_forwards_total`,
+      help: 'Failed records forwarded to a retry topic by @RetryableTopic, by retry topic and result',
       labelNames: ['topic', 'result'],
       registers: [registry],
     });
@@ -126,9 +134,11 @@ export class KafkaMetrics implements KafkaObserver {
     this.commits.inc({ listener: e.listenerId, group: e.groupId, result: result(e.ok) });
   }
 
-  deadLetter(e: ListenerEvent & { deadLetterTopic: string; ok: boolean }): void {
-    this.deadLetters.inc({ topic: e.deadLetterTopic, result: result(e.ok) });
-    if (e.ok) this.records.inc({ listener: e.listenerId, group: e.groupId, topic: e.topic, outcome: 'dead_lettered' });
+  /** A dead letter counts as a DLT publish and `dead_lettered`; a forward to a retry topic as a forward and `retried`. */
+  deadLetter(e: ListenerEvent & { deadLetterTopic: string; kind: PublishedFailureKind; ok: boolean }): void {
+    const retry = e.kind === 'retry';
+    (retry ? this.retryForwards : this.deadLetters).inc({ topic: e.deadLetterTopic, result: result(e.ok) });
+    if (e.ok) this.records.inc({ listener: e.listenerId, group: e.groupId, topic: e.topic, outcome: retry ? 'retried' : 'dead_lettered' });
   }
 
   send(e: { topic: string; count: number; ok: boolean }): void {
