@@ -22,6 +22,15 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   return undefined;
 }
 
+/** What the tests read of the Grafana dashboard. */
+interface Dashboard {
+  __inputs?: { name: string }[];
+  templating: { list: { name: string }[] };
+  panels: { title: string; targets: { expr: string }[] }[];
+}
+
+const dashboard = readFileSync(new URL('../../ops/grafana/kafka-nest-dashboard.json', import.meta.url), 'utf8');
+
 describe('sample application', () => {
   let running: RunningApp;
   let stats: OrderStats;
@@ -124,12 +133,27 @@ describe('sample application', () => {
   });
 
   it('exports every metric the Grafana dashboard queries', async () => {
-    const dashboard = readFileSync(new URL('../../ops/grafana/kafka-nest-dashboard.json', import.meta.url), 'utf8');
     const queried = new Set([...dashboard.matchAll(/kafka_nest_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, '')));
     const exported = new Set([...(await metrics()).matchAll(/^# TYPE (kafka_nest_[a-z_]+) /gm)].map((m) => m[1]));
     expect(queried.size).toBeGreaterThan(4);
     expect(queried).toContain('kafka_nest_retry_topic_forwards_total');
     for (const name of queried) expect(exported, `dashboard queries ${name}`).toContain(name);
+  });
+
+  it("the dashboard's failure rate divides failed deliveries by deliveries, not by every outcome", () => {
+    // A failed delivery is counted again as retried or recovered (and dead_lettered): over all outcomes, a
+    // listener failing every delivery would show well under 100%.
+    const panel = (JSON.parse(dashboard) as Dashboard).panels.find((p) => p.title.startsWith('Failure rate'));
+    const [numerator, denominator] = panel!.targets[0]!.expr.split(' / ');
+    expect(numerator).toContain('kafka_nest_listener_records_total{outcome="failure"}');
+    expect(denominator).toContain('kafka_nest_listener_records_total{outcome=~"success|failure"}');
+  });
+
+  it('the dashboard uses each variable it declares and declares each it uses', () => {
+    const { __inputs: inputs = [], templating } = JSON.parse(dashboard) as Dashboard;
+    const declared = [...inputs.map((i) => i.name), ...templating.list.map((v) => v.name)];
+    const used = new Set([...dashboard.matchAll(/\$\{([A-Za-z_]+)\}/g)].map((m) => m[1]));
+    expect([...used].sort()).toEqual([...declared].sort());
   });
 });
 
