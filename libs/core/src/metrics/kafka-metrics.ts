@@ -109,17 +109,23 @@ export class KafkaMetrics implements KafkaObserver {
       registers: [registry],
       async collect() {
         this.reset();
+        // Each container reads the lag of its own topics (two listeners may share a group on different
+        // topics): every group/topic/partition is kept, once.
         const seen = new Set<string>();
         for (const c of source.containers()) {
-          if (seen.has(c.groupId)) continue;
-          seen.add(c.groupId);
           let lags: PartitionLag[];
           try {
             lags = await c.lag();
           } catch {
             continue; // broker unreachable: the gauge shows no sample rather than a wrong one
           }
-          for (const l of lags) this.set({ group: c.groupId, topic: l.topic, partition: String(l.partition) }, l.lag);
+          for (const l of lags) {
+            const labels = { group: c.groupId, topic: l.topic, partition: String(l.partition) };
+            const key = `${labels.group}\u0000${labels.topic}\u0000${labels.partition}`;
+            if (seen.has(key)) continue;
+            seen.add(key);
+            this.set(labels, l.lag);
+          }
         }
       },
     });
