@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { ApiKey } from '@kafka-nest/broker';
 import { KafkaListenerEndpointRegistry } from '@kafka-nest/core';
 import { waitFor } from '@kafka-nest/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,6 +131,32 @@ describe('sample application', () => {
     expect(count(after, 'kafka_nest_listener_records_total', retried) - count(before, 'kafka_nest_listener_records_total', retried)).toBe(1);
     expect(sample(after, 'kafka_nest_dlt_publishes_total', { topic: 'payments-retry' })).toBeUndefined();
     expect(sample(after, 'kafka_nest_listener_records_total', { listener: 'payments', outcome: 'dead_lettered' })).toBeUndefined();
+  });
+
+  it('answers /metrics at once while the broker does not answer, without lag samples rather than stale ones', async () => {
+    const broker = running.broker!;
+    const lagFailures = (text: string) => sample(text, 'kafka_nest_consumer_lag_read_failures_total', { listener: 'orders' }) ?? 0;
+    const ordersLagSample = (text: string) => sample(text, 'kafka_nest_consumer_lag', { group: 'orders-service' });
+    const before = await metrics();
+    expect(ordersLagSample(before)).toBeDefined();
+
+    // Every lag read needs OffsetFetch and ListOffsets: held 8 s, they hang each container's read as a
+    // broker that is down does (kafkajs's admin then retries for some 40 s).
+    for (const apiKey of [ApiKey.OffsetFetch, ApiKey.ListOffsets]) broker.injectFault({ apiKey, delayMs: 8_000, count: 1_000 });
+    try {
+      for (const scrape of [1, 2]) {
+        const started = performance.now();
+        const text = await metrics();
+        expect(performance.now() - started).toBeLessThan(4_000); // the 2 s lag time limit, once for all containers
+        expect(ordersLagSample(text)).toBeUndefined();
+        expect(lagFailures(text) - lagFailures(before)).toBe(scrape);
+        expect(sample(text, 'kafka_nest_listener_records_total', { listener: 'orders', outcome: 'success' })).toBeGreaterThan(0);
+        expect(sample(text, 'kafka_nest_listener_container_running', { listener: 'orders' })).toBe(1);
+      }
+    } finally {
+      broker.clearFaults();
+    }
+    await waitFor(async () => ordersLagSample(await metrics()) !== undefined, { timeoutMs: 20_000 });
   });
 
   it('exports every metric the Grafana dashboard queries', async () => {
