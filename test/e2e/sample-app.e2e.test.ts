@@ -3,13 +3,14 @@
  * HTTP, observed through /metrics, /health and the broker's own view of the topics.
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { ApiKey } from '@kafka-nest/broker';
 import { KafkaListenerEndpointRegistry } from '@kafka-nest/core';
-import { waitFor } from '@kafka-nest/testing';
+import { createKafkaTestBroker, waitFor } from '@kafka-nest/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrap, type RunningApp } from '../../src/bootstrap.js';
 import { ConfigError, readConfig } from '../../src/config.js';
+import { kafkaProblemAt } from '../../src/ops/kafka-probe.js';
 import { OrderStats } from '../../src/orders/order-stats.service.js';
 import { FRAUD_LIMIT_CENTS } from '../../src/orders/orders.listener.js';
 
@@ -184,7 +185,71 @@ describe('sample application', () => {
   });
 });
 
+/** A TCP server on 127.0.0.1 that is not Kafka: `onConnection` decides what it does with each client. */
+async function notKafka(onConnection: (socket: Socket) => void): Promise<{ address: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    onConnection(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 describe('sample application start-up errors', () => {
+  it('refuses KAFKA_BROKERS set but empty rather than quietly starting the embedded broker', () => {
+    for (const value of ['', '  ']) {
+      expect(() => readConfig({ KAFKA_BROKERS: value })).toThrow(
+        'KAFKA_BROKERS is set but empty; give host:port,host:port (e.g. KAFKA_BROKERS=kafka-1:9092,kafka-2:9092), or unset it to start the embedded broker',
+      );
+    }
+    expect(readConfig({}).brokers).toBeUndefined();
+  });
+
+  it('names an address that accepts connections but never answers as Kafka, within the 3 s limit', async () => {
+    const silent = await notKafka(() => undefined);
+    try {
+      const started = Date.now();
+      const failed = bootstrap({ brokers: [silent.address], port: 0, demo: false }, { logger: false });
+      await expect(failed).rejects.toThrow(ConfigError);
+      await expect(failed).rejects.toThrow(
+        `cannot reach Kafka at ${silent.address} (KAFKA_BROKERS): ${silent.address} accepted a connection but sent no Kafka answer within 3 s; check the addresses and that the cluster is up`,
+      );
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('names an address that answers something other than Kafka, at once', async () => {
+    const http = await notKafka((socket) => socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n')));
+    try {
+      const started = Date.now();
+      await expect(bootstrap({ brokers: [http.address], port: 0, demo: false }, { logger: false })).rejects.toThrow(
+        `cannot reach Kafka at ${http.address} (KAFKA_BROKERS): ${http.address} answered, but not as a Kafka broker ("HTTP/1.1 400 Bad Request")`,
+      );
+      expect(Date.now() - started).toBeLessThan(1000);
+    } finally {
+      await http.close();
+    }
+  });
+
+  it('takes a Kafka broker for one, by its answer to ApiVersions', async () => {
+    const broker = await createKafkaTestBroker();
+    try {
+      expect(await kafkaProblemAt(broker.brokers[0]!, 3000)).toBeUndefined();
+    } finally {
+      await broker.stop();
+    }
+  });
+
   it('rejects a malformed KAFKA_BROKERS with the expected form', () => {
     expect(() => readConfig({ KAFKA_BROKERS: 'localhost' })).toThrow(ConfigError);
     expect(() => readConfig({ KAFKA_BROKERS: 'kafka:9092,localhost' })).toThrow("KAFKA_BROKERS has 'localhost', which is not host:port; expected a comma-separated list such as KAFKA_BROKERS=kafka-1:9092,kafka-2:9092");
