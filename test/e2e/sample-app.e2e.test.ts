@@ -5,10 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { ApiKey } from '@kafka-nest/broker';
-import { KafkaListenerEndpointRegistry } from '@kafka-nest/core';
+import { KafkaListenerEndpointRegistry, type KafkaTemplate } from '@kafka-nest/core';
 import { createKafkaTestBroker, waitFor } from '@kafka-nest/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bootstrap, type RunningApp } from '../../src/bootstrap.js';
+import { DEMO_INTERVAL_MS, DemoProducer } from '../../src/demo/demo-producer.js';
 import { ConfigError, readConfig } from '../../src/config.js';
 import { kafkaProblemAt } from '../../src/ops/kafka-probe.js';
 import { OrderStats } from '../../src/orders/order-stats.service.js';
@@ -268,5 +269,25 @@ describe('sample application start-up errors', () => {
       `cannot reach Kafka at 127.0.0.1:${port} (KAFKA_BROKERS)`,
     );
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('demo timing', () => {
+  it('sends demo orders between the progress lines, so that a line does not count an order sent on its own tick', async () => {
+    vi.useFakeTimers({ now: 0, toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'Date'] });
+    const sentAt: number[] = [];
+    // Only the schedule is under test here: the template records when it is called.
+    const template = { send: async () => void sentAt.push(Date.now()) } as unknown as KafkaTemplate;
+    const demo = new DemoProducer(template);
+    try {
+      demo.onApplicationBootstrap();
+      await vi.advanceTimersByTimeAsync(4_000);
+      expect(sentAt).toEqual([250, 750, 1250, 1750, 2250, 2750, 3250, 3750]);
+      // Progress lines come every 2000 ms from start-up (and every 1000 or 500 ms if configured so).
+      for (const t of sentAt) expect(t % DEMO_INTERVAL_MS).toBe(DEMO_INTERVAL_MS / 2);
+    } finally {
+      demo.onApplicationShutdown();
+      vi.useRealTimers();
+    }
   });
 });
