@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { EmbeddedKafkaBroker } from '@kafka-nest/broker';
 import { type AppConfig, ConfigError } from './config.js';
 import { AppModule } from './app.module.js';
-import { reachable } from './ops/health.controller.js';
+import { kafkaProblemAt } from './ops/kafka-probe.js';
 
 export interface RunningApp {
   readonly app: INestApplication;
@@ -16,7 +16,7 @@ export interface RunningApp {
 
 /**
  * Starts the sample application: with no brokers configured, an embedded Kafka broker in this process
- * (and says so); otherwise the given cluster, after checking that one of its brokers answers.
+ * (and says so); otherwise the given cluster, after checking that one of its brokers answers as Kafka.
  */
 export async function bootstrap(config: AppConfig, options: { progressIntervalMs?: number; logger?: false } = {}): Promise<RunningApp> {
   let broker: EmbeddedKafkaBroker | undefined;
@@ -28,9 +28,12 @@ export async function bootstrap(config: AppConfig, options: { progressIntervalMs
     brokers = broker.brokers;
     if (options.logger !== false) console.log(`No KAFKA_BROKERS set: started the embedded Kafka broker at ${brokers.join(',')} (any Kafka client can connect to it)`);
   } else {
-    const answers = await Promise.all(brokers.map((b) => reachable(b, 3000)));
-    if (!answers.some(Boolean)) {
-      throw new ConfigError(`cannot reach Kafka at ${brokers.join(', ')} (KAFKA_BROKERS): no broker accepted a connection within 3 s; check the addresses and that the cluster is up`);
+    // A Kafka-level check (an ApiVersions request), so that a wrong port fails here with the address named,
+    // not later as a stack of kafkajs retries.
+    const problems = await Promise.all(brokers.map((b) => kafkaProblemAt(b, 3000)));
+    if (problems.every((p) => p !== undefined)) {
+      const why = brokers.map((b, i) => `${b} ${problems[i]}`).join('; ');
+      throw new ConfigError(`cannot reach Kafka at ${brokers.join(', ')} (KAFKA_BROKERS): ${why}; check the addresses and that the cluster is up`);
     }
   }
   try {

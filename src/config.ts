@@ -17,13 +17,21 @@ export class ConfigError extends Error {
 }
 
 /**
- * Reads `KAFKA_BROKERS` (comma-separated `host:port`), `PORT` (default 3000) and `DEMO` (`true`/`false`;
- * default on with the embedded broker, off against a real cluster).
+ * Reads `KAFKA_BROKERS` (comma-separated `host:port`; unset starts the embedded broker, set but empty is
+ * refused), `PORT` (default 3000) and `DEMO` (`true`/`false`; default on with the embedded broker, off
+ * against a real cluster).
  */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const raw = env.KAFKA_BROKERS?.trim();
+  if (raw === '') {
+    // Set but empty is most often a variable that did not expand (KAFKA_BROKERS=$BROKERS): running on a
+    // broker of our own would hide that.
+    throw new ConfigError(
+      'KAFKA_BROKERS is set but empty; give host:port,host:port (e.g. KAFKA_BROKERS=kafka-1:9092,kafka-2:9092), or unset it to start the embedded broker',
+    );
+  }
   let brokers: string[] | undefined;
-  if (raw) {
+  if (raw !== undefined) {
     brokers = raw.split(',').map((b) => b.trim());
     const bad = brokers.find((b) => !HOST_PORT.test(b) || Number(b.split(':')[1]) > 65535);
     if (bad !== undefined) {

@@ -1,6 +1,6 @@
 // KafkaTemplate: what send, sendBatch and sendDefault write, and what they resolve to.
 import type { INestApplicationContext } from '@nestjs/common';
-import type { EmbeddedKafkaBroker } from '@kafka-nest/broker';
+import { ApiKey, type EmbeddedKafkaBroker, ErrorCode } from '@kafka-nest/broker';
 import { KafkaProducerError, KafkaTemplate } from '@kafka-nest/core';
 import { createKafkaTestBroker, getSingleRecord } from '@kafka-nest/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ let broker: EmbeddedKafkaBroker;
 let app: INestApplicationContext;
 let template: KafkaTemplate;
 beforeAll(async () => {
-  broker = await createKafkaTestBroker({ topics: [{ name: 'out', partitions: 3 }, { name: 'default-topic' }, { name: 'bytes' }] });
+  broker = await createKafkaTestBroker({ topics: [{ name: 'out', partitions: 3 }, { name: 'default-topic' }, { name: 'bytes' }, { name: 'acks' }] });
   app = await startApp(broker, { options: { producer: { defaultTopic: 'default-topic' } } });
   template = app.get(KafkaTemplate);
 });
@@ -85,6 +85,45 @@ describe('KafkaTemplate', () => {
       );
     } finally {
       await other.close();
+    }
+  });
+
+  it("a send's acks overrides producer.acks: with acks 0 set, acks -1 waits for the broker and sees a refusal", async () => {
+    const fireAndForget = await startApp(broker, { options: { producer: { acks: 0 } } });
+    try {
+      const t = fireAndForget.get(KafkaTemplate);
+      const refusal = () => broker.injectFault({ apiKey: ApiKey.Produce, topic: 'acks', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+      // producer.acks 0: nothing waits for the broker, so a refused send resolves (offset unknown) and is lost.
+      let refused = refusal();
+      expect(await t.send('acks', 'lost')).toMatchObject({ topic: 'acks', offset: -1 });
+      await refused.exhausted;
+      refused = refusal();
+      await expect(t.sendBatch('acks', [{ value: 'lost too' }])).resolves.toHaveLength(1);
+      await refused.exhausted;
+      expect(broker.records('acks', 0)).toEqual([]);
+
+      // acks -1 for one send or batch: the refusal reaches the caller; without one, it resolves to its offset.
+      refused = refusal();
+      await expect(t.send('acks', 'refused', { acks: -1 })).rejects.toThrow(KafkaProducerError);
+      refused = refusal();
+      await expect(t.sendBatch('acks', [{ value: 'refused too' }], { acks: -1 })).rejects.toThrow(KafkaProducerError);
+      expect(await t.send('acks', 'kept', { acks: -1 })).toMatchObject({ topic: 'acks', partition: 0, offset: 0 });
+      expect(broker.records('acks', 0).map((r) => r.value!.toString())).toEqual(['kept']);
+    } finally {
+      await fireAndForget.close();
+    }
+  });
+
+  it('refuses an acks an idempotent producer cannot give, and one that is not -1, 0 or 1', async () => {
+    const idempotent = await startApp(broker, { options: { producer: { idempotent: true } } });
+    try {
+      const t = idempotent.get(KafkaTemplate);
+      await expect(t.send('acks', 'x', { acks: 1 })).rejects.toThrow(
+        'KafkaTemplate: acks 1 on an idempotent producer; idempotence needs acks -1 (all), so leave acks out or give -1',
+      );
+      await expect(t.send('acks', 'x', { acks: 2 as -1 })).rejects.toThrow('KafkaTemplate: acks must be -1 (all), 1 (leader) or 0 (none), got 2');
+    } finally {
+      await idempotent.close();
     }
   });
 

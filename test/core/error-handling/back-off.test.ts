@@ -50,8 +50,18 @@ describe('FixedBackOff', () => {
 });
 
 describe('ExponentialBackOff', () => {
-  it("follows Spring's defaults: 2000 ms times 1.5, capped at 30000 ms, unlimited", () => {
-    expect(drain(new ExponentialBackOff(), 12)).toEqual([2000, 3000, 4500, 6750, 10125, 15188, 22782, 30000, 30000, 30000, 30000, 30000]);
+  it("follows Spring's defaults: 2000 ms times 1.5 in Spring's long arithmetic, capped at 30000 ms, unlimited", () => {
+    // Spring: `long i = current; i *= 1.5;` truncates at each step: 10125 × 1.5 = 15187.5 -> 15187, × 1.5 = 22780.5 -> 22780.
+    expect(drain(new ExponentialBackOff(), 12)).toEqual([2000, 3000, 4500, 6750, 10125, 15187, 22780, 30000, 30000, 30000, 30000, 30000]);
+  });
+
+  it('truncates each step, as Spring does, rather than multiplying exact values', () => {
+    // Exact products would be 156.25, 195.3125, 244.140625, 305.17...: rounded up, 157, 196, 245, then the cap.
+    expect(drain(new ExponentialBackOff({ initialInterval: 100, multiplier: 1.25, maxInterval: 300, maxRetries: 7 }))).toEqual([
+      100, 125, 156, 195, 243, 300, 300,
+    ]);
+    // Doubles as in Java: 100 * 1.15 is 114.99999999999999, which (long) makes 114.
+    expect(drain(new ExponentialBackOff({ initialInterval: 100, multiplier: 1.15, maxRetries: 2 }))).toEqual([100, 114]);
   });
 
   it('stops after maxRetries', () => {
@@ -63,13 +73,7 @@ describe('ExponentialBackOff', () => {
     expect(drain(new ExponentialBackOff({ initialInterval: 100, multiplier: 2, maxElapsedTime: 1000 }))).toEqual([100, 200, 400, 800]);
   });
 
-  it('never gives a delay shorter than the configured one, with or without jitter', () => {
-    const plain = drain(new ExponentialBackOff({ initialInterval: 3, multiplier: 1.1, maxInterval: 10, maxRetries: 15 }));
-    let exact = 3;
-    for (const delay of plain) {
-      expect(delay).toBeGreaterThanOrEqual(exact);
-      exact = Math.min(exact * 1.1, 10);
-    }
+  it('jitter only lengthens the computed delays', () => {
     const jittered = drain(new ExponentialBackOff({ initialInterval: 100, multiplier: 2, maxRetries: 5, jitter: 0.5, random: () => 0.999 }));
     expect(jittered).toEqual([150, 300, 600, 1200, 2400]);
     const noJitterDrawn = drain(new ExponentialBackOff({ initialInterval: 100, multiplier: 2, maxRetries: 3, jitter: 0.5, random: () => 0 }));

@@ -52,3 +52,45 @@ it('keeps the original uncommitted while the DLT publish fails, then dead-letter
   // Each failed recovery started the back-off anew: two deliveries per round, three rounds.
   expect(deliveries.map((d) => d.attempt)).toEqual([1, 2, 1, 2, 1, 2]);
 });
+
+it('publishes to the DLT with acks = all when the producer is set to acks 0, so a refused publish is seen and retried', async () => {
+  env.broker.createTopics({ name: 'audit', partitions: 1 });
+  const deliveries: Delivery[] = [];
+  const recoveryFailures: string[] = [];
+  const listener = recordListener(
+    { id: 'orders', topics: ['orders'], groupId: 'orders-service', fromBeginning: true, errorHandler: ERROR_HANDLER },
+    deliveries,
+    () => {
+      throw new Error('payment service down');
+    },
+  );
+  const handler = {
+    provide: ERROR_HANDLER,
+    inject: [KafkaTemplate],
+    useFactory: (template: KafkaTemplate) => {
+      const h = new DefaultErrorHandler(new DeadLetterPublishingRecoverer(template), new FixedBackOff(0, 0));
+      h.setRetryListeners({ recoveryFailed: (record, original, failure) => recoveryFailures.push(failure.message) });
+      return h;
+    },
+  };
+  env.app = await startApp(env.broker, [handler, listener], { producer: { acks: 0 } });
+  const template = env.app.get(KafkaTemplate);
+
+  // acks 0 is in force for the application's own sends: a refused one resolves all the same, and is lost.
+  const refusedAudit = env.broker.injectFault({ apiKey: ApiKey.Produce, topic: 'audit', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+  await template.send('audit', { id: 'a-1' });
+  await refusedAudit.exhausted;
+  expect(env.broker.allRecords('audit')).toEqual([]);
+
+  // The dead-letter publish waits for the broker: refused once, it fails the recovery and the original stays.
+  const refusedDlt = env.broker.injectFault({ apiKey: ApiKey.Produce, topic: 'orders.DLT', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+  await template.send('orders', { id: 'o-1' });
+  await refusedDlt.exhausted;
+
+  const dead = await getSingleRecord(env.broker, 'orders.DLT');
+  await waitForCommit(env.broker, 'orders-service', 'orders', 0, 1);
+  expect(dead.value).toEqual(Buffer.from('{"id":"o-1"}'));
+  expect(recoveryFailures).toHaveLength(1);
+  expect(recoveryFailures[0]).toMatch(/^Dead-letter publication of orders-0@0 to orders\.DLT-0 failed: /);
+  expect(deliveries.map((d) => d.attempt)).toEqual([1, 1]);
+});

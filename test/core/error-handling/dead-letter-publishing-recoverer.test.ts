@@ -77,9 +77,24 @@ describe('DeadLetterPublishingRecoverer', () => {
     expect(h[DltHeaders.EXCEPTION_CAUSE_FQCN]).toEqual(Buffer.from('RangeError'));
     expect(h[DltHeaders.EXCEPTION_MESSAGE]).toEqual(Buffer.from('order 7 rejected'));
     const stack = h[DltHeaders.EXCEPTION_STACKTRACE]!.toString();
-    expect(stack).toMatch(/^Error: order 7 rejected\n\s+at /);
-    expect(stack).toContain('\nCaused by: Error: validation');
-    expect(stack).toContain('\nCaused by: RangeError: quantity out of range');
+    // As a Java stack trace: the class name first (V8's own stack says `Error:`, OrderRejected sets no name).
+    expect(stack).toMatch(/^OrderRejected: order 7 rejected\n\s+at /);
+    expect(stack.split('\nCaused by: ')[0]).toBe(`OrderRejected: order 7 rejected${error.stack!.slice(error.stack!.indexOf('\n'))}`);
+    expect(stack).toContain('\nCaused by: Error: validation\n    at ');
+    expect(stack).toContain('\nCaused by: RangeError: quantity out of range\n    at ');
+  });
+
+  it('starts the stack trace with the class name for a multi-line, an empty or a changed message too', async () => {
+    const template = recordingTemplate();
+    const stackOf = async (error: Error) => {
+      await new DeadLetterPublishingRecoverer(template).recover(record, error, ctx);
+      return template.sent.at(-1)!.headers![DltHeaders.EXCEPTION_STACKTRACE]!.toString();
+    };
+    expect(await stackOf(new OrderRejected('line one\nline two'))).toMatch(/^OrderRejected: line one\nline two\n\s+at /);
+    expect(await stackOf(new OrderRejected())).toMatch(/^OrderRejected\n\s+at /);
+    const changed = new OrderRejected('before');
+    changed.message = 'after';
+    expect(await stackOf(changed)).toMatch(/^OrderRejected: after\n\s+at [^\n]*dead-letter-publishing-recoverer\.test\.ts/);
   });
 
   it('omits the cause header when the error has no cause', async () => {

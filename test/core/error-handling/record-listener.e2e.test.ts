@@ -112,7 +112,7 @@ describe('DefaultErrorHandler with DeadLetterPublishingRecoverer, record listene
     expect(h[DltHeaders.EXCEPTION_CAUSE_FQCN]).toEqual(Buffer.from('RangeError'));
     expect(h[DltHeaders.EXCEPTION_MESSAGE]).toEqual(Buffer.from('order poison cannot be shipped'));
     const stack = h[DltHeaders.EXCEPTION_STACKTRACE]!.toString('utf8');
-    expect(stack).toMatch(/^Error: order poison cannot be shipped\n\s+at /);
+    expect(stack).toMatch(/^OrderFailedError: order poison cannot be shipped\n\s+at /);
     expect(stack).toContain('\nCaused by: RangeError: quantity -1 is out of range\n');
     expect(Object.keys(h).sort()).toEqual(
       [

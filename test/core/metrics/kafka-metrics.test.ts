@@ -1,5 +1,5 @@
 // KafkaMetrics on its own registry: what each report adds, and a second registration refused with the fix.
-import { KafkaMetrics } from '@kafka-nest/core';
+import { KafkaMetrics, type PartitionLag } from '@kafka-nest/core';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 
@@ -20,7 +20,7 @@ describe('KafkaMetrics', () => {
     metrics.recordOutcome({ ...ev, outcome: 'retried', count: 1 });
     metrics.commit({ ...ev, ok: true });
     metrics.commit({ ...ev, ok: false });
-    metrics.deadLetter({ ...ev, deadLetterTopic: 'orders.DLT', ok: true });
+    metrics.deadLetter({ ...ev, deadLetterTopic: 'orders.DLT', kind: 'dead-letter', ok: true });
     metrics.send({ topic: 'orders', count: 4, ok: true });
 
     const text = await registry.metrics();
@@ -32,6 +32,61 @@ describe('KafkaMetrics', () => {
     expect(text).toContain('kafka_nest_producer_sends_total{topic="orders",result="success"} 4');
     expect(text).toContain('kafka_nest_consumer_lag{group="orders-service",topic="orders",partition="0"} 7');
     expect(text).toContain('kafka_nest_listener_container_running{listener="orders",group="orders-service"} 1');
+  });
+
+  it('counts a forward to a retry topic as retried, not as a dead letter', async () => {
+    const registry = new Registry();
+    const metrics = new KafkaMetrics({ containers: () => [] }, { registry });
+    const ev = { listenerId: 'payments', groupId: 'payments-service', topic: 'payments', partition: 0 };
+    metrics.deadLetter({ ...ev, deadLetterTopic: 'payments-retry', kind: 'retry', ok: true });
+    metrics.deadLetter({ ...ev, deadLetterTopic: 'payments-retry', kind: 'retry', ok: false });
+    metrics.deadLetter({ ...ev, topic: 'payments-retry', deadLetterTopic: 'payments-dlt', kind: 'dead-letter', ok: true });
+
+    const text = await registry.metrics();
+    expect(text).toContain('kafka_nest_retry_topic_forwards_total{topic="payments-retry",result="success"} 1');
+    expect(text).toContain('kafka_nest_retry_topic_forwards_total{topic="payments-retry",result="failure"} 1');
+    expect(text).toContain('kafka_nest_listener_records_total{listener="payments",group="payments-service",topic="payments",outcome="retried"} 1');
+    expect(text).toContain('kafka_nest_dlt_publishes_total{topic="payments-dlt",result="success"} 1');
+    expect(text).toContain('kafka_nest_listener_records_total{listener="payments",group="payments-service",topic="payments-retry",outcome="dead_lettered"} 1');
+    expect(text).not.toContain('kafka_nest_dlt_publishes_total{topic="payments-retry"');
+    expect(text).not.toContain('topic="payments",outcome="dead_lettered"');
+  });
+
+  it('gives up on a lag read after lagTimeoutMs, counts it, and lets the next scrape await the same read', async () => {
+    const registry = new Registry();
+    let reads = 0;
+    let answer!: (lags: PartitionLag[]) => void;
+    const stuck = {
+      ...container(0),
+      id: 'refunds',
+      groupId: 'refunds-service',
+      lag: () => {
+        reads++;
+        return new Promise<PartitionLag[]>((resolve) => (answer = resolve));
+      },
+    };
+    const metrics = new KafkaMetrics({ containers: () => [container(3), stuck] }, { registry, lagTimeoutMs: 50 });
+    metrics.send({ topic: 'refunds', count: 1, ok: true });
+
+    for (const scrape of [1, 2]) {
+      const text = await registry.metrics();
+      expect(text).toContain(`kafka_nest_consumer_lag_read_failures_total{listener="refunds",group="refunds-service"} ${scrape}`);
+      expect(text).toContain('kafka_nest_consumer_lag{group="orders-service",topic="orders",partition="0"} 3');
+      expect(text).not.toContain('kafka_nest_consumer_lag{group="refunds-service"');
+      expect(text).toContain('kafka_nest_producer_sends_total{topic="refunds",result="success"} 1');
+    }
+    expect(reads).toBe(1);
+
+    answer([{ topic: 'refunds', partition: 0, committed: 1, endOffset: 3, lag: 2 }]);
+    const text = await registry.metrics();
+    expect(text).toContain('kafka_nest_consumer_lag{group="refunds-service",topic="refunds",partition="0"} 2');
+    expect(text).toContain('kafka_nest_consumer_lag_read_failures_total{listener="refunds",group="refunds-service"} 2');
+  });
+
+  it('refuses a lagTimeoutMs that is not a positive number of milliseconds', () => {
+    expect(() => new KafkaMetrics({ containers: () => [] }, { registry: new Registry(), lagTimeoutMs: 0 })).toThrow(
+      "kafka-nest metrics: 'lagTimeoutMs' must be a finite number of milliseconds > 0, got 0",
+    );
   });
 
   it('refuses a second registration on the same registry, saying how to fix it', () => {

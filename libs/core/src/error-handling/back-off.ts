@@ -83,7 +83,10 @@ export class FixedBackOff implements BackOff {
 export interface ExponentialBackOffOptions {
   /** The first delay, in ms. @default 2000 */
   readonly initialInterval?: number;
-  /** Each delay is the previous one times this (>= 1). @default 1.5 */
+  /**
+   * Each delay is the previous one times this (>= 1), truncated to whole ms as Spring's `long` arithmetic
+   * does. @default 1.5
+   */
   readonly multiplier?: number;
   /** No computed delay exceeds this, in ms. @default 30000 */
   readonly maxInterval?: number;
@@ -105,7 +108,9 @@ export interface ExponentialBackOffOptions {
 
 /**
  * Delays that grow by a multiplier up to a ceiling (Spring's `ExponentialBackOff`): with the defaults,
- * 2 s, 3 s, 4.5 s, 6.75 s, ... capped at 30 s, forever unless `maxElapsedTime` or `maxRetries` is set.
+ * 2000, 3000, 4500, 6750, 10125, 15187, 22780 ms, then 30000 ms, forever unless `maxElapsedTime` or
+ * `maxRetries` is set. As in Spring, each delay is `(long) (previous * multiplier)`: truncated to whole ms
+ * at every step, so 10125 × 1.5 gives 15187, not 15187.5 rounded.
  */
 export class ExponentialBackOff implements BackOff {
   /** @default 2000 ms (Spring's `DEFAULT_INITIAL_INTERVAL`) */
@@ -171,8 +176,9 @@ export class ExponentialBackOff implements BackOff {
     return {
       nextBackOff: () => {
         if (elapsed >= this.maxElapsedTime || attempts >= this.maxRetries) return STOP;
-        current = current < 0 ? this.initialInterval : Math.min(current * this.multiplier, this.maxInterval);
-        // Rounded up (minus float noise) so that a delay is never shorter than the configured one.
+        // Spring's ExponentialBackOffExecution: `long i = current; i *= multiplier; min(i, maxInterval)`.
+        current = current < 0 ? this.initialInterval : Math.min(Math.trunc(current * this.multiplier), this.maxInterval);
+        // Rounded up (minus float noise) so that jitter never makes a delay shorter than the computed one.
         const delay = Math.ceil(current + (this.jitter > 0 ? this.random() * this.jitter * current : 0) - 1e-9);
         attempts++;
         elapsed += delay;

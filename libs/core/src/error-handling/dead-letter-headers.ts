@@ -76,11 +76,34 @@ function causeChain(error: Error): unknown[] {
   return chain;
 }
 
-/** Like Java's `printStackTrace`: the error's stack, then a `Caused by:` section per cause. */
+/** Java's `Throwable.toString()`: the class name, then `: message` when there is one. */
+function throwableLine(error: Error): string {
+  const className = errorClassName(error);
+  return error.message ? `${className}: ${error.message}` : className;
+}
+
+/**
+ * The frames of an error's stack (`\n    at ...` lines), without V8's first line: that one is
+ * `${error.name}: ${message}`, and `name` is `Error` in a subclass that does not set it.
+ */
+function framesOf(error: Error): string {
+  const stack = error.stack;
+  if (typeof stack !== 'string') return '';
+  const header = Error.prototype.toString.call(error);
+  if (stack.startsWith(`${header}\n`)) return stack.slice(header.length);
+  const firstFrame = stack.search(/\n\s+at /);
+  return firstFrame < 0 ? '' : stack.slice(firstFrame);
+}
+
+/**
+ * Like Java's `printStackTrace`: `ClassName: message` and the error's frames, then a `Caused by:` section
+ * per cause. The first line names the class as the `-fqcn` header does (`OrderFailedError: ...`, where V8's
+ * own stack says `Error: ...` for a subclass that does not set `name`).
+ */
 export function stackTraceOf(error: Error): string {
-  let out = error.stack ?? `${errorClassName(error)}: ${error.message}`;
+  let out = throwableLine(error) + framesOf(error);
   for (const cause of causeChain(error)) {
-    out += `\nCaused by: ${cause instanceof Error ? (cause.stack ?? `${errorClassName(cause)}: ${cause.message}`) : String(cause)}`;
+    out += `\nCaused by: ${cause instanceof Error ? throwableLine(cause) + framesOf(cause) : String(cause)}`;
   }
   return out;
 }

@@ -23,7 +23,8 @@ export type DeadLetterDestinationResolver = (record: ConsumedRecord, error: Erro
 
 /**
  * What the recoverer needs from `KafkaTemplate`: `send`, which resolves once the broker has acknowledged the
- * record (acks = all) and rejects otherwise, sending Buffers as they are; and, optionally, `partitionsFor`
+ * record with the `acks` it is given (the recoverer always asks for -1, all in-sync replicas, whatever the
+ * producer's default) and rejects otherwise, sending Buffers as they are; and, optionally, `partitionsFor`
  * (undefined when the topic does not exist), so that a dead-letter topic with fewer partitions than its
  * source is detected. `KafkaTemplate` has both.
  */
@@ -64,7 +65,8 @@ export interface DeadLetterPublishingRecovererOptions {
   readonly sendTimeoutMs?: number;
   /**
    * Have the listener container create the dead-letter topics when the listener starts, with the source
-   * topic's partition count (see `topicsToCreate`). Only for the default destination (`<topic><suffix>`).
+   * topic's partition count (see `topicsToCreate`). Only for the default destination (`<topic><suffix>`),
+   * whose name is checked at start-up whether or not it is created.
    * @default true
    */
   readonly createTopics?: boolean;
@@ -182,10 +184,12 @@ export class DeadLetterPublishingRecoverer implements ConsumerRecordRecoverer {
   /**
    * The dead-letter topics to create when a listener of `source` starts: `<topic><suffix>` with the source's
    * partition count, or nothing when `createTopics` is false or a destination resolver decides. Throws an
-   * `ErrorHandlingConfigurationError` naming the listener when the name is not a valid topic name.
+   * `ErrorHandlingConfigurationError` naming the listener when the default destination's name is not a valid
+   * topic name, with `createTopics` false too: every recovery would fail on it, blocking the partition.
+   * A destination resolver's topics are checked at recovery time instead.
    */
   topicsToCreate(source: { readonly topic: string; readonly partitions: number }, ctx?: ListenerFailureContext): TopicToCreate[] {
-    if (!this.createTopics || this.resolver) return [];
+    if (this.resolver) return [];
     const topic = this.deadLetterTopicOf(source.topic);
     const problem = topicNameProblem(topic);
     if (problem) {
@@ -196,7 +200,7 @@ export class DeadLetterPublishingRecoverer implements ConsumerRecordRecoverer {
         this.suffix,
       );
     }
-    return [{ topic, numPartitions: source.partitions }];
+    return this.createTopics ? [{ topic, numPartitions: source.partitions }] : [];
   }
 
   async recover(record: ConsumedRecord, error: Error, ctx: ListenerFailureContext): Promise<void> {
@@ -231,7 +235,14 @@ export class DeadLetterPublishingRecoverer implements ConsumerRecordRecoverer {
     const value = deserialization && !keyFailed && Buffer.isBuffer(deserialization.data) ? deserialization.data : record.value;
 
     const where = `${destination.topic}${partition === undefined ? '' : `-${partition}`}`;
-    const event = { listenerId: ctx.listenerId, groupId: ctx.groupId, topic: record.topic, partition: record.partition, deadLetterTopic: destination.topic };
+    const event = {
+      listenerId: ctx.listenerId,
+      groupId: ctx.groupId,
+      topic: record.topic,
+      partition: record.partition,
+      deadLetterTopic: destination.topic,
+      kind: 'dead-letter',
+    } as const;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -241,7 +252,8 @@ export class DeadLetterPublishingRecoverer implements ConsumerRecordRecoverer {
     });
     try {
       await Promise.race([
-        this.template.send(destination.topic, value, { key, headers, ...(partition === undefined ? {} : { partition }) }),
+        // acks = all, whatever producer.acks says: the original is committed on the strength of this send.
+        this.template.send(destination.topic, value, { key, headers, acks: -1, ...(partition === undefined ? {} : { partition }) }),
         timeout,
       ]);
     } catch (thrown) {

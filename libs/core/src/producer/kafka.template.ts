@@ -7,8 +7,8 @@ import type { KafkaObserver } from '../metrics/kafka-observer.js';
 import type { RecordMetadata, TransportAdmin, TransportProducer, TransportProducerRecord } from '../transport/kafka-transport.js';
 import { KafkajsTransport } from '../transport/kafkajs.transport.js';
 
-/** Options of one send. */
-export interface SendOptions {
+/** Key, headers, partition and timestamp of one record. */
+export interface RecordOptions {
   /** Strings are sent as UTF-8, Buffers as they are; numbers as their decimal string. @default null */
   key?: Buffer | string | number | null;
   /** Header values: strings as UTF-8, Buffers as they are. */
@@ -19,20 +19,37 @@ export interface SendOptions {
   timestamp?: number;
 }
 
+/** How a send is acknowledged. */
+export interface AcksOption {
+  /**
+   * The acknowledgement this send waits for, instead of `producer.acks`: -1 (all in-sync replicas), 1 (the
+   * leader) or 0 (none: the send resolves once written to the connection, with offset -1).
+   * `DeadLetterPublishingRecoverer` sends with -1 whatever `producer.acks` says. A value other than
+   * `producer.acks` is sent by a second producer, connected on its first send; with `producer.idempotent`
+   * only -1 is accepted.
+   * @default `producer.acks` (-1)
+   */
+  acks?: -1 | 0 | 1;
+}
+
+/** Options of one send. */
+export interface SendOptions extends RecordOptions, AcksOption {}
+
 /** One record of `sendBatch`. */
-export interface ProducerRecord extends SendOptions {
+export interface ProducerRecord extends RecordOptions {
   value: unknown;
 }
 
 /**
  * Sends records to Kafka; mirrors Spring Kafka's `KafkaTemplate`. Values: Buffers as they are, strings as
  * UTF-8, `null` as a tombstone, anything else as JSON. Each send resolves once the broker acknowledged it
- * (acks = all by default). The producer connects on the first send and disconnects on application shutdown,
- * after the listeners have drained.
+ * (acks = all by default, `producer.acks` or the send's `acks` otherwise). The producer connects on the
+ * first send and disconnects on application shutdown, after the listeners have drained.
  */
 @Injectable()
 export class KafkaTemplate implements OnApplicationShutdown {
-  private producer: Promise<TransportProducer> | undefined;
+  /** One producer per acks value in use: `producer.acks`'s, and any other a send asked for. */
+  private readonly producers = new Map<-1 | 0 | 1, Promise<TransportProducer>>();
   private admin: Promise<TransportAdmin> | undefined;
 
   constructor(
@@ -43,18 +60,20 @@ export class KafkaTemplate implements OnApplicationShutdown {
 
   /** Sends one record; resolves to where it was written. */
   async send(topic: string, value: unknown, options: SendOptions = {}): Promise<RecordMetadata> {
-    const [meta] = await this.sendBatch(topic, [{ ...options, value }]);
+    const { acks, ...record } = options;
+    const [meta] = await this.sendBatch(topic, [{ ...record, value }], acks === undefined ? {} : { acks });
     return meta;
   }
 
   /** Sends records to one topic in one request; resolves to where each was written, in order. */
-  async sendBatch(topic: string, records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
+  async sendBatch(topic: string, records: readonly ProducerRecord[], options: AcksOption = {}): Promise<RecordMetadata[]> {
     if (typeof topic !== 'string' || topic === '') {
       throw new KafkaProducerError(`KafkaTemplate: the topic must be a non-empty string, got ${JSON.stringify(topic)}`, String(topic));
     }
+    const acks = this.acksOf(topic, options.acks);
     if (records.length === 0) return [];
     const out = records.map((r) => this.toTransport(topic, r));
-    const producer = await this.connected();
+    const producer = await this.connected(acks);
     try {
       const meta = await producer.send(topic, out);
       this.observer?.send({ topic, count: records.length, ok: true });
@@ -91,9 +110,10 @@ export class KafkaTemplate implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    const [producer, admin] = [this.producer, this.admin];
-    this.producer = this.admin = undefined;
-    await Promise.allSettled([producer?.then((p) => p.disconnect()), admin?.then((a) => a.disconnect())]);
+    const [producers, admin] = [[...this.producers.values()], this.admin];
+    this.producers.clear();
+    this.admin = undefined;
+    await Promise.allSettled([...producers.map((producer) => producer.then((p) => p.disconnect())), admin?.then((a) => a.disconnect())]);
   }
 
   private transport() {
@@ -102,19 +122,33 @@ export class KafkaTemplate implements OnApplicationShutdown {
 
   private defaultTransport: KafkajsTransport | undefined;
 
-  private connected(): Promise<TransportProducer> {
-    if (!this.producer) {
+  /** The acks a send uses: the one asked for, else `producer.acks`; rejects what the producer cannot do. */
+  private acksOf(topic: string, asked: -1 | 0 | 1 | undefined): -1 | 0 | 1 {
+    const p = this.options.producer ?? {};
+    if (asked === undefined) return p.acks ?? -1;
+    if (asked !== -1 && asked !== 0 && asked !== 1) {
+      throw new KafkaProducerError(`KafkaTemplate: acks must be -1 (all), 1 (leader) or 0 (none), got ${JSON.stringify(asked)}`, topic);
+    }
+    if (asked !== -1 && p.idempotent) {
+      throw new KafkaProducerError(`KafkaTemplate: acks ${asked} on an idempotent producer; idempotence needs acks -1 (all), so leave acks out or give -1`, topic);
+    }
+    return asked;
+  }
+
+  private connected(acks: -1 | 0 | 1): Promise<TransportProducer> {
+    let connecting = this.producers.get(acks);
+    if (!connecting) {
       const p = this.options.producer ?? {};
       const producer = this.transport().createProducer(this.options.client, {
-        acks: p.acks ?? -1,
+        acks,
         idempotent: p.idempotent ?? false,
         allowAutoTopicCreation: p.allowAutoTopicCreation ?? true,
         ...(p.timeoutMs !== undefined && { timeoutMs: p.timeoutMs }),
       });
-      this.producer = producer.connect().then(
+      connecting = producer.connect().then(
         () => producer,
         (err: unknown) => {
-          this.producer = undefined;
+          this.producers.delete(acks);
           throw new KafkaProducerError(
             `KafkaTemplate: cannot connect to ${this.options.client.brokers.join(', ')}: ${err instanceof Error ? err.message : String(err)}`,
             '',
@@ -122,8 +156,9 @@ export class KafkaTemplate implements OnApplicationShutdown {
           );
         },
       );
+      this.producers.set(acks, connecting);
     }
-    return this.producer;
+    return connecting;
   }
 
   private toTransport(topic: string, r: ProducerRecord): TransportProducerRecord {

@@ -21,6 +21,7 @@ import {
 } from '../error-handling/dead-letter-publishing-recoverer.js';
 import { DefaultErrorHandler, describeRecord } from '../error-handling/default-error-handler.js';
 import type { ConsumedRecord } from '../listener/consumed-record.js';
+import type { KafkaObserver } from '../metrics/kafka-observer.js';
 import { DltStrategy, type RetryTopicChain } from './retry-topic-configuration.js';
 import { attemptOf, bigIntegerBytes, originalTimestampBytes, RetryTopicHeaders } from './retry-topic.headers.js';
 
@@ -60,12 +61,17 @@ export class RetryTopicErrorHandler implements CommonErrorHandler {
   private readonly logger = new Logger('RetryTopic');
   private readonly delegate: DefaultErrorHandler;
   private readonly forwardings = new WeakMap<ConsumedRecord, Forwarding>();
+  private readonly observer: KafkaObserver | undefined;
 
   constructor(
     private readonly chain: RetryTopicChain,
     template: DeadLetterTemplate,
   ) {
-    const recoverer = new DeadLetterPublishingRecoverer(template, {
+    this.observer = template.observer;
+    // The recoverer is given the template without its observer: this handler reports each forwarding
+    // itself, since it knows a retry topic from the DLT (metrics count the first as a retry).
+    const publisher: DeadLetterTemplate = { send: (topic, value, options) => template.send(topic, value, options) };
+    const recoverer = new DeadLetterPublishingRecoverer(publisher, {
       destinationResolver: (record, error) => this.forwardingOf(record, error).destination,
       headersFunction: (record, error) => this.headersOf(record, error),
       // Partition counts do not change under a running listener: ask the broker once per topic.
@@ -73,7 +79,7 @@ export class RetryTopicErrorHandler implements CommonErrorHandler {
       createTopics: false,
     });
     // No blocking retries: every failure is "recovered" at once, by forwarding the record.
-    this.delegate = new DefaultErrorHandler(recoverer, new FixedBackOff(0, 0));
+    this.delegate = new DefaultErrorHandler((record, error, ctx) => this.forward(recoverer, record, error, ctx), new FixedBackOff(0, 0));
   }
 
   async handleRecord(record: ConsumedRecord, error: Error, ctx: ListenerFailureContext): Promise<ErrorHandlingResult> {
@@ -103,6 +109,28 @@ export class RetryTopicErrorHandler implements CommonErrorHandler {
     const main = this.chain.sourceOf(source.topic)?.main;
     if (!this.chain.config.autoCreateTopics || main === undefined) return [];
     return this.chain.topicsOf(main).map((topic) => ({ topic, numPartitions: this.chain.config.numPartitions }));
+  }
+
+  /** Publishes the failed record to the next topic of its chain, and reports it as a retry or a dead letter. */
+  private async forward(recoverer: DeadLetterPublishingRecoverer, record: ConsumedRecord, error: Error, ctx: ListenerFailureContext): Promise<void> {
+    let ok = false;
+    try {
+      await recoverer.recover(record, error, ctx);
+      ok = true;
+    } finally {
+      const destination = this.forwardings.get(record)?.destination;
+      if (destination && this.observer) {
+        this.observer.deadLetter({
+          listenerId: ctx.listenerId,
+          groupId: ctx.groupId,
+          topic: record.topic,
+          partition: record.partition,
+          deadLetterTopic: destination.topic,
+          kind: this.chain.sourceOf(destination.topic)?.kind === 'retry' ? 'retry' : 'dead-letter',
+          ok,
+        });
+      }
+    }
   }
 
   /** Where the failed record goes next and when it is due there, decided (and logged) once per failure. */

@@ -98,10 +98,27 @@ function decimal(s: string): number {
 }
 
 /**
- * A kafkajs message seen as a `ConsumedRecord`. Offset, timestamp and headers are converted on first read:
- * a batch listener reads them for a record or two of each fetch, not for every record.
+ * What kafkajs's decoders put on a message besides its typed fields: a RecordBatch (magic 2) record carries
+ * the batch header as `batchContext`, whose `timestampType` is 0 (CreateTime) or 1 (LogAppendTime); see
+ * kafkajs's `protocol/recordBatch/record/v0/decoder.js`. A message of an old message set has its
+ * `magicByte` instead, and for magic 1 the timestamp type is bit 3 of its `attributes`.
  */
-class KafkajsRecord implements ConsumedRecord {
+interface DecodedKafkajsMessage {
+  readonly batchContext?: { readonly timestampType?: number };
+  readonly magicByte?: number;
+  readonly attributes: number;
+}
+
+/** kafkajs's `TimestampTypes.LOG_APPEND_TIME`. */
+const LOG_APPEND_TIME = 1;
+/** The LogAppendTime bit of a magic-1 message's attributes. */
+const MESSAGE_V1_LOG_APPEND_TIME = 0x08;
+
+/**
+ * A kafkajs message seen as a `ConsumedRecord`. Offset, timestamp and headers are converted on first read:
+ * a batch listener reads them for a record or two of each fetch, not for every record. Exported for tests.
+ */
+export class KafkajsRecord implements ConsumedRecord {
   private offsetValue = Number.NaN;
   private timestampValue = Number.NaN;
   private headersValue: Readonly<Record<string, Buffer | undefined>> | undefined;
@@ -120,8 +137,13 @@ class KafkajsRecord implements ConsumedRecord {
     return Number.isNaN(this.timestampValue) ? (this.timestampValue = decimal(this.message.timestamp)) : this.timestampValue;
   }
 
-  get timestampType(): 'CreateTime' {
-    return 'CreateTime';
+  /** The record's timestamp type as the broker reported it (kafkajs decodes it, its types omit it). */
+  get timestampType(): 'CreateTime' | 'LogAppendTime' {
+    const message: DecodedKafkajsMessage = this.message;
+    const logAppendTime = message.batchContext
+      ? message.batchContext.timestampType === LOG_APPEND_TIME
+      : message.magicByte === 1 && (message.attributes & MESSAGE_V1_LOG_APPEND_TIME) !== 0;
+    return logAppendTime ? 'LogAppendTime' : 'CreateTime';
   }
 
   get key(): Buffer | null {
