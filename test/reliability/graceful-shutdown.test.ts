@@ -70,7 +70,7 @@ describe('SIGTERM while handlers are busy', () => {
           const done = new Set(seen.filter((e) => e.event === 'done').map((e) => `${e.partition}:${e.offset}`));
           return done.size >= 10 && seen.some((e) => e.event === 'start' && !done.has(`${e.partition}:${e.offset}`));
         };
-        await waitFor(inFlight, { timeoutMs: 60_000, intervalMs: 2, message: 'ten records processed and a handler in flight' });
+        await waitFor(inFlight, { timeoutMs: 60_000, intervalMs: 10, message: 'ten records processed and a handler in flight' });
         const signalledAt = performance.timeOrigin + performance.now();
         const exit = await first.stop('SIGTERM', 20_000);
         expect(exit.signal === 'SIGTERM' || exit.code === 0, `exit ${JSON.stringify(exit)}`).toBe(true);
