@@ -20,9 +20,9 @@ import {
   KafkaTemplate,
   Payload,
 } from '@kafka-nest/core';
-import { createKafkaTestBroker, KafkaTestingModule, waitFor, waitForAssignment } from '@kafka-nest/testing';
+import { committedByPartition, createKafkaTestBroker, fullyCommitted, KafkaTestingModule, waitFor, waitForAssignment } from '@kafka-nest/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { committedMap, envInt, fullyCommitted, prng, steadyTraffic } from './support.js';
+import { envInt, prng, steadyTraffic } from './support.js';
 
 const RECORDS = envInt('RELIABILITY_FAULT_RECORDS', 240);
 const SEED = envInt('RELIABILITY_SEED', Date.now() % 2 ** 31);
@@ -97,7 +97,7 @@ async function underTraffic(
     throw new Error(
       `${err.message}; ${missing.length} acknowledged record(s) never processed (${missing.slice(0, 5).join(', ')}...), ` +
         `${missing.filter((v) => !inLog.has(v)).length} of them not in the log; ` +
-        `committed ${JSON.stringify([...committedMap(broker, topic, topic)])}, log ends ${JSON.stringify(broker.offsets(topic).map((p) => p.endOffset))}; ` +
+        `committed ${JSON.stringify([...committedByPartition(broker, topic, topic)])}, log ends ${JSON.stringify(broker.offsets(topic).map((p) => p.endOffset))}; ` +
         `group ${JSON.stringify(broker.describeGroup(topic)?.state)}, members ${broker.describeGroup(topic)?.members.length}`,
       { cause: err },
     );
@@ -162,9 +162,9 @@ describe('faults on a single node', () => {
     // The poison record's partition is held at it while its publish keeps failing; the others drain.
     const poisonOffset = broker.records(topic, 0).find((r) => r.value?.toString() === poison)!.offset;
     await waitFor(() => fault.hits >= 2, { timeoutMs: 30_000, message: 'two failed dead-letter publishes' });
-    const committed = committedMap(broker, topic, topic);
+    const committed = committedByPartition(broker, topic, topic);
     expect(committed.get(0) ?? -1).toBeLessThanOrEqual(Number(poisonOffset));
-    for (const p of [1, 2]) await waitFor(() => committedMap(broker, topic, topic).get(p) === broker.endOffset(topic, p), { timeoutMs: 30_000, message: `partition ${p} drained` });
+    for (const p of [1, 2]) await waitFor(() => committedByPartition(broker, topic, topic).get(p) === broker.endOffset(topic, p), { timeoutMs: 30_000, message: `partition ${p} drained` });
     expect(broker.allRecords(`${topic}.DLT`)).toEqual([]);
 
     broker.clearFaults();

@@ -31,7 +31,9 @@ import {
   ChildApp,
   type ChildMessage,
   committedButUnprocessed,
+  committedByPartition,
   createKafkaTestBroker,
+  fullyCommitted,
   processedPastCommit,
   RecordJournal,
   recordKey,
@@ -41,7 +43,7 @@ import {
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HoldRequest, HoldState, ListenerAppConfig } from '../fixtures/reliability/listener-app.js';
-import { committedMap, envInt, fullyCommitted, journalDir, LISTENER_APP, prng, steadyTraffic, testProducer } from './support.js';
+import { envInt, journalDir, LISTENER_APP, prng, steadyTraffic, testProducer } from './support.js';
 
 const ROUNDS = envInt('RELIABILITY_CRASH_ROUNDS', 10);
 const MAX_RECORDS = envInt('RELIABILITY_CRASH_RECORDS', 20_000);
@@ -90,7 +92,7 @@ describe('SIGKILL of listener applications in a handler, before a commit, during
     /** Records processed but not committed at some kill or rebalance: the only ones allowed to be processed again. */
     const mayRepeat = new Set<string>();
     const snapshot = () => {
-      for (const k of processedPastCommit(journal(), committedMap(broker, topic, topic))) mayRepeat.add(k);
+      for (const k of processedPastCommit(journal(), committedByPartition(broker, topic, topic))) mayRepeat.add(k);
     };
     const apps: ChildApp[] = [];
     const members: string[] = [];
@@ -147,7 +149,7 @@ describe('SIGKILL of listener applications in a handler, before a commit, during
       if (at === 'handler') {
         expect(doneBy(members[victim], held.partition, held.offset), `round ${round}: the held handler of ${held.partition}:${held.offset} finished`).toBe(before);
       } else {
-        const committed = committedMap(broker, topic, topic).get(held.partition) ?? -1;
+        const committed = committedByPartition(broker, topic, topic).get(held.partition) ?? -1;
         expect(committed, `round ${round}: the held commit of ${held.partition}@${held.offset} was applied`).toBeLessThan(held.offset);
         expect(doneBy(members[victim], held.partition, held.offset - 1), `round ${round}: the held commit's last record processed by the victim`).toBeGreaterThan(0);
       }
@@ -192,7 +194,7 @@ describe('SIGKILL of listener applications in a handler, before a commit, during
         const victim = want === 'rebalance' ? await killRebalancing(round) : await killHeld(want, round);
         kills[want]++;
         ackedAtKill.push(traffic.acknowledged);
-        const committed = committedMap(broker, topic, topic);
+        const committed = committedByPartition(broker, topic, topic);
         const now = journal();
         expect(committedButUnprocessed(now, committed), `round ${round}: committed offsets ${JSON.stringify([...committed])} pass unprocessed records`).toEqual([]);
         snapshot();
@@ -213,7 +215,7 @@ describe('SIGKILL of listener applications in a handler, before a commit, during
       const final = journal();
       const lost = broker.allRecords(topic).filter((r) => !final.processed.has(recordKey(r.partition, Number(r.offset))));
       expect(lost.map((r) => recordKey(r.partition, Number(r.offset)))).toEqual([]);
-      expect(committedButUnprocessed(final, committedMap(broker, topic, topic))).toEqual([]);
+      expect(committedButUnprocessed(final, committedByPartition(broker, topic, topic))).toEqual([]);
       const unexplained = [...final.duplicates.keys()].filter((k) => !mayRepeat.has(k));
       expect(unexplained, 'records processed twice that were committed before any kill or rebalance').toEqual([]);
       const tally = STATES.map((s) => kills[s]).join('/');

@@ -13,10 +13,10 @@ import { Inject, Injectable, type INestApplicationContext } from '@nestjs/common
 import { Test } from '@nestjs/testing';
 import type { EmbeddedKafkaBroker } from '@kafka-nest/broker';
 import { Ctx, KafkaContext, KafkaListener, KafkaListenerEndpointRegistry } from '@kafka-nest/core';
-import { createKafkaTestBroker, KafkaTestingModule, waitFor } from '@kafka-nest/testing';
+import { createKafkaTestBroker, fullyCommitted, KafkaTestingModule, waitFor } from '@kafka-nest/testing';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envInt, fullyCommitted, prng, steadyTraffic, testProducer } from './support.js';
+import { envInt, prng, steadyTraffic, testProducer } from './support.js';
 
 const CYCLES = envInt('RELIABILITY_STORM_CYCLES', 30);
 const MAX_RECORDS = envInt('RELIABILITY_STORM_RECORDS', 50_000);
