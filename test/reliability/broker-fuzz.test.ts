@@ -2,7 +2,11 @@
  * Hostile input to the broker: a bounded fuzzing run of random and mutated frames on many connections,
  * loopback only, while a well-behaved kafkajs producer and consumer keep working on other connections.
  * The broker must never crash, must close (or answer) every bad connection, and must keep its memory
- * bounded. The run is reproducible from the seed it prints.
+ * bounded; the well-behaved client's sends and reads must never stall for more than 3 s while the fuzzing
+ * runs. Each connection draws its frames from its own PRNG, seeded from the run's seed and the
+ * connection's index, so FUZZ_SEED replays the same frames on each connection whatever the timing.
+ *
+ * Knobs: FUZZ_SEED, FUZZ_FRAMES (frames in all), FUZZ_TIME_LIMIT_MS.
  */
 import { connect } from 'node:net';
 import { EmbeddedKafkaBroker, silentLogger } from '@kafka-nest/broker';
@@ -18,6 +22,13 @@ const FRAMES = Number(process.env.FUZZ_FRAMES ?? 200_000);
 const TIME_LIMIT_MS = Number(process.env.FUZZ_TIME_LIMIT_MS ?? 60_000);
 const CONNECTIONS_AT_ONCE = 16;
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
+/** A hostile connection the broker neither answers nor closes (nor even accepts) is hung up after this long. */
+const CONNECTION_TIMEOUT_MS = 5_000;
+/** The longest the well-behaved client may go without a send acknowledged, or a record read, while fuzzing. */
+const STALL_LIMIT_MS = 3_000;
+
+/** The PRNG of hostile connection `index`: its frames depend on the seed and the index only. */
+const connectionPrng = (index: number) => prng((SEED ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0);
 
 /** Well-formed requests of many APIs, the material the mutations start from. */
 function validFrames(): Buffer[] {
@@ -130,7 +141,6 @@ describe('fuzzing the broker with hostile frames', () => {
   });
 
   it('survives, stays bounded, and keeps serving a well-behaved client', async () => {
-    const rnd = prng(SEED);
     const valid = validFrames();
     const names = Object.keys(MUTATIONS);
     const port = Number(broker.brokers[0].split(':')[1]);
@@ -145,6 +155,10 @@ describe('fuzzing the broker with hostile frames', () => {
     await consumer.run({ eachMessage: async ({ message }) => void consumed.add(message.value!.toString()) });
     let sent = 0;
     let producing = true;
+    // The fuzzing starts on a working client: the consumer has joined and read a first record.
+    await producer.send({ topic: 'well-behaved', messages: [{ key: 'warm-up', value: 'warm-up' }] });
+    await waitFor(() => consumed.has('warm-up'), 30_000, 'the well-behaved consumer to read its first record');
+    consumed.clear();
     const producing$ = (async () => {
       while (producing) {
         await producer.send({ topic: 'well-behaved', messages: [{ key: String(sent), value: `ok-${sent}` }] });
@@ -160,13 +174,36 @@ describe('fuzzing the broker with hostile frames', () => {
     let connections = 0;
     const byMutation: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
 
+    // While the fuzzing runs, the well-behaved client's progress is sampled every 50 ms: the longest time
+    // between two samples that saw a send acknowledged (a record read) is its stall.
+    const stall = { sent: { value: sent, since: Date.now(), max: 0 }, consumed: { value: 0, since: Date.now(), max: 0 } };
+    const sample = () => {
+      const now = Date.now();
+      for (const [s, value] of [[stall.sent, sent], [stall.consumed, consumed.size]] as const) {
+        s.max = Math.max(s.max, now - s.since);
+        if (value !== s.value) {
+          s.value = value;
+          s.since = now;
+        }
+      }
+    };
+    const sampler = setInterval(sample, 50);
+
+    let timedOut = 0;
     const oneConnection = () =>
       new Promise<void>((resolve) => {
-        connections++;
+        const rnd = connectionPrng(connections++);
         const socket = connect({ port, host: '127.0.0.1' });
+        const guard = setTimeout(() => {
+          timedOut++;
+          socket.destroy();
+        }, CONNECTION_TIMEOUT_MS);
         socket.on('error', () => {});
         socket.on('data', () => {}); // answers are read and dropped
-        socket.on('close', () => resolve());
+        socket.on('close', () => {
+          clearTimeout(guard);
+          resolve();
+        });
         socket.on('connect', () => {
           const n = 1 + int(rnd, 40);
           for (let i = 0; i < n && frames < FRAMES; i++) {
@@ -188,6 +225,8 @@ describe('fuzzing the broker with hostile frames', () => {
     });
     await Promise.all(workers);
     const elapsed = Date.now() - started;
+    sample();
+    clearInterval(sampler);
 
     producing = false;
     await producing$;
@@ -199,11 +238,14 @@ describe('fuzzing the broker with hostile frames', () => {
     const growthMb = (peakRss - baseline) / 2 ** 20;
     console.log(
       `fuzz: seed=${SEED} frames=${frames} connections=${connections} elapsed=${elapsed}ms rssGrowth=${growthMb.toFixed(1)}MiB ` +
-        `wellBehaved=${sent} produced/${consumed.size} consumed crashes=0 mutations=${JSON.stringify(byMutation)}`,
+        `wellBehaved=${sent} produced/${consumed.size} consumed, longest stall while fuzzing: sends ${stall.sent.max}ms, reads ${stall.consumed.max}ms ` +
+        `connectionsTimedOut=${timedOut} crashes=0 mutations=${JSON.stringify(byMutation)}`,
     );
     expect(frames).toBeGreaterThan(Math.min(FRAMES, 1000));
     expect(sent).toBeGreaterThan(0);
     expect(consumed.size).toBe(sent);
+    expect(stall.sent.max, 'longest time without a well-behaved send acknowledged while fuzzing (ms)').toBeLessThanOrEqual(STALL_LIMIT_MS);
+    expect(stall.consumed.max, 'longest time without a well-behaved record read while fuzzing (ms)').toBeLessThanOrEqual(STALL_LIMIT_MS);
     expect(growthMb).toBeLessThan(256);
   });
 });

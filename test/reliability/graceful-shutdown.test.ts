@@ -9,7 +9,9 @@ import { AckMode } from '@kafka-nest/core';
 import {
   ChildApp,
   committedButUnprocessed,
+  committedByPartition,
   createKafkaTestBroker,
+  fullyCommitted,
   processedPastCommit,
   RecordJournal,
   summarizeJournal,
@@ -18,7 +20,7 @@ import {
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ListenerAppConfig } from '../fixtures/reliability/listener-app.js';
-import { committedMap, envInt, fullyCommitted, journalDir, LISTENER_APP, testProducer } from './support.js';
+import { envInt, journalDir, LISTENER_APP, testProducer } from './support.js';
 
 const RECORDS = envInt('RELIABILITY_SHUTDOWN_RECORDS', 120);
 const PARTITIONS = 2;
@@ -70,7 +72,7 @@ describe('SIGTERM while handlers are busy', () => {
           const done = new Set(seen.filter((e) => e.event === 'done').map((e) => `${e.partition}:${e.offset}`));
           return done.size >= 10 && seen.some((e) => e.event === 'start' && !done.has(`${e.partition}:${e.offset}`));
         };
-        await waitFor(inFlight, { timeoutMs: 60_000, intervalMs: 2, message: 'ten records processed and a handler in flight' });
+        await waitFor(inFlight, { timeoutMs: 60_000, intervalMs: 10, message: 'ten records processed and a handler in flight' });
         const signalledAt = performance.timeOrigin + performance.now();
         const exit = await first.stop('SIGTERM', 20_000);
         expect(exit.signal === 'SIGTERM' || exit.code === 0, `exit ${JSON.stringify(exit)}`).toBe(true);
@@ -83,7 +85,7 @@ describe('SIGTERM while handlers are busy', () => {
         const spanning = seen.filter((e) => e.event === 'done' && e.at! > signalledAt && startedAt.get(`${e.partition}:${e.offset}`)! < signalledAt);
         expect(spanning.length, 'handlers in flight when SIGTERM was sent, finished after it').toBeGreaterThan(0);
         const summary = summarizeJournal(seen, topic);
-        const committed = committedMap(broker, topic, topic);
+        const committed = committedByPartition(broker, topic, topic);
         expect(processedPastCommit(summary, committed), 'processed records left uncommitted').toEqual([]);
         expect(committedButUnprocessed(summary, committed)).toEqual([]);
         expect(summary.processed.size).toBeLessThan(RECORDS);

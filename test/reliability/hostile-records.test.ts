@@ -20,10 +20,10 @@ import {
   KafkaTemplate,
   Payload,
 } from '@kafka-nest/core';
-import { createKafkaTestBroker, KafkaTestingModule, waitFor, waitForAssignment } from '@kafka-nest/testing';
+import { createKafkaTestBroker, fullyCommitted, KafkaTestingModule, waitFor, waitForAssignment } from '@kafka-nest/testing';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fullyCommitted, testProducer } from './support.js';
+import { testProducer } from './support.js';
 
 const TOPIC = 'hostile';
 const MAX_MESSAGE_BYTES = 1_048_588; // the broker's default max.message.bytes, as Kafka's

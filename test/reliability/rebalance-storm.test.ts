@@ -1,27 +1,31 @@
 /**
  * Rebalance storms: three application instances in one group, each running a listener with two consumers
  * (`concurrency: 2`), leave and join the group over and over (their containers stopped and started through
- * the registry) while a producer keeps sending. Every record is processed, and no partition is ever
- * processed by two members at once: each handler call is recorded with its member and start and end
- * times, and the calls of one partition never overlap.
+ * the registry) while a producer keeps sending until the last cycle. Before each join or leave the test
+ * waits until records were processed since the previous one, so every cycle runs under traffic. Every
+ * record is processed, and no partition is ever processed by two members at once: each handler call is
+ * recorded with its member and start and end times, and the calls of one partition never overlap.
  *
- * Longer runs: RELIABILITY_STORM_CYCLES (joins and leaves), RELIABILITY_STORM_RECORDS, RELIABILITY_SEED.
+ * Longer runs: RELIABILITY_STORM_CYCLES (joins and leaves), RELIABILITY_STORM_RECORDS (a cap on the
+ * records sent), RELIABILITY_SEED.
  */
 import { Inject, Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { EmbeddedKafkaBroker } from '@kafka-nest/broker';
 import { Ctx, KafkaContext, KafkaListener, KafkaListenerEndpointRegistry } from '@kafka-nest/core';
-import { createKafkaTestBroker, KafkaTestingModule, waitFor } from '@kafka-nest/testing';
+import { createKafkaTestBroker, fullyCommitted, KafkaTestingModule, waitFor } from '@kafka-nest/testing';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envInt, fullyCommitted, prng, steadyTraffic, testProducer } from './support.js';
+import { envInt, prng, steadyTraffic, testProducer } from './support.js';
 
 const CYCLES = envInt('RELIABILITY_STORM_CYCLES', 30);
-const RECORDS = envInt('RELIABILITY_STORM_RECORDS', 3_000);
+const MAX_RECORDS = envInt('RELIABILITY_STORM_RECORDS', 50_000);
 const SEED = envInt('RELIABILITY_SEED', Date.now() % 2 ** 31);
 const TOPIC = 'storm';
 const PARTITIONS = 6;
 const INSTANCES = 3;
+/** Handler calls awaited between two membership changes. */
+const CALLS_PER_CYCLE = 20;
 const MEMBER = Symbol('MEMBER');
 
 /** One handler call. */
@@ -34,6 +38,8 @@ interface Call {
 }
 
 const calls: Call[] = [];
+/** `partition:offset` of every record a handler finished. */
+const processed = new Set<string>();
 
 @Injectable()
 class StormListener {
@@ -45,6 +51,7 @@ class StormListener {
     const ms = Math.random() * 3;
     if (ms >= 1) await new Promise((r) => setTimeout(r, ms));
     calls.push({ member: this.member, partition: ctx.partition, offset: ctx.offset, start, end: performance.now() });
+    processed.add(`${ctx.partition}:${ctx.offset}`);
   }
 }
 
@@ -84,12 +91,22 @@ describe('members joining and leaving while records flow', () => {
     for (let i = 0; i < INSTANCES; i++) apps.push(await startInstance(i));
     const traffic = steadyTraffic(
       (records) => producer.send({ topic: TOPIC, acks: -1, messages: records.map((r) => ({ partition: r.partition, value: r.value })) }),
-      { partitions: PARTITIONS, batch: 6, max: RECORDS, pauseMs: 10 },
+      { partitions: PARTITIONS, batch: 6, max: MAX_RECORDS, pauseMs: 20 },
     );
     let joins = 0;
     let leaves = 0;
+    /** Handler calls between each membership change and the next. */
+    const perCycle: number[] = [];
+    let callsAtChange = calls.length;
     for (let cycle = 0; cycle < CYCLES; cycle++) {
       await new Promise((r) => setTimeout(r, 100 + random() * 500));
+      // Records flow between any two changes, so the overlap check covers every cycle.
+      await waitFor(() => calls.length >= callsAtChange + CALLS_PER_CYCLE, {
+        timeoutMs: 30_000,
+        message: `cycle ${cycle}: ${CALLS_PER_CYCLE} handler calls since the last join or leave (${calls.length - callsAtChange} so far)`,
+      });
+      perCycle.push(calls.length - callsAtChange);
+      callsAtChange = calls.length;
       const registry = apps[Math.floor(random() * apps.length)].get(KafkaListenerEndpointRegistry);
       // Keep one member at least, so that the storm does not become an outage.
       const running = apps.filter((a) => a.get(KafkaListenerEndpointRegistry).isRunning('storm')).length;
@@ -101,17 +118,17 @@ describe('members joining and leaving while records flow', () => {
         joins++;
       }
     }
+    expect(traffic.acknowledged, 'the producer still sending at the last cycle').toBeLessThan(MAX_RECORDS);
     for (const app of apps) await app.get(KafkaListenerEndpointRegistry).start('storm');
     await traffic.stop();
 
-    const processed = () => new Set(calls.map((c) => `${c.partition}:${c.offset}`));
     const total = () => broker.offsets(TOPIC).reduce((n, p) => n + p.endOffset, 0);
-    await waitFor(() => processed().size >= total() && fullyCommitted(broker, TOPIC, TOPIC), {
+    await waitFor(() => processed.size >= total() && fullyCommitted(broker, TOPIC, TOPIC), {
       timeoutMs: 60_000,
       message: 'every record of the storm processed and committed',
     });
 
-    const lost = broker.allRecords(TOPIC).filter((r) => !processed().has(`${r.partition}:${Number(r.offset)}`));
+    const lost = broker.allRecords(TOPIC).filter((r) => !processed.has(`${r.partition}:${Number(r.offset)}`));
     expect(lost.length).toBe(0);
     const overlaps: string[] = [];
     for (let p = 0; p < PARTITIONS; p++) {
@@ -123,7 +140,8 @@ describe('members joining and leaving while records flow', () => {
     }
     expect(overlaps).toEqual([]);
     console.log(
-      `rebalance-storm: ${joins} joins, ${leaves} leaves, ${total()} records, lost 0, duplicates ${calls.length - processed().size}, overlapping handler calls 0`,
+      `rebalance-storm: ${joins} joins, ${leaves} leaves, ${total()} records, lost 0, duplicates ${calls.length - processed.size}, overlapping handler calls 0, ` +
+        `handler calls between changes min ${Math.min(...perCycle)} median ${[...perCycle].sort((a, b) => a - b)[perCycle.length >> 1]}`,
     );
   });
 });

@@ -1,4 +1,4 @@
-/** Shared pieces of the reliability tests: seeded randomness, a steady producer, committed offsets as a map. */
+/** Shared pieces of the reliability tests: seeded randomness, a steady producer, the child listener app. */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,17 +30,6 @@ export const LISTENER_APP = fileURLToPath(new URL('../fixtures/reliability/liste
 /** A fresh directory for journals. */
 export function journalDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `kafka-nest-${name}-`));
-}
-
-/** Committed offsets of a group on one topic, by partition (absent: none). */
-export function committedMap(broker: EmbeddedKafkaBroker, groupId: string, topic: string): Map<number, number> {
-  return new Map(broker.committedOffsets(groupId).filter((o) => o.topic === topic).map((o) => [o.partition, o.offset]));
-}
-
-/** Whether the group has committed the log end of every partition of `topic`. */
-export function fullyCommitted(broker: EmbeddedKafkaBroker, groupId: string, topic: string): boolean {
-  const committed = committedMap(broker, groupId, topic);
-  return broker.offsets(topic).every((p) => p.endOffset === 0 || committed.get(p.partition) === p.endOffset);
 }
 
 /** A kafkajs producer with patient retries, for driving traffic from the test process. */

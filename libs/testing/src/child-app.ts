@@ -2,7 +2,8 @@
  * Runs an application in a child process, so that a test can kill it for real (SIGKILL leaves no chance
  * to clean up, SIGTERM runs Nest's shutdown hooks) and start it again. TypeScript entries run through
  * `@swc-node/register`, which honours the tsconfig path aliases and decorator metadata. The child talks
- * back over the IPC channel: `notifyParent({ type: 'ready' })` once it is up.
+ * back over the IPC channel: `notifyParent({ type: 'ready' })` once it is up; the parent can talk to it too
+ * (`send`, received in the child with `onParentMessage`), e.g. to steer it into a state before a kill.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 
@@ -34,6 +35,19 @@ export interface ChildMessage {
 /** Sends a message to the parent that started this process with `ChildApp.start`; a no-op without one. */
 export function notifyParent(message: ChildMessage): void {
   process.send?.(message);
+}
+
+/**
+ * Calls `listener` with each message the parent sends with `ChildApp.send`; returns a function that stops
+ * listening. The channel does not keep the child alive: it still exits when it has nothing else to do.
+ */
+export function onParentMessage(listener: (message: ChildMessage) => void): () => void {
+  const receive = (m: unknown) => {
+    if (m && typeof m === 'object' && typeof (m as ChildMessage).type === 'string') listener(m as ChildMessage);
+  };
+  process.on('message', receive);
+  process.channel?.unref();
+  return () => void process.off('message', receive);
 }
 
 /** An application running in a child process. */
@@ -124,6 +138,20 @@ export class ChildApp {
       this.waiters.add(check);
       check();
     });
+  }
+
+  /**
+   * Sends a message to the child (it receives it with `onParentMessage`); returns false if the child has
+   * exited or its channel is closed, so nothing was sent.
+   */
+  send(message: ChildMessage): boolean {
+    if (this.exit || !this.child.connected) return false;
+    try {
+      // With a callback, a channel that closes before delivery is reported there, not as an 'error' event.
+      return this.child.send(message, () => undefined);
+    } catch {
+      return false; // the channel closed meanwhile: the child is dying
+    }
   }
 
   /** Sends `signal` (default SIGKILL) and resolves once the process has exited. */

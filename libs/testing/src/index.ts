@@ -1,4 +1,4 @@
 export { createKafkaTestBroker, kafkaTestOptions, KafkaTestingModule } from './kafka-testing.module.js';
-export { waitFor, getRecords, getSingleRecord, waitForCommit, waitForAssignment, type WaitOptions } from './kafka-test.utils.js';
+export { waitFor, getRecords, getSingleRecord, waitForCommit, waitForAssignment, committedByPartition, fullyCommitted, type WaitOptions } from './kafka-test.utils.js';
 export { RecordJournal, summarizeJournal, processedPastCommit, committedButUnprocessed, recordKey, type JournalEntry, type JournalSummary } from './record-journal.js';
-export { ChildApp, notifyParent, type ChildAppOptions, type ChildExit, type ChildMessage } from './child-app.js';
+export { ChildApp, notifyParent, onParentMessage, type ChildAppOptions, type ChildExit, type ChildMessage } from './child-app.js';

@@ -71,6 +71,23 @@ export function waitForCommit(
 }
 
 /**
+ * Offsets `groupId` has committed on `topic`, by partition: the next offset to read (a partition without a
+ * commit is absent). The shape `processedPastCommit` and `committedButUnprocessed` take.
+ */
+export function committedByPartition(broker: EmbeddedKafkaBroker, groupId: string, topic: string): Map<number, number> {
+  return new Map(broker.committedOffsets(groupId).filter((o) => o.topic === topic).map((o) => [o.partition, o.offset]));
+}
+
+/**
+ * Whether `groupId` has committed the log end of every non-empty partition of `topic`: everything written
+ * so far was consumed and committed. Use it with `waitFor`.
+ */
+export function fullyCommitted(broker: EmbeddedKafkaBroker, groupId: string, topic: string): boolean {
+  const committed = committedByPartition(broker, groupId, topic);
+  return broker.offsets(topic).every((p) => p.endOffset === 0 || committed.get(p.partition) === p.endOffset);
+}
+
+/**
  * Waits until the container's consumers hold `partitions` partitions in all (Spring's
  * `ContainerTestUtils.waitForAssignment`); pass the registry and an id, or a container.
  */

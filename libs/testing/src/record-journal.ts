@@ -3,9 +3,10 @@
  * disk (`fdatasync`) before `append` returns. A listener that appends a record before returning from its
  * handler leaves a trace that survives SIGKILL, so a test can compare what was processed with what the
  * broker says was committed. Several processes may append to one file: each line is one `write(2)` on an
- * `O_APPEND` descriptor, which the kernel does not interleave.
+ * `O_APPEND` descriptor, which the kernel does not interleave (unless the kernel writes it short, which
+ * for a regular file happens only when the disk is full; the rest is then written by a second call).
  */
-import { closeSync, existsSync, fdatasyncSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** One line of a journal. `topic`, `partition` and `offset` name the record; anything else is the writer's. */
@@ -25,16 +26,21 @@ export interface JournalEntry {
 export class RecordJournal {
   private fd: number | undefined;
 
-  /** Opens (creating) `path` for appending. */
+  /**
+   * Opens (creating) `path` for appending. A torn last line, left by a process killed in the middle of a
+   * write, is cut off first, so that the next entry starts a line of its own.
+   */
   constructor(readonly path: string) {
-    this.fd = openSync(path, 'a');
+    this.fd = openSync(path, 'a+');
+    cutTornTail(this.fd);
   }
 
   /** Writes one entry and flushes it to disk before returning; `at` is filled in when absent. */
   append(entry: JournalEntry): void {
     if (this.fd === undefined) throw new Error(`journal ${this.path} is closed; open a new RecordJournal to append`);
-    const line = `${JSON.stringify({ at: performance.timeOrigin + performance.now(), ...entry })}\n`;
-    writeSync(this.fd, line);
+    const line = Buffer.from(`${JSON.stringify({ at: performance.timeOrigin + performance.now(), ...entry })}\n`);
+    // A short write (disk full...) leaves the rest to write: the line is complete, or append throws.
+    for (let written = 0; written < line.length; ) written += writeSync(this.fd, line, written, line.length - written);
     fdatasyncSync(this.fd);
   }
 
@@ -44,25 +50,53 @@ export class RecordJournal {
   }
 
   /**
-   * Reads the entries of one journal file, or of every `*.jsonl` file of a directory. A torn last line (a
-   * process killed in the middle of a write) is ignored: its record was not finished.
+   * Reads the entries of one journal file, or of every `*.jsonl` file of a directory. A torn last line
+   * (no newline yet: a process killed in the middle of a write, or a write under way) is ignored: its
+   * record was not finished. Any other line that is not an entry throws, naming the file and the line.
    */
   static read(path: string): JournalEntry[] {
     if (!existsSync(path)) return [];
     const files = path.endsWith('.jsonl') ? [path] : readdirSync(path).filter((f) => f.endsWith('.jsonl')).map((f) => join(path, f));
     const out: JournalEntry[] = [];
     for (const file of files) {
-      for (const line of readFileSync(file, 'utf8').split('\n')) {
-        if (!line) continue;
-        try {
-          out.push(JSON.parse(line) as JournalEntry);
-        } catch {
-          // torn write of a killed process
-        }
-      }
+      const lines = readFileSync(file, 'utf8').split('\n');
+      lines.pop(); // '' after the last newline, or a torn line
+      lines.forEach((line, i) => out.push(parseEntry(line, file, i + 1)));
     }
     return out;
   }
+}
+
+/** One complete journal line as an entry; throws with the file and line number if it is not one. */
+function parseEntry(line: string, file: string, lineNumber: number): JournalEntry {
+  let entry: unknown;
+  try {
+    entry = JSON.parse(line);
+  } catch (err) {
+    throw new Error(`${file}:${lineNumber}: not a journal entry (${(err as Error).message}): ${JSON.stringify(line.slice(0, 200))}; only the last line of a journal may be torn`);
+  }
+  const e = entry as Partial<JournalEntry> | null;
+  if (typeof e !== 'object' || e === null || typeof e.topic !== 'string' || !Number.isInteger(e.partition) || !Number.isInteger(e.offset)) {
+    throw new Error(`${file}:${lineNumber}: not a journal entry (needs topic, partition and offset): ${JSON.stringify(line.slice(0, 200))}`);
+  }
+  return e as JournalEntry;
+}
+
+/** Truncates the file of `fd` after its last newline, dropping a torn last line. */
+function cutTornTail(fd: number): void {
+  const size = fstatSync(fd).size;
+  const chunk = Buffer.alloc(4096);
+  for (let end = size; end > 0; ) {
+    const start = Math.max(0, end - chunk.length);
+    const n = readSync(fd, chunk, 0, end - start, start);
+    const nl = chunk.subarray(0, n).lastIndexOf(0x0a);
+    if (nl >= 0) {
+      if (start + nl + 1 < size) ftruncateSync(fd, start + nl + 1);
+      return;
+    }
+    end = start;
+  }
+  if (size > 0) ftruncateSync(fd, 0);
 }
 
 /** What a journal says about the records of one topic. */
