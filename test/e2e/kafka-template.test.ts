@@ -94,11 +94,9 @@ describe('KafkaTemplate', () => {
       const t = fireAndForget.get(KafkaTemplate);
       const refusal = () => broker.injectFault({ apiKey: ApiKey.Produce, topic: 'acks', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
       // producer.acks 0: nothing waits for the broker, so a refused send resolves (offset unknown) and is lost.
+      // (The broker then closes the connection, as Kafka does after refusing an acks-0 produce; the producer reconnects.)
       let refused = refusal();
       expect(await t.send('acks', 'lost')).toMatchObject({ topic: 'acks', offset: -1 });
-      await refused.exhausted;
-      refused = refusal();
-      await expect(t.sendBatch('acks', [{ value: 'lost too' }])).resolves.toHaveLength(1);
       await refused.exhausted;
       expect(broker.records('acks', 0)).toEqual([]);
 

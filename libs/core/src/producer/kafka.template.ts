@@ -24,8 +24,7 @@ export interface AcksOption {
   /**
    * The acknowledgement this send waits for, instead of `producer.acks`: -1 (all in-sync replicas), 1 (the
    * leader) or 0 (none: the send resolves once written to the connection, with offset -1).
-   * `DeadLetterPublishingRecoverer` sends with -1 whatever `producer.acks` says. A value other than
-   * `producer.acks` is sent by a second producer, connected on its first send; with `producer.idempotent`
+   * `DeadLetterPublishingRecoverer` sends with -1 whatever `producer.acks` says. With `producer.idempotent`
    * only -1 is accepted.
    * @default `producer.acks` (-1)
    */
@@ -48,8 +47,7 @@ export interface ProducerRecord extends RecordOptions {
  */
 @Injectable()
 export class KafkaTemplate implements OnApplicationShutdown {
-  /** One producer per acks value in use: `producer.acks`'s, and any other a send asked for. */
-  private readonly producers = new Map<-1 | 0 | 1, Promise<TransportProducer>>();
+  private producer: Promise<TransportProducer> | undefined;
   private admin: Promise<TransportAdmin> | undefined;
 
   constructor(
@@ -73,9 +71,9 @@ export class KafkaTemplate implements OnApplicationShutdown {
     const acks = this.acksOf(topic, options.acks);
     if (records.length === 0) return [];
     const out = records.map((r) => this.toTransport(topic, r));
-    const producer = await this.connected(acks);
+    const producer = await this.connected();
     try {
-      const meta = await producer.send(topic, out);
+      const meta = await producer.send(topic, out, { acks });
       this.observer?.send({ topic, count: records.length, ok: true });
       return meta;
     } catch (err) {
@@ -110,10 +108,10 @@ export class KafkaTemplate implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    const [producers, admin] = [[...this.producers.values()], this.admin];
-    this.producers.clear();
+    const [producer, admin] = [this.producer, this.admin];
+    this.producer = undefined;
     this.admin = undefined;
-    await Promise.allSettled([...producers.map((producer) => producer.then((p) => p.disconnect())), admin?.then((a) => a.disconnect())]);
+    await Promise.allSettled([producer?.then((p) => p.disconnect()), admin?.then((a) => a.disconnect())]);
   }
 
   private transport() {
@@ -135,20 +133,19 @@ export class KafkaTemplate implements OnApplicationShutdown {
     return asked;
   }
 
-  private connected(acks: -1 | 0 | 1): Promise<TransportProducer> {
-    let connecting = this.producers.get(acks);
-    if (!connecting) {
+  private connected(): Promise<TransportProducer> {
+    if (!this.producer) {
       const p = this.options.producer ?? {};
       const producer = this.transport().createProducer(this.options.client, {
-        acks,
+        acks: p.acks ?? -1,
         idempotent: p.idempotent ?? false,
         allowAutoTopicCreation: p.allowAutoTopicCreation ?? true,
         ...(p.timeoutMs !== undefined && { timeoutMs: p.timeoutMs }),
       });
-      connecting = producer.connect().then(
+      this.producer = producer.connect().then(
         () => producer,
         (err: unknown) => {
-          this.producers.delete(acks);
+          this.producer = undefined;
           throw new KafkaProducerError(
             `KafkaTemplate: cannot connect to ${this.options.client.brokers.join(', ')}: ${err instanceof Error ? err.message : String(err)}`,
             '',
@@ -156,9 +153,8 @@ export class KafkaTemplate implements OnApplicationShutdown {
           );
         },
       );
-      this.producers.set(acks, connecting);
     }
-    return connecting;
+    return this.producer;
   }
 
   private toTransport(topic: string, r: ProducerRecord): TransportProducerRecord {

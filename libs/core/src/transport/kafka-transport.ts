@@ -120,7 +120,7 @@ export interface RecordMetadata {
 }
 
 export interface TransportProducerConfig {
-  /** -1 (all), 0 or 1. */
+  /** -1 (all), 0 or 1: what a send waits for unless it says otherwise. */
   readonly acks: -1 | 0 | 1;
   readonly idempotent: boolean;
   readonly allowAutoTopicCreation: boolean;
@@ -130,7 +130,8 @@ export interface TransportProducerConfig {
 
 export interface TransportProducer {
   connect(): Promise<void>;
-  send(topic: string, records: readonly TransportProducerRecord[]): Promise<RecordMetadata[]>;
+  /** Sends records to one topic in one request; `acks` overrides the producer's for this send. */
+  send(topic: string, records: readonly TransportProducerRecord[], options?: { readonly acks?: -1 | 0 | 1 }): Promise<RecordMetadata[]>;
   disconnect(): Promise<void>;
 }
 

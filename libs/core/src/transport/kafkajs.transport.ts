@@ -374,8 +374,9 @@ class KafkajsProducer implements TransportProducer {
     return this.producer.connect();
   }
 
-  async send(topic: string, records: readonly TransportProducerRecord[]): Promise<RecordMetadata[]> {
+  async send(topic: string, records: readonly TransportProducerRecord[], options: { readonly acks?: -1 | 0 | 1 } = {}): Promise<RecordMetadata[]> {
     const now = Date.now();
+    const acks = options.acks ?? this.config.acks;
     const messages: Message[] = records.map((r) => ({
       key: r.key,
       value: r.value,
@@ -385,7 +386,7 @@ class KafkajsProducer implements TransportProducer {
     }));
     const result = await this.producer.send({
       topic,
-      acks: this.config.acks,
+      acks,
       ...(this.config.timeoutMs !== undefined && { timeout: this.config.timeoutMs }),
       messages,
     });
@@ -397,7 +398,7 @@ class KafkajsProducer implements TransportProducer {
       appendTime.set(m.partition, Number(m.logAppendTime ?? -1));
     }
     const partitions = records.map((r, i) => r.partition ?? this.chosen.get(messages[i]) ?? -1);
-    if (this.config.acks !== 0) {
+    if (acks !== 0) {
       // kafkajs 2.2 can resolve a send whose retry found a moved leader already answered for other
       // partitions, without writing this partition's records (tulios/kafkajs#1303): never report those as sent.
       const unacknowledged = [...new Set(partitions)].filter((p) => !next.has(p));
