@@ -1,8 +1,8 @@
 // Graceful shutdown: a handler in flight finishes, its offset is committed, the group is left, and a
 // restart reprocesses nothing; a handler outliving the shutdown timeout is reported.
 import { Injectable, Module, type OnModuleDestroy } from '@nestjs/common';
-import type { EmbeddedKafkaBroker } from '@kafka-nest/broker';
-import { type ConsumedRecord, Ctx, KafkaContext, KafkaListener, KafkaListenerEndpointRegistry, KafkaTemplate } from '@kafka-nest/core';
+import { ApiKey, type EmbeddedKafkaBroker } from '@kafka-nest/broker';
+import { AckMode, type ConsumedRecord, Ctx, KafkaContext, KafkaListener, KafkaListenerEndpointRegistry, KafkaTemplate } from '@kafka-nest/core';
 import { createKafkaTestBroker, waitFor, waitForCommit } from '@kafka-nest/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CapturingLogger, committed, gate, RecordingErrorHandler, startApp } from '../fixtures/kafka-app.js';
@@ -50,6 +50,29 @@ describe('graceful shutdown', () => {
     await waitForCommit(broker, 'drain', 'drain', 0, 3);
     expect(started).toEqual([2]);
     await again.close();
+  });
+
+  it('syncCommits: false: commits still unanswered at close land before the group is left (they share the coordinator connection)', async () => {
+    broker.createTopics({ name: 'async-close', partitions: 1 });
+    const handled: number[] = [];
+    @Injectable()
+    class Async {
+      @KafkaListener({ id: 'async-close', topics: ['async-close'], fromBeginning: true, autoStartup: false, ackMode: AckMode.RECORD, syncCommits: false })
+      on(@Ctx() ctx: KafkaContext) {
+        handled.push(ctx.offset);
+      }
+    }
+    const app = await startApp(broker, { providers: [Async] });
+    await app.get(KafkaTemplate).sendBatch('async-close', [{ value: 0 }, { value: 1 }, { value: 2 }]);
+    // Every commit is held a while by the broker: the records are handled long before any commit is answered.
+    broker.injectFault({ apiKey: ApiKey.OffsetCommit, delayMs: 400, count: 100 });
+    await app.get(KafkaListenerEndpointRegistry).start('async-close');
+    await waitFor(() => handled.length === 3, { message: 'the three records handled' });
+    expect(committed(broker, 'async-close', 'async-close')).toBe(-1);
+
+    await app.close();
+    broker.clearFaults();
+    expect(committed(broker, 'async-close', 'async-close')).toBe(3);
   });
 
   it('a handler outliving the shutdown timeout is reported and close() returns', async () => {
