@@ -105,6 +105,31 @@ describe('SASL authentication', () => {
     pipelined.close();
   });
 
+  it('bounds frames to 512 KiB until the client has authenticated, then to maxRequestBytes', async () => {
+    const port = Number(broker.brokers[0].split(':')[1]);
+    const header = (size: number) => {
+      const b = Buffer.alloc(4);
+      b.writeInt32BE(size, 0);
+      return b;
+    };
+    const anonymous = await RawClient.connect(port);
+    anonymous.send(header(512 * 1024 + 1));
+    await anonymous.closed;
+    expect(logLines.some((l) => l.includes('frame of 524289 bytes before SASL authentication; at most 524288 bytes'))).toBe(true);
+
+    // Authenticated, the same size is a request like any other: a Produce of a 600 KiB value is written.
+    const before = broker.endOffset('secure');
+    const kafka = new Kafka({ brokers: broker.brokers, sasl: { mechanism: 'plain', username: 'bob', password: users.bob }, logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      await producer.send({ topic: 'secure', messages: [{ value: Buffer.alloc(600 * 1024, 1) }] });
+    } finally {
+      await producer.disconnect();
+    }
+    expect(broker.endOffset('secure')).toBe(before + 1);
+  });
+
   it('never writes a password to the log', () => {
     expect(logLines.some((l) => l.includes('authentication failed'))).toBe(true);
     for (const line of logLines) {

@@ -31,6 +31,12 @@ const MAX_QUEUED_FRAMES = 64;
 
 /** A request header's fixed part: api_key INT16, api_version INT16, correlation_id INT32. */
 const MIN_REQUEST_BYTES = 8;
+/**
+ * Largest frame before SASL authentication: only ApiVersions and the SASL requests are served then, and they
+ * are small. Kafka's `sasl.server.max.receive.size` default, so that an unauthenticated client cannot make
+ * the broker buffer `maxRequestBytes` (100 MiB by default) per connection.
+ */
+const MAX_UNAUTHENTICATED_BYTES = 512 * 1024;
 
 export class Connection {
   private chunks: Buffer[] = [];
@@ -75,7 +81,7 @@ export class Connection {
       const size = head.readInt32BE(0);
       // Before SASL authentication a frame may be a raw token (after SaslHandshake v0), which can be shorter
       // than a request header; whether it is one is known only when it is handled, so it is checked then.
-      if (size < 0 || size > this.cluster.options.maxRequestBytes || (this.authenticated && size < MIN_REQUEST_BYTES)) {
+      if (size < 0 || size > this.maxFrameBytes || (this.authenticated && size < MIN_REQUEST_BYTES)) {
         this.fail(this.sizeProblem(size));
         return;
       }
@@ -122,8 +128,15 @@ export class Connection {
     });
   }
 
+  private get maxFrameBytes(): number {
+    const max = this.cluster.options.maxRequestBytes;
+    return this.authenticated ? max : Math.min(max, MAX_UNAUTHENTICATED_BYTES);
+  }
+
   private sizeProblem(size: number): string {
-    return `frame of ${size} bytes is outside the accepted range ${MIN_REQUEST_BYTES}..${this.cluster.options.maxRequestBytes} (maxRequestBytes)`;
+    return this.authenticated || size < 0 || size > this.cluster.options.maxRequestBytes
+      ? `frame of ${size} bytes is outside the accepted range ${MIN_REQUEST_BYTES}..${this.cluster.options.maxRequestBytes} (maxRequestBytes)`
+      : `frame of ${size} bytes before SASL authentication; at most ${MAX_UNAUTHENTICATED_BYTES} bytes are accepted until the client has authenticated`;
   }
 
   private async handleFrame(frame: Buffer): Promise<void> {
