@@ -41,7 +41,7 @@ export async function bootstrap(config: AppConfig, options: { progressIntervalMs
       AppModule.forConfig({ brokers, embedded: !!broker, demo: config.demo, progressIntervalMs: options.progressIntervalMs ?? 2000 }),
       options.logger === false ? { logger: false } : { logger: ['log', 'warn', 'error'] },
     );
-    await app.listen(config.port, '127.0.0.1');
+    await app.listen(config.port, config.host ?? '127.0.0.1');
     const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
     return {
       app,

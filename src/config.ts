@@ -5,6 +5,8 @@ export interface AppConfig {
   readonly brokers?: string[];
   /** HTTP port. */
   readonly port: number;
+  /** Address the HTTP server listens on. @default '127.0.0.1' */
+  readonly host?: string;
   /** Send a stream of demo orders. */
   readonly demo: boolean;
 }
@@ -18,7 +20,8 @@ export class ConfigError extends Error {
 
 /**
  * Reads `KAFKA_BROKERS` (comma-separated `host:port`; unset starts the embedded broker, set but empty is
- * refused), `PORT` (default 3000) and `DEMO` (`true`/`false`; default on with the embedded broker, off
+ * refused), `PORT` (default 3000), `HOST` (the HTTP address, default 127.0.0.1; 0.0.0.0 to be scraped from another
+ * host or a container) and `DEMO` (`true`/`false`; default on with the embedded broker, off
  * against a real cluster).
  */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -44,5 +47,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (env.DEMO !== undefined && !['true', 'false', '1', '0'].includes(env.DEMO)) {
     throw new ConfigError(`DEMO must be true or false, got '${env.DEMO}'`);
   }
-  return { brokers, port, demo };
+  const host = env.HOST?.trim() || '127.0.0.1';
+  if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new ConfigError(`HOST must be a host name or an IP address (e.g. 0.0.0.0), got '${env.HOST}'`);
+  return { brokers, port, host, demo };
 }

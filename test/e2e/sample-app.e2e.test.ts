@@ -214,6 +214,12 @@ describe('sample application start-up errors', () => {
     expect(readConfig({}).brokers).toBeUndefined();
   });
 
+  it('HOST chooses the HTTP address, loopback by default; a value that is no address is refused', () => {
+    expect(readConfig({}).host).toBe('127.0.0.1');
+    expect(readConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(() => readConfig({ HOST: 'not a host' })).toThrow("HOST must be a host name or an IP address (e.g. 0.0.0.0), got 'not a host'");
+  });
+
   it('names an address that accepts connections but never answers as Kafka, within the 3 s limit', async () => {
     const silent = await notKafka(() => undefined);
     try {
