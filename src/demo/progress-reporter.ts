@@ -3,6 +3,9 @@ import { KafkaListenerEndpointRegistry } from '@kafka-nest/core';
 import { APP_CONFIG, type ResolvedAppConfig } from '../app.config.js';
 import { OrderStats } from '../orders/order-stats.service.js';
 
+/** How long a progress line waits for a lag figure before printing '?'. */
+export const PROGRESS_LAG_TIMEOUT_MS = 1_000;
+
 /** Prints what the listeners did and the current lag, every few seconds. */
 @Injectable()
 export class ProgressReporter implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -25,12 +28,21 @@ export class ProgressReporter implements OnApplicationBootstrap, OnApplicationSh
     clearInterval(this.timer);
   }
 
-  /** Total lag of a listener's group over its partitions, or '?' while the broker does not answer. */
+  /**
+   * Total lag of a listener's group over its partitions, or '?' while the broker does not answer (within
+   * PROGRESS_LAG_TIMEOUT_MS: a broker that is down would otherwise hold the line through the client's retries).
+   */
   private async lag(id: string): Promise<string> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<string>((resolve) => (timer = setTimeout(resolve, PROGRESS_LAG_TIMEOUT_MS, '?')));
+    const read = this.registry.lag(id).then(
+      (parts) => String(parts.reduce((sum, p) => sum + p.lag, 0)),
+      () => '?',
+    );
     try {
-      return String((await this.registry.lag(id)).reduce((sum, p) => sum + p.lag, 0));
-    } catch {
-      return '?';
+      return await Promise.race([read, late]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

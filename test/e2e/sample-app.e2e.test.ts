@@ -4,12 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { Logger } from '@nestjs/common';
 import { ApiKey } from '@kafka-nest/broker';
 import { KafkaListenerEndpointRegistry, type KafkaTemplate } from '@kafka-nest/core';
 import { createKafkaTestBroker, waitFor } from '@kafka-nest/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bootstrap, type RunningApp } from '../../src/bootstrap.js';
 import { DEMO_INTERVAL_MS, DemoProducer } from '../../src/demo/demo-producer.js';
+import { PROGRESS_LAG_TIMEOUT_MS, ProgressReporter } from '../../src/demo/progress-reporter.js';
 import { ConfigError, readConfig } from '../../src/config.js';
 import { kafkaProblemAt } from '../../src/ops/kafka-probe.js';
 import { OrderStats } from '../../src/orders/order-stats.service.js';
@@ -159,6 +161,24 @@ describe('sample application', () => {
       broker.clearFaults();
     }
     await waitFor(async () => ordersLagSample(await metrics()) !== undefined, { timeoutMs: 20_000 });
+  });
+
+  it("prints a progress line on time while the broker does not answer, with '?' for the lag", async () => {
+    const broker = running.broker!;
+    const lines: string[] = [];
+    const spy = vi.spyOn(Logger.prototype, 'log').mockImplementation(function (this: Logger, message: unknown) {
+      lines.push(String(message));
+    });
+    for (const apiKey of [ApiKey.OffsetFetch, ApiKey.ListOffsets]) broker.injectFault({ apiKey, delayMs: 8_000, count: 1_000 });
+    try {
+      const started = performance.now();
+      await running.app.get(ProgressReporter).report();
+      expect(performance.now() - started).toBeLessThan(PROGRESS_LAG_TIMEOUT_MS + 1_500);
+      expect(lines.find((l) => l.startsWith('orders:'))).toMatch(/\| lag: orders-service \?, payments-service \?$/);
+    } finally {
+      spy.mockRestore();
+      broker.clearFaults();
+    }
   });
 
   it('exports every metric the Grafana dashboard queries', async () => {
