@@ -3,7 +3,7 @@
  * committed; once the broker accepts again, the record reaches the DLT exactly once.
  */
 import { ApiKey, ErrorCode } from '@kafka-nest/broker';
-import { DeadLetterPublishingRecoverer, DefaultErrorHandler, FixedBackOff, KafkaTemplate } from '@kafka-nest/core';
+import { DeadLetterPublishingRecoverer, DefaultErrorHandler, FixedBackOff, KafkaTemplate, type KafkaModuleOptions } from '@kafka-nest/core';
 import { getSingleRecord, waitForCommit } from '@kafka-nest/testing';
 import { beforeAll, expect, it } from 'vitest';
 import { brokerPerTest } from '../../fixtures/kafka-app.js';
@@ -14,7 +14,11 @@ const ERROR_HANDLER = Symbol('ORDERS_ERROR_HANDLER');
 beforeAll(quietNest);
 const env = brokerPerTest({ topics: [{ name: 'orders', partitions: 1 }] });
 
-it('keeps the original uncommitted while the DLT publish fails, then dead-letters it exactly once', async () => {
+/**
+ * Starts an application whose orders listener always fails, with a DefaultErrorHandler (`backOff`) and a
+ * DeadLetterPublishingRecoverer; returns its deliveries and the messages of failed recoveries.
+ */
+async function failingOrders(backOff: FixedBackOff, overrides: Partial<KafkaModuleOptions> = {}) {
   const deliveries: Delivery[] = [];
   const recoveryFailures: string[] = [];
   const listener = recordListener(
@@ -28,16 +32,23 @@ it('keeps the original uncommitted while the DLT publish fails, then dead-letter
     provide: ERROR_HANDLER,
     inject: [KafkaTemplate],
     useFactory: (template: KafkaTemplate) => {
-      const h = new DefaultErrorHandler(new DeadLetterPublishingRecoverer(template), new FixedBackOff(50, 1));
+      const h = new DefaultErrorHandler(new DeadLetterPublishingRecoverer(template), backOff);
       h.setRetryListeners({ recoveryFailed: (record, original, failure) => recoveryFailures.push(failure.message) });
       return h;
     },
   };
-  env.app = await startApp(env.broker, [handler, listener]);
+  const app = await startApp(env.broker, [handler, listener], overrides);
+  env.app = app;
+  return { app, deliveries, recoveryFailures };
+}
+
+
+it('keeps the original uncommitted while the DLT publish fails, then dead-letters it exactly once', async () => {
+  const { app, deliveries, recoveryFailures } = await failingOrders(new FixedBackOff(50, 1));
 
   // TOPIC_AUTHORIZATION_FAILED (no ACL for the DLT) is not retriable: kafkajs gives up at once and the send rejects.
   const fault = env.broker.injectFault({ apiKey: ApiKey.Produce, topic: 'orders.DLT', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, count: 2 });
-  await env.app.get(KafkaTemplate).send('orders', { id: 'o-1' });
+  await app.get(KafkaTemplate).send('orders', { id: 'o-1' });
 
   await fault.exhausted;
   expect(committed(env.broker, 'orders-service', 'orders', 0)).toBe(-1);
@@ -55,26 +66,8 @@ it('keeps the original uncommitted while the DLT publish fails, then dead-letter
 
 it('publishes to the DLT with acks = all when the producer is set to acks 0, so a refused publish is seen and retried', async () => {
   env.broker.createTopics({ name: 'audit', partitions: 1 });
-  const deliveries: Delivery[] = [];
-  const recoveryFailures: string[] = [];
-  const listener = recordListener(
-    { id: 'orders', topics: ['orders'], groupId: 'orders-service', fromBeginning: true, errorHandler: ERROR_HANDLER },
-    deliveries,
-    () => {
-      throw new Error('payment service down');
-    },
-  );
-  const handler = {
-    provide: ERROR_HANDLER,
-    inject: [KafkaTemplate],
-    useFactory: (template: KafkaTemplate) => {
-      const h = new DefaultErrorHandler(new DeadLetterPublishingRecoverer(template), new FixedBackOff(0, 0));
-      h.setRetryListeners({ recoveryFailed: (record, original, failure) => recoveryFailures.push(failure.message) });
-      return h;
-    },
-  };
-  env.app = await startApp(env.broker, [handler, listener], { producer: { acks: 0 } });
-  const template = env.app.get(KafkaTemplate);
+  const { app, deliveries, recoveryFailures } = await failingOrders(new FixedBackOff(0, 0), { producer: { acks: 0 } });
+  const template = app.get(KafkaTemplate);
 
   // acks 0 is in force for the application's own sends: a refused one resolves all the same, and is lost.
   const refusedAudit = env.broker.injectFault({ apiKey: ApiKey.Produce, topic: 'audit', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
