@@ -130,14 +130,12 @@ export const produceHandler: ApiHandler<Request, Response> = {
       });
       return { name: t.name, partitions };
     });
-    if (req.acks === 0) {
-      // No response can carry the error: close the connection, as Kafka does, so the producer notices and
-      // refreshes its metadata.
+    // acks 0: no response can carry an error, so the connection is closed instead, as Kafka does, and the
+    // producer notices and refreshes its metadata. (The failures are listed only then.)
+    if (req.acks === 0 && topics.some((t) => t.partitions.some((p) => p.errorCode !== 0))) {
       const failed = topics.flatMap((t) => t.partitions.filter((p) => p.errorCode !== 0).map((p) => `${t.name}-${p.index}: error ${p.errorCode}`));
-      if (failed.length > 0) {
-        cluster.logger.info(`closing connection ${ctx.connection.remote}: produce with acks=0 failed (${failed.join(', ')})`);
-        ctx.connection.close();
-      }
+      cluster.logger.info(`closing connection ${ctx.connection.remote}: produce with acks=0 failed (${failed.join(', ')})`);
+      ctx.connection.close();
     }
     return { topics };
   },
