@@ -4,8 +4,9 @@
  * run, and every relative link between the pages resolves, anchors included.
  *
  * Running: a page's `*.test.ts` files are collected here as tests (their listeners run as real Nest apps
- * against the embedded broker), a `main.ts` is started in a child process against an embedded broker and must
- * bring its listeners into their groups and leave them on SIGTERM, and a script is imported and must settle.
+ * against the embedded broker), a `main.ts` is started in a child process with KAFKA_BROKERS naming an embedded
+ * broker, must print a line saying it `started` and bring its listeners into their groups, and must leave them on
+ * SIGTERM; a script is imported and must settle.
  * Every other file must be imported by one of these, or the test fails: a block that is only compiled is not
  * a tested example.
  */
@@ -70,14 +71,16 @@ for (const project of projects) {
 
 /**
  * Starts a page's `main.ts` as `npm start` starts the sample app, with KAFKA_BROKERS naming a fresh embedded
- * broker; waits until its listeners' groups are stable with members, then stops it with SIGTERM and expects it
- * to exit and the groups to be left (no members).
+ * broker; waits until it printed a line saying it `started` and its listeners' groups are stable, then stops it
+ * with SIGTERM and expects it to exit and the groups to be left (no members).
  */
 async function runMain(project: ExampleProject, entry: string): Promise<void> {
   const broker = await createKafkaTestBroker();
   const app = ChildApp.start({ entry, cwd: root, env: { KAFKA_BROKERS: broker.brokers.join(',') } });
   try {
+    // Up: it said so (after enableShutdownHooks, or a SIGTERM could still end it unhandled), and its groups are stable.
     const stable = () => {
+      if (!/\bstarted\b/.test(app.recentOutput)) return undefined;
       const groups = broker.listGroups().filter((g) => g.protocolType === 'consumer');
       return groups.length > 0 && groups.every((g) => g.state === 'Stable') ? groups.map((g) => g.groupId) : undefined;
     };
@@ -90,7 +93,7 @@ async function runMain(project: ExampleProject, entry: string): Promise<void> {
     const exit = await app.stop('SIGTERM', 30_000);
     // Nest's shutdown hooks close the application, then raise the signal again to end the process.
     expect(exit.code === 0 || exit.signal === 'SIGTERM', `exit ${JSON.stringify(exit)}:\n${app.recentOutput}`).toBe(true);
-    for (const groupId of groups) expect(broker.describeGroup(groupId)?.members ?? []).toEqual([]);
+    for (const groupId of groups) expect(broker.describeGroup(groupId)?.members ?? [], `group '${groupId}' after exit ${JSON.stringify(exit)}:\n${app.recentOutput}`).toEqual([]);
   } finally {
     await app.kill().catch(() => undefined);
     await broker.stop();

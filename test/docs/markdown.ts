@@ -6,7 +6,7 @@
  *   ```ts file=<path>   a file of the page's example project, at <path> (e.g. src/orders.listener.ts); the
  *                       page's files are laid out together, so they import each other by relative path.
  *   ```ts example       a self-contained script; it must clean up after itself (stop the brokers it starts).
- * Any other block is a fragment and is left alone.
+ * Any other block is a fragment and is left alone. How each is run: examples.test.ts and docs/README.md.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
