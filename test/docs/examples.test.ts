@@ -44,6 +44,15 @@ describe('docs', () => {
     expect(typecheck(root, projects)).toEqual([]);
   });
 
+  it('starts every docs page with a title and a paragraph saying what it covers', () => {
+    const pages = markdownFiles(root).filter((p) => p.startsWith('docs/'));
+    const untitled = pages.filter((page) => {
+      const [title, blank, first] = readFileSync(join(root, page), 'utf8').split('\n');
+      return !/^# \S/.test(title) || blank !== '' || !/^[A-Za-z`*[]/.test(first ?? '');
+    });
+    expect(untitled).toEqual([]);
+  });
+
   it('has no broken relative link or anchor between the README and docs/', () => {
     expect(brokenLinks(root, markdownFiles(root))).toEqual([]);
   });

@@ -17,8 +17,12 @@ export interface ExampleProject {
 
 export interface WrittenExample extends Example {
   readonly abs: string;
-  /** What runs it: a test file (`*.test.ts`), a program (`main.ts`), a script, or nothing of its own. */
-  readonly role: 'test' | 'main' | 'script' | 'module';
+  /**
+   * What runs it: a test file (`*.test.ts`), a program (`main.ts`), a script, a tool's configuration
+   * (`*.config.ts`, such as a vitest.config.ts: typechecked, and used by the tools of the reader's project, not
+   * by this harness), or nothing of its own (a module, which a test, program or script must import).
+   */
+  readonly role: 'test' | 'main' | 'script' | 'config' | 'module';
 }
 
 /** Writes the examples of every page under `root` to `outDir/<page>/`; pages without examples are left out. */
@@ -33,7 +37,13 @@ export function writeExampleProjects(root: string, outDir: string): ExampleProje
       const abs = join(dir, example.path);
       mkdirSync(dirname(abs), { recursive: true });
       writeFileSync(abs, example.code);
-      const role = example.kind === 'script' ? 'script' : example.path.endsWith('.test.ts') ? 'test' : posix.basename(example.path) === 'main.ts' ? 'main' : 'module';
+      const base = posix.basename(example.path);
+      const role =
+        example.kind === 'script' ? 'script'
+        : base.endsWith('.test.ts') ? 'test'
+        : base === 'main.ts' ? 'main'
+        : base.endsWith('.config.ts') ? 'config'
+        : 'module';
       return { ...example, abs, role };
     });
     projects.push({ markdown, dir, examples: written });
@@ -58,7 +68,8 @@ export function unreached(project: ExampleProject): WrittenExample[] {
       if (next) visit(next);
     }
   };
-  for (const e of project.examples) if (e.role !== 'module') visit(e);
+  for (const e of project.examples) if (e.role !== 'module' && e.role !== 'config') visit(e);
+  for (const e of project.examples) if (e.role === 'config') reached.add(e.path);
   return project.examples.filter((e) => !reached.has(e.path));
 }
 
