@@ -44,6 +44,10 @@ describe('docs', () => {
     expect(typecheck(root, projects)).toEqual([]);
   });
 
+  it('keeps the README a front door, well under 20 KB: the reference belongs in docs/', () => {
+    expect(readFileSync(join(root, 'README.md')).length).toBeLessThan(20_000);
+  });
+
   it('starts every docs page with a title and a paragraph saying what it covers', () => {
     const pages = markdownFiles(root).filter((p) => p.startsWith('docs/'));
     const untitled = pages.filter((page) => {
