@@ -12,7 +12,7 @@
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { ChildApp, createKafkaTestBroker, waitFor } from '@kafka-nest/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ExampleProject, typecheck, unreached, writeExampleProjects } from './examples.js';
@@ -26,6 +26,8 @@ const projects = writeExampleProjects(root, out);
 afterAll(() => {
   rmSync(out, { recursive: true, force: true });
   rmSync(`${out}-broken`, { recursive: true, force: true });
+  const parent = join(out, '..');
+  if (!readdirSync(parent).length) rmdirSync(parent);
 });
 
 describe('docs', () => {
