@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TlsOptions } from 'node:tls';
+import { CONSUMER_OFFSETS_CONFIGS, CONSUMER_OFFSETS_TOPIC, ConsumerOffsetsLog } from './consumer-offsets.js';
 import { FaultInjector } from './faults.js';
 import { ALL_HANDLERS } from './handlers/index.js';
 import { HandlerRegistry } from './handlers/handler.js';
@@ -54,6 +55,11 @@ export interface EmbeddedKafkaBrokerOptions {
   readonly autoCreateTopics?: boolean;
   /** Partitions of an auto-created topic, and of a created topic that gives none. @default 1 */
   readonly defaultPartitions?: number;
+  /**
+   * Partitions of the internal `__consumer_offsets` topic, created on the first commit or group change
+   * (Kafka's offsets.topic.num.partitions). @default 50, Kafka's
+   */
+  readonly offsetsTopicPartitions?: number;
   /** Largest request frame accepted; a larger one closes the connection. @default 104857600 (100 MiB, Kafka's socket.request.max.bytes) */
   readonly maxRequestBytes?: number;
   /** Delay before the first rebalance of a new group (group.initial.rebalance.delay.ms). @default 0, so tests are fast (Kafka: 3000) */
@@ -96,6 +102,7 @@ export function resolveOptions(o: EmbeddedKafkaBrokerOptions = {}): ResolvedOpti
     topics: o.topics ?? [],
     autoCreateTopics: o.autoCreateTopics ?? true,
     defaultPartitions: positiveInt('defaultPartitions', o.defaultPartitions ?? 1),
+    offsetsTopicPartitions: positiveInt('offsetsTopicPartitions', o.offsetsTopicPartitions ?? 50),
     maxRequestBytes: positiveInt('maxRequestBytes', o.maxRequestBytes ?? 100 * 1024 * 1024, 1024),
     groupInitialRebalanceDelayMs: positiveInt('groupInitialRebalanceDelayMs', o.groupInitialRebalanceDelayMs ?? 0, 0),
     groupMinSessionTimeoutMs: positiveInt('groupMinSessionTimeoutMs', o.groupMinSessionTimeoutMs ?? 6000, 0),
@@ -113,6 +120,8 @@ export class Cluster {
   readonly topics = new Map<string, Topic>();
   readonly nodes: BrokerNode[];
   readonly groups: GroupCoordinator;
+  /** Appends committed offsets and group changes to `__consumer_offsets`. */
+  readonly consumerOffsets = new ConsumerOffsetsLog(this);
   readonly producers = new ProducerStateManager();
   readonly logger: BrokerLogger;
 
@@ -130,6 +139,11 @@ export class Cluster {
   createTopic(name: string, partitions = this.options.defaultPartitions, configs: Record<string, string> = {}): Topic {
     const problem = topicNameProblem(name);
     if (problem) throw new RangeError(problem);
+    if (name === CONSUMER_OFFSETS_TOPIC) {
+      throw new RangeError(
+        `topic '${name}' is internal: the broker creates it on the first offset commit, with the broker option offsetsTopicPartitions (default 50) partitions; do not create it yourself`,
+      );
+    }
     if (this.topics.has(name)) throw new RangeError(`topic '${name}' already exists`);
     positiveInt(`partitions of topic '${name}'`, partitions);
     const configProblem = topicConfigProblem(configs);
@@ -140,8 +154,20 @@ export class Cluster {
     return topic;
   }
 
-  /** The topic, auto-created when allowed and the name is legal; undefined otherwise. */
+  /** Creates an internal topic (`__consumer_offsets`) with its Kafka configs and the configured partition count. */
+  createInternalTopic(name: typeof CONSUMER_OFFSETS_TOPIC): Topic {
+    const topic = new Topic(name, this.options.offsetsTopicPartitions, { ...CONSUMER_OFFSETS_CONFIGS });
+    this.topics.set(name, topic);
+    this.logger.debug(`created internal topic ${name} with ${topic.partitions.length} partition(s)`);
+    return topic;
+  }
+
+  /**
+   * The topic, auto-created when allowed and the name is legal; undefined otherwise. `__consumer_offsets`
+   * is created as the internal topic whatever the flags, as Kafka creates it.
+   */
   topicOrCreate(name: string, allowCreate = true): Topic | undefined {
+    if (name === CONSUMER_OFFSETS_TOPIC) return this.consumerOffsets.topic();
     const existing = this.topics.get(name);
     if (existing || !allowCreate || !this.options.autoCreateTopics || topicNameProblem(name)) return existing;
     return this.createTopic(name);

@@ -19,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster } from './cluster.js';
 import type { RequestContext } from './handlers/handler.js';
-import { OffsetStore } from './offsets.js';
+import { OffsetStore, type StoredOffset } from './offsets.js';
 import { ErrorCode } from './protocol/error-codes.js';
 import { Reader } from './protocol/reader.js';
 
@@ -199,10 +199,32 @@ function subscribedTopics(metadata: Buffer): string[] {
 
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
-  readonly offsets = new OffsetStore();
+  readonly offsets: OffsetStore;
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(readonly cluster: Cluster) {}
+  constructor(readonly cluster: Cluster) {
+    this.offsets = new OffsetStore(cluster.consumerOffsets);
+  }
+
+  /** Appends the group's generation, members and assignments to `__consumer_offsets`, as Kafka's storeGroup does. */
+  private storeGroup(group: Group): void {
+    this.cluster.consumerOffsets.groupChanged({
+      groupId: group.groupId,
+      protocolType: group.protocolType ?? '',
+      generationId: group.generationId,
+      protocol: group.protocol,
+      leaderId: group.members.size > 0 ? group.leaderId : null,
+      members: [...group.members.values()].map((m) => ({
+        memberId: m.memberId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        sessionTimeoutMs: m.sessionTimeoutMs,
+        subscription: m.protocols.find((p) => p.name === group.protocol)?.metadata ?? EMPTY,
+        assignment: m.assignment,
+      })),
+    });
+  }
 
   // ---- timers ------------------------------------------------------------------------------------
 
@@ -443,6 +465,7 @@ export class GroupCoordinator {
     if (group.members.size === 0) {
       group.state = 'Empty';
       group.protocol = null;
+      this.storeGroup(group);
       this.cluster.logger.debug(`group ${group.groupId}: generation ${group.generationId} is empty`);
       return;
     }
@@ -560,6 +583,9 @@ export class GroupCoordinator {
           for (const m of group.members.values()) {
             const bytes = byMember.get(m.memberId);
             m.assignment = bytes ? Buffer.from(bytes) : EMPTY;
+          }
+          this.storeGroup(group);
+          for (const m of group.members.values()) {
             const answer = m.awaitingSync;
             m.awaitingSync = null;
             answer?.({ errorCode: ErrorCode.NONE, assignment: m.assignment });
@@ -616,18 +642,21 @@ export class GroupCoordinator {
    */
   commitOffsets(groupId: string, generationId: number, memberId: string, topics: readonly OffsetCommitTopic[]): { name: string; partitions: { index: number; errorCode: number }[] }[] {
     const groupError = this.validateCommit(groupId, generationId, memberId);
-    const now = Date.now();
-    return topics.map((t) => ({
+    const commitTimestamp = Date.now();
+    const accepted: ({ topic: string; partition: number } & StoredOffset)[] = [];
+    const result = topics.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((p) => {
         if (groupError !== ErrorCode.NONE) return { index: p.index, errorCode: groupError };
         if (!this.cluster.topics.get(t.name)?.partition(p.index)) return { index: p.index, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
         const metadata = p.metadata ?? '';
         if (Buffer.byteLength(metadata) > MAX_OFFSET_METADATA_BYTES) return { index: p.index, errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE };
-        this.offsets.commit(groupId, t.name, p.index, { offset: p.offset, metadata, leaderEpoch: p.leaderEpoch, commitTimestamp: now });
+        accepted.push({ topic: t.name, partition: p.index, offset: p.offset, metadata, leaderEpoch: p.leaderEpoch, commitTimestamp });
         return { index: p.index, errorCode: ErrorCode.NONE };
       }),
     }));
+    if (accepted.length > 0) this.offsets.commitAll(groupId, accepted);
+    return result;
   }
 
   private validateCommit(groupId: string, generationId: number, memberId: string): number {

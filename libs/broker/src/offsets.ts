@@ -1,7 +1,8 @@
 /**
  * Committed offsets, by group, topic and partition: what OffsetCommit stores and OffsetFetch returns.
- * Kafka keeps these in the compacted __consumer_offsets topic; here they live in memory with the cluster,
- * so they survive a node stop (the coordinator moves, the offsets stay) but not the broker object.
+ * They live in memory with the cluster, so they survive a node stop (the coordinator moves, the offsets
+ * stay) but not the broker object; every commit and deletion is also appended to `__consumer_offsets`
+ * (through the {@link OffsetLogSink}) for lag monitors that read that topic.
  * Offsets never expire (Kafka: offsets.retention.minutes); they go when their topic is deleted.
  */
 
@@ -16,15 +17,32 @@ export interface StoredOffset {
   readonly commitTimestamp: number;
 }
 
+/** Where the store reports each change, in order: `__consumer_offsets`. */
+export interface OffsetLogSink {
+  offsetsCommitted(groupId: string, offsets: readonly ({ topic: string; partition: number } & StoredOffset)[]): void;
+  offsetsDeleted(groupId: string, partitions: readonly { topic: string; partition: number }[]): void;
+}
+
 export class OffsetStore {
   private readonly byGroup = new Map<string, Map<string, Map<number, StoredOffset>>>();
 
+  constructor(private readonly sink?: OffsetLogSink) {}
+
+  /** Stores one offset; see {@link commitAll} for several committed together (one record batch). */
   commit(groupId: string, topic: string, partition: number, offset: StoredOffset): void {
+    this.commitAll(groupId, [{ topic, partition, ...offset }]);
+  }
+
+  /** Stores the offsets of one commit request and appends them to the sink as one batch. */
+  commitAll(groupId: string, offsets: readonly ({ topic: string; partition: number } & StoredOffset)[]): void {
     let topics = this.byGroup.get(groupId);
     if (!topics) this.byGroup.set(groupId, (topics = new Map()));
-    let partitions = topics.get(topic);
-    if (!partitions) topics.set(topic, (partitions = new Map()));
-    partitions.set(partition, offset);
+    for (const { topic, partition, ...offset } of offsets) {
+      let partitions = topics.get(topic);
+      if (!partitions) topics.set(topic, (partitions = new Map()));
+      partitions.set(partition, offset);
+    }
+    this.sink?.offsetsCommitted(groupId, offsets);
   }
 
   get(groupId: string, topic: string, partition: number): StoredOffset | undefined {
@@ -45,8 +63,13 @@ export class OffsetStore {
     return [...(this.byGroup.get(groupId)?.keys() ?? [])].sort();
   }
 
-  /** Forgets every offset committed for `topic`, in every group. */
+  /** Forgets every offset committed for `topic`, in every group (a tombstone each, as Kafka writes them). */
   deleteTopic(topic: string): void {
-    for (const topics of this.byGroup.values()) topics.delete(topic);
+    for (const [groupId, topics] of this.byGroup) {
+      const partitions = topics.get(topic);
+      if (!partitions) continue;
+      topics.delete(topic);
+      this.sink?.offsetsDeleted(groupId, [...partitions.keys()].sort((a, b) => a - b).map((partition) => ({ topic, partition })));
+    }
   }
 }

@@ -82,6 +82,11 @@ export class Topic {
     return this.partitions[index];
   }
 
+  /** An internal topic (`__consumer_offsets`), flagged so in Metadata. */
+  get internal(): boolean {
+    return this.name === '__consumer_offsets';
+  }
+
   /** `message.timestamp.type=LogAppendTime`: appended batches get the broker's append time. */
   get logAppendTime(): boolean {
     return this.configs['message.timestamp.type'] === 'LogAppendTime';

@@ -92,6 +92,7 @@ export const produceHandler: ApiHandler<Request, Response> = {
       const partitions = t.partitions.map((p): PartitionResponse => {
         if (invalidAcks) return fail(p.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${req.acks}`);
         if (nameProblem) return fail(p.index, ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
+        if (topic?.internal) return fail(p.index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${t.name}`);
         const partition = cluster.ledPartition(topic, p.index, node.id);
         if (typeof partition === 'number') return fail(p.index, partition);
         let batches;

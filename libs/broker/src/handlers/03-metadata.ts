@@ -3,7 +3,8 @@
  *
  * Lists the live nodes, the controller, and the requested topics (all of them for a null list, or an
  * empty one in v0) with each partition's leader. An unknown topic is created when the cluster allows
- * auto-creation and the request does (v4+ `allow_auto_topic_creation`). Deliberate difference: Kafka
+ * auto-creation and the request does (v4+ `allow_auto_topic_creation`); `__consumer_offsets` is created as
+ * the internal topic whenever it is named, and flagged `is_internal`. Deliberate difference: Kafka
  * answers the first request for a new topic with LEADER_NOT_AVAILABLE while it elects leaders; here the
  * topic is ready at once, so clients need no retry. Leader epochs are reported as -1 (unknown), which
  * keeps librdkafka from validating offsets with OffsetForLeaderEpoch. An injected error is set on each
@@ -39,6 +40,7 @@ interface PartitionMetadata {
 interface TopicMetadata {
   errorCode: number;
   name: string;
+  internal: boolean;
   partitions: PartitionMetadata[];
 }
 
@@ -72,13 +74,14 @@ export const metadataHandler: ApiHandler<Request, Response> = {
     const names = req.topics ?? [...cluster.topics.keys()];
     const topics = names.map((name): TopicMetadata => {
       const injected = injectedError?.(name);
-      if (injected !== undefined) return { errorCode: injected, name, partitions: [] };
-      if (topicNameProblem(name)) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, partitions: [] };
+      if (injected !== undefined) return { errorCode: injected, name, internal: false, partitions: [] };
+      if (topicNameProblem(name)) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, internal: false, partitions: [] };
       const topic = cluster.topicOrCreate(name, req.allowAutoTopicCreation);
-      if (!topic) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] };
+      if (!topic) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, internal: false, partitions: [] };
       return {
         errorCode: 0,
         name,
+        internal: topic.internal,
         partitions: topic.partitions.map((p) => {
           const leader = cluster.leaderOf(p.index);
           return {
@@ -109,7 +112,7 @@ export const metadataHandler: ApiHandler<Request, Response> = {
     if (v >= 1) w.int32(res.controllerId);
     w.array(res.topics, (w, t) => {
       w.int16(t.errorCode).string(t.name);
-      if (v >= 1) w.bool(false);
+      if (v >= 1) w.bool(t.internal);
       w.array(t.partitions, (w, p) => {
         w.int16(p.errorCode).int32(p.index).int32(p.leader);
         if (v >= 7) w.int32(-1);

@@ -25,6 +25,7 @@
  *   CreateTopicsResponse => throttle_time_ms INT32 (v2+)
  *                           [topics: name STRING error_code INT16 error_message NULLABLE_STRING (v1+)]
  */
+import { CONSUMER_OFFSETS_TOPIC } from '../consumer-offsets.js';
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { MAX_PARTITIONS_PER_REQUEST, tooManyPartitionsMessage, topicConfigProblem, topicNameProblem } from '../topics.js';
@@ -59,6 +60,7 @@ function problem(topic: CreatableTopic, { cluster }: RequestContext): Omit<Topic
   const fail = (errorCode: number, errorMessage: string) => ({ errorCode, errorMessage });
   const nameProblem = topicNameProblem(topic.name);
   if (nameProblem) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
+  if (topic.name === CONSUMER_OFFSETS_TOPIC) cluster.consumerOffsets.topic(); // internal: the broker's own, so it already exists
   if (cluster.topics.has(topic.name)) return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${topic.name}' already exists.`);
   if (topic.assignments.length > 0) {
     return fail(
