@@ -17,4 +17,5 @@ export type * from './transport/kafka-transport.js';
 export { KafkajsTransport } from './transport/kafkajs.transport.js';
 export * from './retry-topic/index.js';
 export { KafkaMetrics, KAFKA_OBSERVER, type KafkaMetricsOptions } from './metrics/kafka-metrics.js';
+export type { KafkaTracingOptions, TracedProducerRecord } from './tracing/kafka-tracing.js';
 export type { KafkaObserver, ListenerEvent, PublishedFailureKind, RecordOutcome } from './metrics/kafka-observer.js';

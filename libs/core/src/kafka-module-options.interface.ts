@@ -4,6 +4,7 @@ import type { KafkaMetricsOptions } from './metrics/kafka-metrics.js';
 import type { ConsumerProperties } from './listener/consumer-properties.js';
 import type { Deserializer } from './listener/deserializers.js';
 import type { RetryableTopicOptions } from './retry-topic/retry-topic-configuration.js';
+import type { KafkaTracingOptions } from './tracing/kafka-tracing.js';
 import type { KafkaClientOptions, KafkaTransport } from './transport/kafka-transport.js';
 
 /** Settings of `KafkaTemplate`'s producer. */
@@ -47,6 +48,13 @@ export interface KafkaModuleOptions {
    * `{ registry, prefix }`. See `KafkaMetrics` for the list. @default off
    */
   metrics?: boolean | KafkaMetricsOptions;
+  /**
+   * OpenTelemetry tracing (`@opentelemetry/api`): a producer span per send with the W3C context in the
+   * record headers, a consumer span per delivery. `false` turns it off; options name spans and add
+   * attributes. Without a registered tracer provider it records nothing and costs nothing measurable.
+   * Spring Kafka's counterpart: `observationEnabled`. @default true
+   */
+  tracing?: boolean | KafkaTracingOptions;
   /** The Kafka client behind kafka-nest. @default new KafkajsTransport() */
   transport?: KafkaTransport;
 }

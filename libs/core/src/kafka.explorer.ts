@@ -43,6 +43,7 @@ import { KAFKA_OBSERVER } from './metrics/kafka-metrics.js';
 import type { KafkaObserver } from './metrics/kafka-observer.js';
 import { RetryTopicConfigurer } from './retry-topic/retry-topic.configurer.js';
 import { KafkajsTransport } from './transport/kafkajs.transport.js';
+import { KafkaTracing } from './tracing/kafka-tracing.js';
 
 /** Kafka's legal topic names: 1..249 of `[a-zA-Z0-9._-]`, not `.` or `..`. */
 const LEGAL_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -82,6 +83,7 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
       transport: this.options.transport ?? new KafkajsTransport(),
       shutdownTimeoutMs: this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
       observer: this.observer,
+      tracing: KafkaTracing.of(this.options.tracing),
     };
     const seen = new Set<object>();
     // Listeners may sit on providers or on controllers (where @nestjs/microservices puts its @EventPattern handlers).

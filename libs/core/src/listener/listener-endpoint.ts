@@ -1,4 +1,5 @@
 import type { KafkaObserver } from '../metrics/kafka-observer.js';
+import type { KafkaTracing } from '../tracing/kafka-tracing.js';
 import type { CommonErrorHandler } from '../error-handling/common-error-handler.js';
 import type { KafkaClientOptions, KafkaTransport } from '../transport/kafka-transport.js';
 import type { AckMode } from './ack-mode.js';
@@ -44,4 +45,6 @@ export interface ContainerEnvironment {
   readonly shutdownTimeoutMs: number;
   /** Told what the containers do (metrics); absent unless metrics are enabled. */
   readonly observer?: KafkaObserver;
+  /** Traces each delivery (OpenTelemetry); absent when tracing is turned off. */
+  readonly tracing?: KafkaTracing;
 }

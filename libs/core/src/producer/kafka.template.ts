@@ -4,6 +4,7 @@ import { KafkaProducerError } from '../kafka.errors.js';
 import type { KafkaModuleOptions } from '../kafka-module-options.interface.js';
 import { KAFKA_OBSERVER } from '../metrics/kafka-metrics.js';
 import type { KafkaObserver } from '../metrics/kafka-observer.js';
+import { KafkaTracing } from '../tracing/kafka-tracing.js';
 import type { RecordMetadata, TransportAdmin, TransportProducer, TransportProducerRecord } from '../transport/kafka-transport.js';
 import { KafkajsTransport } from '../transport/kafkajs.transport.js';
 
@@ -49,12 +50,15 @@ export interface ProducerRecord extends RecordOptions {
 export class KafkaTemplate implements OnApplicationShutdown {
   private producer: Promise<TransportProducer> | undefined;
   private admin: Promise<TransportAdmin> | undefined;
+  private readonly tracing: KafkaTracing | undefined;
 
   constructor(
     @Inject(KAFKA_MODULE_OPTIONS) private readonly options: KafkaModuleOptions,
     /** Told of every send, and of dead-letter publishes made through this template (metrics); absent without metrics. */
     @Optional() @Inject(KAFKA_OBSERVER) readonly observer?: KafkaObserver,
-  ) {}
+  ) {
+    this.tracing = KafkaTracing.of(options.tracing);
+  }
 
   /** Sends one record; resolves to where it was written. */
   async send(topic: string, value: unknown, options: SendOptions = {}): Promise<RecordMetadata> {
@@ -71,9 +75,15 @@ export class KafkaTemplate implements OnApplicationShutdown {
     const acks = this.acksOf(topic, options.acks);
     if (records.length === 0) return [];
     const out = records.map((r) => this.toTransport(topic, r));
+    if (!this.tracing) return this.sendNow(topic, out, acks);
+    // A producer span; its context goes into each record's headers (replacing a forwarded record's).
+    return this.tracing.send(topic, out, (headers) => this.sendNow(topic, out.map((r, i) => ({ ...r, headers: headers[i] })), acks));
+  }
+
+  private async sendNow(topic: string, records: TransportProducerRecord[], acks: -1 | 0 | 1): Promise<RecordMetadata[]> {
     const producer = await this.connected();
     try {
-      const meta = await producer.send(topic, out, { acks });
+      const meta = await producer.send(topic, records, { acks });
       this.observer?.send({ topic, count: records.length, ok: true });
       return meta;
     } catch (err) {

@@ -10,6 +10,7 @@ import type { ConsumedRecord } from '../consumed-record.js';
 import { cannotFail, deserialize, deserializeValueAt } from '../deserializers.js';
 import { KafkaBatchContext } from '../kafka-context.js';
 import type { ListenerEndpoint } from '../listener-endpoint.js';
+import type { DeliverySpan, KafkaTracing } from '../../tracing/kafka-tracing.js';
 import type { BackOffScheduler } from './back-off.scheduler.js';
 import type { DeliveryFailures } from './delivery-failures.js';
 import { Invocation, settle, UNREAD } from './listener-invocation.js';
@@ -37,6 +38,7 @@ export class BatchListenerInvoker implements ListenerInvoker {
     private readonly failures: DeliveryFailures,
     private readonly liveness: Liveness,
     private readonly metrics: ListenerMetrics,
+    private readonly tracing?: KafkaTracing,
   ) {
     this.keysOnDemand = cannotFail(endpoint.keyDeserializer);
     this.maxPollRecords = endpoint.properties.maxPollRecords;
@@ -109,7 +111,12 @@ export class BatchListenerInvoker implements ListenerInvoker {
     }
     if (count === 0) return { advance: 0, outcome: Outcome.DONE, complete: -1, failure };
     busy.begin(b.recordAt(start));
-    const step = await this.invoke(b, backoffs, start, count, values, keys);
+    // Traced: one consumer span for the delivery, linked to the context each record carries.
+    const step = this.tracing
+      ? await this.tracing.deliverBatch(start === 0 && count === b.size ? b.records : Array.from({ length: count }, (_, i) => b.recordAt(start + i)), this.endpoint, (span) =>
+          this.invoke(b, backoffs, start, count, values, keys, span),
+        )
+      : await this.invoke(b, backoffs, start, count, values, keys);
     busy.end();
     return failure ? { ...step, failure } : step;
   }
@@ -127,6 +134,7 @@ export class BatchListenerInvoker implements ListenerInvoker {
     values: unknown[],
     /** Undefined when keys are read on demand. */
     keys: unknown[] | undefined,
+    span?: DeliverySpan,
   ): Promise<BatchStep> {
     const { endpoint, failures, metrics, offsets } = this;
     // Made only if something asks: the listener (its context, @Key, @Headers), or a failure.
@@ -145,6 +153,7 @@ export class BatchListenerInvoker implements ListenerInvoker {
     } catch (err) {
       error = failures.toError(err);
     }
+    span?.failed(error);
     const records = recordsOf();
     metrics.failed(b, records.length, started);
     failures.failed(b.topic, b.partition);

@@ -78,7 +78,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     const offsets = new OffsetTracker(endpoint, metrics, this.logger);
     const failures = new DeliveryFailures(endpoint.errorHandler, failureContext, endpoint.listener, offsets, this, this.logger);
     const Invoker = endpoint.batch ? BatchListenerInvoker : RecordListenerInvoker;
-    this.invoker = new Invoker(endpoint, this, offsets, failures, this.liveness, metrics);
+    this.invoker = new Invoker(endpoint, this, offsets, failures, this.liveness, metrics, env.tracing);
   }
 
   /** Whether the container starts with the application. */

@@ -9,6 +9,7 @@ import type { ConsumedRecord } from '../consumed-record.js';
 import { cannotFail, deserialize } from '../deserializers.js';
 import { KafkaContext } from '../kafka-context.js';
 import type { ListenerEndpoint } from '../listener-endpoint.js';
+import type { DeliverySpan, KafkaTracing } from '../../tracing/kafka-tracing.js';
 import type { BackOffScheduler } from './back-off.scheduler.js';
 import type { DeliveryFailures } from './delivery-failures.js';
 import { Invocation, settle, UNREAD } from './listener-invocation.js';
@@ -28,6 +29,7 @@ export class RecordListenerInvoker implements ListenerInvoker {
     private readonly failures: DeliveryFailures,
     private readonly liveness: Liveness,
     private readonly metrics: ListenerMetrics,
+    private readonly tracing?: KafkaTracing,
   ) {
     this.keysOnDemand = cannotFail(endpoint.keyDeserializer);
   }
@@ -75,6 +77,13 @@ export class RecordListenerInvoker implements ListenerInvoker {
       if (b.isRunning() && this.container.isRunning()) backoffs.schedule(b, record.offset, wait);
       return Outcome.HALT;
     }
+    // Traced: the listener call and its error handling (a dead-letter publish, a retry-topic forward) in
+    // one consumer span, under the context the record carries.
+    return this.tracing ? this.tracing.deliver(record, endpoint, (span) => this.invoke(b, record, backoffs, span)) : this.invoke(b, record, backoffs);
+  }
+
+  private async invoke(b: TransportBatch, record: ConsumedRecord, backoffs: BackOffScheduler, span?: DeliverySpan): Promise<Outcome> {
+    const { endpoint, failures, metrics } = this;
     let error: Error;
     const started = metrics.clock();
     try {
@@ -89,6 +98,7 @@ export class RecordListenerInvoker implements ListenerInvoker {
     } catch (err) {
       error = failures.toError(err);
     }
+    span?.failed(error);
     metrics.failed(b, 1, started);
     failures.failed(record.topic, record.partition);
     const result = await failures.handleRecord(record, error);
