@@ -4,6 +4,7 @@ import { EmbeddedKafkaBroker } from '@kafka-nest/broker';
 import { type AppConfig, ConfigError } from './config.js';
 import { AppModule } from './app.module.js';
 import { kafkaProblemAt } from './ops/kafka-probe.js';
+import { startTracing } from './ops/tracing.js';
 
 export interface RunningApp {
   readonly app: INestApplication;
@@ -36,6 +37,7 @@ export async function bootstrap(config: AppConfig, options: { progressIntervalMs
       throw new ConfigError(`cannot reach Kafka at ${brokers.join(', ')} (KAFKA_BROKERS): ${why}; check the addresses and that the cluster is up`);
     }
   }
+  const tracing = await startTracing(config.tracesExporter ?? 'none');
   try {
     const app = await NestFactory.create(
       AppModule.forConfig({ brokers, embedded: !!broker, demo: config.demo, progressIntervalMs: options.progressIntervalMs ?? 2000 }),
@@ -49,10 +51,12 @@ export async function bootstrap(config: AppConfig, options: { progressIntervalMs
       url,
       async close() {
         await app.close();
+        await tracing?.shutdown();
         await broker?.stop();
       },
     };
   } catch (err) {
+    await tracing?.shutdown();
     await broker?.stop();
     throw err;
   }

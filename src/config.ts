@@ -1,4 +1,5 @@
 /** The sample application's settings, read from the environment once at start-up. */
+import type { TracesExporter } from './ops/tracing.js';
 
 export interface AppConfig {
   /** Kafka bootstrap servers; undefined = start the embedded broker in-process. */
@@ -9,6 +10,8 @@ export interface AppConfig {
   readonly host?: string;
   /** Send a stream of demo orders. */
   readonly demo: boolean;
+  /** Where spans go: 'console' prints them; 'none' records none. @default 'none' */
+  readonly tracesExporter?: TracesExporter;
 }
 
 const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
@@ -22,7 +25,7 @@ export class ConfigError extends Error {
  * Reads `KAFKA_BROKERS` (comma-separated `host:port`; unset starts the embedded broker, set but empty is
  * refused), `PORT` (default 3000), `HOST` (the HTTP address, default 127.0.0.1; 0.0.0.0 to be scraped from another
  * host or a container) and `DEMO` (`true`/`false`; default on with the embedded broker, off
- * against a real cluster).
+ * against a real cluster) and `OTEL_TRACES_EXPORTER` (`console` prints every span; default `none`).
  */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const raw = env.KAFKA_BROKERS?.trim();
@@ -49,5 +52,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const host = env.HOST?.trim() || '127.0.0.1';
   if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new ConfigError(`HOST must be a host name or an IP address (e.g. 0.0.0.0), got '${env.HOST}'`);
-  return { brokers, port, host, demo };
+  const tracesExporter = (env.OTEL_TRACES_EXPORTER?.trim() || 'none') as TracesExporter;
+  if (tracesExporter !== 'console' && tracesExporter !== 'none') {
+    throw new ConfigError(`OTEL_TRACES_EXPORTER must be console (print every span) or none, got '${env.OTEL_TRACES_EXPORTER}'`);
+  }
+  return { brokers, port, host, demo, tracesExporter };
 }
