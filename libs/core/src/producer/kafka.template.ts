@@ -75,7 +75,7 @@ export class KafkaTemplate implements OnApplicationShutdown {
     const acks = this.acksOf(topic, options.acks);
     if (records.length === 0) return [];
     const out = records.map((r) => this.toTransport(topic, r));
-    if (!this.tracing) return this.sendNow(topic, out, acks);
+    if (!this.tracing?.active()) return this.sendNow(topic, out, acks);
     // A producer span; its context goes into each record's headers (replacing a forwarded record's).
     return this.tracing.send(topic, out, (headers) => this.sendNow(topic, out.map((r, i) => ({ ...r, headers: headers[i] })), acks));
   }

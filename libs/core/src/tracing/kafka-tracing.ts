@@ -21,6 +21,7 @@ import {
   context,
   type Link,
   propagation,
+  ProxyTracerProvider,
   ROOT_CONTEXT,
   type Span,
   SpanKind,
@@ -82,6 +83,9 @@ const HEADERS_SETTER: TextMapSetter<Record<string, Buffer | string>> = {
   },
 };
 
+/** The API's no-op provider: what the global provider delegates to until an SDK registers one. */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+
 function keyString(key: Buffer | string | number | null | undefined): string | undefined {
   if (key === null || key === undefined) return undefined;
   return Buffer.isBuffer(key) ? key.toString('utf8') : String(key);
@@ -97,6 +101,15 @@ export class KafkaTracing {
     this.tracer = trace.getTracer(options.tracerName ?? '@kafka-nest/core');
     this.link = options.consumerParent === 'link';
     this.recordKey = options.recordKey ?? true;
+  }
+
+  /**
+   * Whether a tracer provider is registered. Until one is, sends and deliveries skip tracing altogether (no
+   * span, no context extracted or injected): that is what makes it free in an application without an SDK.
+   */
+  active(): boolean {
+    const provider = trace.getTracerProvider();
+    return !(provider instanceof ProxyTracerProvider && provider.getDelegate() === NOOP_PROVIDER);
   }
 
   /** The tracing `option` asks for, or undefined when it is turned off; throws on a malformed option. */

@@ -112,7 +112,7 @@ export class BatchListenerInvoker implements ListenerInvoker {
     if (count === 0) return { advance: 0, outcome: Outcome.DONE, complete: -1, failure };
     busy.begin(b.recordAt(start));
     // Traced: one consumer span for the delivery, linked to the context each record carries.
-    const step = this.tracing
+    const step = this.tracing?.active()
       ? await this.tracing.deliverBatch(start === 0 && count === b.size ? b.records : Array.from({ length: count }, (_, i) => b.recordAt(start + i)), this.endpoint, (span) =>
           this.invoke(b, backoffs, start, count, values, keys, span),
         )

@@ -79,7 +79,7 @@ export class RecordListenerInvoker implements ListenerInvoker {
     }
     // Traced: the listener call and its error handling (a dead-letter publish, a retry-topic forward) in
     // one consumer span, under the context the record carries.
-    return this.tracing ? this.tracing.deliver(record, endpoint, (span) => this.invoke(b, record, backoffs, span)) : this.invoke(b, record, backoffs);
+    return this.tracing?.active() ? this.tracing.deliver(record, endpoint, (span) => this.invoke(b, record, backoffs, span)) : this.invoke(b, record, backoffs);
   }
 
   private async invoke(b: TransportBatch, record: ConsumedRecord, backoffs: BackOffScheduler, span?: DeliverySpan): Promise<Outcome> {
