@@ -249,7 +249,7 @@ export class DeadLetterReplayer {
    * The dead letters of `dltTopic`, by partition then offset, decoded; `status` says whether the replay group
    * already handled each one.
    */
-  list(options: ListDeadLettersOptions): Promise<DeadLetter[]> {
+  async list(options: ListDeadLettersOptions): Promise<DeadLetter[]> {
     const { dltTopic, partition, fromOffset, limit = 100 } = options;
     this.checkTopic(dltTopic);
     checkInteger('list: partition', partition, 0, dltTopic);
@@ -294,7 +294,7 @@ export class DeadLetterReplayer {
     return this.handle('park', options);
   }
 
-  private handle(mode: 'replay' | 'park', options: ReplayOptions): Promise<ReplayResult> {
+  private async handle(mode: 'replay' | 'park', options: ReplayOptions): Promise<ReplayResult> {
     const { dltTopic, limit, dryRun = false } = options;
     this.checkTopic(dltTopic);
     checkInteger(`${mode}: limit`, limit, 1, dltTopic);
@@ -440,9 +440,10 @@ export class DeadLetterReplayer {
     if (start.size === 0) return;
     const consumer = this.transport.createConsumer(this.client, {
       groupId,
-      sessionTimeoutMs: 30_000,
-      heartbeatIntervalMs: 3_000,
-      rebalanceTimeoutMs: 60_000,
+      // Kafka's smallest default session: a replay killed half-way holds its group for at most 6 s.
+      sessionTimeoutMs: 6_000,
+      heartbeatIntervalMs: 1_000,
+      rebalanceTimeoutMs: 30_000,
     });
     const next = new Map(start);
     const sought = new Set<number>();
@@ -502,6 +503,8 @@ export class DeadLetterReplayer {
             }
             next.set(p, record.offset + 1);
             batch.resolveOffset(record.offset);
+            // Each record may take a produce and a commit: keep the membership alive through a long batch.
+            await batch.heartbeat().catch((e) => this.logger.debug(`heartbeat: ${String(e)}`));
           }
           if ([...next].every(([q, o]) => o >= end.get(q)!)) end_();
         },
