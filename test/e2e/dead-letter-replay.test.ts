@@ -2,7 +2,8 @@
 // DeadLetterReplayer sends them back and the listener processes them; a second replay replays nothing; a
 // record that keeps failing is parked after maxReplays; a replay killed half-way loses nothing.
 import { fileURLToPath } from 'node:url';
-import { DeadLetterReplayer, DeadLetterReplayError, DltHeaders, KafkaTemplate } from '@kafka-nest/core';
+import { Injectable } from '@nestjs/common';
+import { Ctx, DeadLetterReplayer, DeadLetterReplayError, DltHandler, DltHeaders, KafkaContext, KafkaListener, KafkaTemplate, Payload, RetryableTopic } from '@kafka-nest/core';
 import { ChildApp, getRecords, waitFor } from '@kafka-nest/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { brokerPerTest, startApp } from '../fixtures/kafka-app.js';
@@ -140,6 +141,38 @@ describe('DeadLetterReplayer', () => {
     await expect(replayer.list({ dltTopic: 'nope.DLT' })).rejects.toThrow(DeadLetterReplayError);
     await expect(replayer.list({ dltTopic: 'nope.DLT' })).rejects.toThrow(/'nope.DLT' does not exist/);
     expect(() => new DeadLetterReplayer({ client: { brokers: [] } })).toThrow(/needs a client with brokers/);
+  });
+
+  it('replays a @RetryableTopic DLT to the main topic, where the record goes through its retries afresh', async () => {
+    const deliveries: { id: string; topic: string; attempt: number; replay?: string }[] = [];
+    @Injectable()
+    class Payments {
+      @RetryableTopic({ attempts: 2, backoff: { delay: 10 } })
+      @KafkaListener({ id: 'payments', topics: ['payments'], groupId: 'payments-service', fromBeginning: true })
+      charge(@Payload() p: { id: string }, @Ctx() ctx: KafkaContext) {
+        deliveries.push({ id: p.id, topic: ctx.topic, attempt: ctx.deliveryAttempt, replay: ctx.headers['kafka-nest_replay-count']?.toString() });
+        if (orderFlags.gatewayDown) throw new Error(`gateway down for ${p.id}`);
+      }
+
+      @DltHandler()
+      dead() {}
+    }
+    env.app = await startApp(env.broker, { providers: [Payments] });
+    await env.app.get(KafkaTemplate).send('payments', { id: 'p1' });
+    await getRecords(env.broker, 'payments-dlt', 1, 20_000);
+    expect(deliveries.map((d) => d.topic)).toEqual(['payments', 'payments-retry']);
+    orderFlags.gatewayDown = false;
+
+    const replayer = env.app.get(DeadLetterReplayer);
+    expect(await replayer.deadLetterTopics()).toEqual(['orders.DLT', 'payments-dlt']);
+    const [letter] = await replayer.list({ dltTopic: 'payments-dlt' });
+    expect(letter.original.topic).toBe('payments');
+    expect(Object.keys(letter.headers).some((h) => h.startsWith('retry_topic-'))).toBe(true);
+    expect(await replayer.replay({ dltTopic: 'payments-dlt' })).toMatchObject({ replayed: 1 });
+    await waitFor(() => deliveries.length === 3, { timeoutMs: 20_000, message: 'the replayed payment' });
+    expect(deliveries[2]).toEqual({ id: 'p1', topic: 'payments', attempt: 1, replay: '1' });
+    const replayed = env.broker.allRecords('payments').find((r) => r.headers.some((h) => h.key === 'kafka-nest_replay-count'))!;
+    expect(replayed.headers.filter((h) => h.key.startsWith('retry_topic-') || h.key.startsWith('kafka_dlt-'))).toEqual([]);
   });
 
   it('a replay SIGKILLed half-way and restarted loses nothing and replays at most one record twice per interruption', async () => {

@@ -281,7 +281,7 @@ export class DeadLetterReplayer {
 
   /**
    * Produces the selected dead letters back to their original topic and partition (same key, value and
-   * headers; the `kafka_dlt-*` headers dropped; `kafka-nest_replay-count` and `kafka-nest_replayed-from`
+   * headers; the `kafka_dlt-*` and `retry_topic-*` headers dropped; `kafka-nest_replay-count` and `kafka-nest_replayed-from`
    * set), in DLT order per partition, committing the progress after each. A dead letter already replayed
    * `maxReplays` times is parked instead.
    */

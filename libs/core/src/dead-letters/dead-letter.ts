@@ -153,10 +153,18 @@ export function decodeDeadLetter(record: ConsumedRecord, status: DeadLetter['sta
   };
 }
 
-/** Headers of a replayed record: the dead letter's own headers (no `kafka_dlt-*`), with the replay headers set. */
+/** Headers of the non-blocking retries (`retry_topic-attempts`...): a replayed record starts its retries afresh. */
+const RETRY_TOPIC_HEADER_PREFIX = 'retry_topic-';
+
+/**
+ * Headers of a replayed record: the dead letter's own headers without `kafka_dlt-*` and `retry_topic-*`,
+ * with the replay headers set.
+ */
 export function replayHeaders(letter: DeadLetter): Record<string, Buffer> {
+  const kept: Record<string, Buffer> = {};
+  for (const [name, value] of Object.entries(letter.headers)) if (!name.startsWith(RETRY_TOPIC_HEADER_PREFIX)) kept[name] = value;
   return {
-    ...letter.headers,
+    ...kept,
     [ReplayHeaders.REPLAY_COUNT]: Buffer.from(String(letter.replayCount + 1), 'utf8'),
     [ReplayHeaders.REPLAYED_FROM]: Buffer.from(`${letter.topic}-${letter.partition}@${letter.offset}`, 'utf8'),
   };
