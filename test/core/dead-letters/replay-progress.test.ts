@@ -29,7 +29,7 @@ describe('ReplayProgress', () => {
     expect(ReplayProgress.fromCommit(10, 'kafka-nest-replay/1 done=4-6,12', 0).metadata()).toBe('kafka-nest-replay/1 done=12');
   });
 
-  it('says when one more out-of-order offset would not fit Kafka\\'s metadata limit', () => {
+  it("says when one more out-of-order offset would not fit Kafka's metadata limit", () => {
     const p = new ReplayProgress(0);
     let o = 2;
     while (p.fitsWith(o)) {
