@@ -109,6 +109,8 @@ describe('DeadLetterReplayer', () => {
     expect(status.map((l) => [(l.deserializedValue as { id: string }).id, l.status]).sort()).toEqual([
       ['a', 'pending'], ['b', 'done'], ['c', 'done'], ['d', 'pending'],
     ]);
+    const pending = await replayer.list({ dltTopic: 'orders.DLT', pendingOnly: true });
+    expect(pending.map((l) => (l.deserializedValue as { id: string }).id).sort()).toEqual(['a', 'd']);
 
     expect(await replayer.replay({ dltTopic: 'orders.DLT', filter: { exceptionClass: 'SomethingElse' } })).toMatchObject({ replayed: 0, skipped: 2 });
     const rest = await replayer.replay({ dltTopic: 'orders.DLT', filter: { exceptionClass: 'PaymentGatewayDownError' } });

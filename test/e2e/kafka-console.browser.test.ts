@@ -161,6 +161,12 @@ describe('kafka-nest console in Chromium', () => {
     const path = process.env.UPDATE_SCREENSHOTS === '1' || !existsSync(SCREENSHOT) ? SCREENSHOT : join(profile, 'kafka-console.png');
     const png = await page.screenshot({ path, fullPage: true });
     expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+    // "pending only" asks for the records the replay group has not handled: the replayed one disappears.
+    await page.check('#pending-only');
+    await expect
+      .poll(async () => page.$$eval('#letters tbody td.status', (tds) => tds.map((td) => td.textContent)), { timeout: 30_000 })
+      .toEqual(['pending', 'pending']);
+    await page.uncheck('#pending-only');
   });
 
   it('Pause and Resume buttons drive the listener container', async () => {

@@ -33,6 +33,7 @@ list:
   --partition <n>          only this DLT partition                      default: all
   --from-offset <n>        first DLT offset of each partition           default: the earliest
   --limit <n>              records per partition                        default: 100
+  --pending                only the records the replay group has not handled yet
 
 replay and park (a record is selected when every given condition holds):
   --original-partition <n>     failed on this partition of the original topic
@@ -174,6 +175,7 @@ export async function main(argv: readonly string[], out: (text: string) => void 
         'exception-class': { type: 'string' },
         records: { type: 'string' },
         'dry-run': { type: 'boolean' },
+        pending: { type: 'boolean' },
         'max-replays': { type: 'string' },
         'parking-suffix': { type: 'string' },
         group: { type: 'string' },
@@ -202,7 +204,7 @@ export async function main(argv: readonly string[], out: (text: string) => void 
     const brokers = brokersText.split(',').map((b) => b.trim());
     const bad = brokers.find((b) => !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(b));
     if (bad !== undefined) throw new UsageError(`--brokers has '${bad}', which is not host:port; e.g. --brokers kafka-1:9092,kafka-2:9092`);
-    const listOnly = ['partition', 'from-offset'].filter((f) => values[f] !== undefined);
+    const listOnly = ['partition', 'from-offset', 'pending'].filter((f) => values[f] !== undefined);
     if (command !== 'list' && listOnly.length) throw new UsageError(`--${listOnly[0]} is for dlt list; replay and park select with --records or --original-partition`);
     const replayOnly = ['original-partition', 'original-offsets', 'since', 'until', 'exception-class', 'records', 'dry-run', 'max-replays', 'parking-suffix'].filter((f) => values[f] !== undefined);
     if ((command === 'list' || command === 'topics') && replayOnly.length) throw new UsageError(`--${replayOnly[0]} is for dlt replay and park`);
@@ -229,6 +231,7 @@ export async function main(argv: readonly string[], out: (text: string) => void 
         ...(values.partition !== undefined && { partition: integer('partition', values.partition as string) }),
         ...(values['from-offset'] !== undefined && { fromOffset: integer('from-offset', values['from-offset'] as string) }),
         ...(limit !== undefined && { limit }),
+        pendingOnly: values.pending === true,
       });
       out(json ? JSON.stringify(letters.map(deadLetterToJSON), null, 2) : listTable(letters));
     } else {

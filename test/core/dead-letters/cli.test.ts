@@ -120,6 +120,7 @@ describe('kafka-nest dlt', () => {
     await admin.disconnect();
     const status = JSON.parse((await cli('dlt', 'list', 'orders.DLT', '--json', '--brokers', bootstrap)).stdout);
     expect(status.map((l: { status: string }) => l.status)).toEqual(['done', 'done', 'done']);
+    expect(await cli('dlt', 'list', 'orders.DLT', '--pending', '--brokers', bootstrap)).toMatchObject({ code: 0, stdout: 'no dead letters\n' });
   }, 120_000);
 
   it('a command-line mistake exits 2 naming the flag; a missing topic exits 1 saying so', async () => {

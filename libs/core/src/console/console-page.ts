@@ -210,8 +210,7 @@ export const CONSOLE_SCRIPT = `'use strict';
   }
 
   function renderLetters() {
-    const pendingOnly = $('pending-only').checked;
-    const shown = letters.filter((l) => !pendingOnly || l.status === 'pending');
+    const shown = letters;
     const body = $('letters').tBodies[0];
     body.replaceChildren(...shown.map((l) => {
       const one = { records: [{ partition: l.partition, offset: l.offset }] };
@@ -232,7 +231,7 @@ export const CONSOLE_SCRIPT = `'use strict';
           el('button', { type: 'button', class: 'dry-run', text: 'Dry run', disabled: !pending, onclick: () => letterAction('replay', one, true) }),
           el('button', { type: 'button', class: 'park danger', text: 'Park', disabled: !pending, onclick: () => letterAction('park', one, false) })));
     }));
-    if (!shown.length) body.append(el('tr', { class: 'empty' }, el('td', { colSpan: 11, text: letters.length ? 'no pending dead letters' : 'no dead letters' })));
+    if (!shown.length) body.append(el('tr', { class: 'empty' }, el('td', { colSpan: 11, text: $('pending-only').checked ? 'no pending dead letters' : 'no dead letters' })));
   }
 
   async function refreshLetters() {
@@ -246,11 +245,13 @@ export const CONSOLE_SCRIPT = `'use strict';
     if (refreshingLetters) return;
     refreshingLetters = true;
     try {
-      const data = await api('GET', 'dead-letters/' + encodeURIComponent(topic) + '?limit=200');
+      const pendingOnly = $('pending-only').checked;
+      const data = await api('GET', 'dead-letters/' + encodeURIComponent(topic) + '?limit=200' + (pendingOnly ? '&pending=true' : ''));
       if ($('dlt-select').value !== topic) return;
       letters = data.letters;
       const pending = letters.filter((l) => l.status === 'pending').length;
-      $('dlt-info').textContent = letters.length + ' dead letter(s), ' + pending + ' pending. Progress group: ' + data.replayGroup +
+      $('dlt-info').textContent = (pendingOnly ? pending + ' pending dead letter(s) (the first 200 of each partition). ' : letters.length + ' dead letter(s) (the first 200 of each partition), ' + pending + ' pending. ') +
+        'Progress group: ' + data.replayGroup +
         '. A record replayed ' + data.maxReplays + ' time(s) already is parked instead of replayed.';
       renderLetters();
     } catch (e) {
@@ -292,7 +293,7 @@ export const CONSOLE_SCRIPT = `'use strict';
 
   $('refresh').addEventListener('click', () => { refreshState(); refreshLetters(); });
   $('dlt-select').addEventListener('change', refreshLetters);
-  $('pending-only').addEventListener('change', renderLetters);
+  $('pending-only').addEventListener('change', refreshLetters);
   $('dry-run-all').addEventListener('click', () => letterAction('replay', undefined, true));
   $('replay-all').addEventListener('click', () => letterAction('replay', undefined, false));
   $('park-all').addEventListener('click', () => letterAction('park', undefined, false));

@@ -158,14 +158,14 @@ export function createConsoleController(path: string, guards: readonly (Type<Can
 
     @Get('api/dead-letters/:topic')
     @Header('Cache-Control', 'no-store')
-    async deadLetters(@Param('topic') topic: string, @Query('limit') limit?: string, @Query('partition') partition?: string) {
+    async deadLetters(@Param('topic') topic: string, @Query('limit') limit?: string, @Query('partition') partition?: string, @Query('pending') pending?: string) {
       const n = (v: string | undefined, what: string) => {
         if (v === undefined) return undefined;
         if (!/^\d+$/.test(v)) throw new BadRequestException(`${what} must be a non-negative integer, got '${v}'`);
         return Number(v);
       };
       try {
-        const letters = await this.replayer.list({ dltTopic: topic, ...(limit !== undefined && { limit: n(limit, 'limit') }), ...(partition !== undefined && { partition: n(partition, 'partition') }) });
+        const letters = await this.replayer.list({ dltTopic: topic, pendingOnly: pending === 'true', ...(limit !== undefined && { limit: n(limit, 'limit') }), ...(partition !== undefined && { partition: n(partition, 'partition') }) });
         return { topic, replayGroup: this.replayer.replayGroupOf(topic), maxReplays: this.replayer.maxReplays, letters: letters.map(deadLetterToJSON) };
       } catch (err) {
         problem(err);

@@ -69,6 +69,11 @@ export interface ListDeadLettersOptions {
   readonly fromOffset?: number;
   /** At most this many records per partition. @default 100 */
   readonly limit?: number;
+  /**
+   * Only the records the replay group has not handled yet: each partition is read from the group's position,
+   * and records handled out of order are left out. @default false (every record, with its `status`)
+   */
+  readonly pendingOnly?: boolean;
 }
 
 export interface ReplayOptions {
@@ -250,7 +255,7 @@ export class DeadLetterReplayer {
    * already handled each one.
    */
   async list(options: ListDeadLettersOptions): Promise<DeadLetter[]> {
-    const { dltTopic, partition, fromOffset, limit = 100 } = options;
+    const { dltTopic, partition, fromOffset, limit = 100, pendingOnly = false } = options;
     this.checkTopic(dltTopic);
     checkInteger('list: partition', partition, 0, dltTopic);
     checkInteger('list: fromOffset', fromOffset, 0, dltTopic);
@@ -261,7 +266,7 @@ export class DeadLetterReplayer {
       const end = new Map<number, number>();
       for (const [p, e] of ends) {
         if (partition !== undefined && p !== partition) continue;
-        const from = Math.max(fromOffset ?? 0, e.start);
+        const from = Math.max(fromOffset ?? 0, e.start, pendingOnly ? progress.get(p)!.position : 0);
         if (from < e.end) {
           start.set(p, from);
           end.set(p, Math.min(e.end, from + limit));
@@ -272,7 +277,8 @@ export class DeadLetterReplayer {
       }
       const letters: DeadLetter[] = [];
       await this.read(dltTopic, `kafka-nest-dlt-browse-${randomUUID()}`, start, end, async (record) => {
-        letters.push(decodeDeadLetter(record, progress.get(record.partition)?.isDone(record.offset) ? 'done' : 'pending'));
+        const done = progress.get(record.partition)?.isDone(record.offset) === true;
+        if (!(pendingOnly && done)) letters.push(decodeDeadLetter(record, done ? 'done' : 'pending'));
         return 'continue';
       });
       return letters.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
