@@ -55,6 +55,7 @@ describe('kafka-nest console in Chromium', () => {
   const post = (body: unknown) => fetch(`${running.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
   beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
     running = await bootstrap({ port: 0, demo: false }, { progressIntervalMs: 0, logger: false });
     const registry = running.app.get(KafkaListenerEndpointRegistry);
     await waitFor(() => registry.getListenerContainerIds().every((id) => registry.assignedPartitions(id).length > 0), { timeoutMs: 20_000 });
