@@ -19,6 +19,10 @@ interface RequestLike {
 
 const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
+/**
+ * Guards the console's POST routes against cross-site requests (see the file header); `KafkaConsoleModule`
+ * applies it after the application's guards. A refused request gets a 403 saying which check failed.
+ */
 @Injectable()
 export class ConsoleCsrfGuard implements CanActivate {
   private readonly token: string;
