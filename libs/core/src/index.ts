@@ -19,3 +19,5 @@ export * from './retry-topic/index.js';
 export { KafkaMetrics, KAFKA_OBSERVER, type KafkaMetricsOptions } from './metrics/kafka-metrics.js';
 export type { KafkaTracingOptions, TracedProducerRecord } from './tracing/kafka-tracing.js';
 export type { KafkaObserver, ListenerEvent, PublishedFailureKind, RecordOutcome } from './metrics/kafka-observer.js';
+export * from './dead-letters/index.js';
+export * from './console/index.js';
