@@ -18,7 +18,7 @@ import {
 } from '@kafka-nest/core';
 import { getRecords, waitFor } from '@kafka-nest/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { brokerPerTest, startApp } from '../../fixtures/kafka-app.js';
+import { brokerPerTest, compileApp, startApp } from '../../fixtures/kafka-app.js';
 import { type Delivery, headersOf, quietNest, recordListener } from '../error-handling/e2e-support.js';
 import { paymentsListener, type Payments } from '../retry-topic/support.js';
 
@@ -277,5 +277,19 @@ describe('tracing', () => {
     expect(spans()).toEqual([]);
     const [record] = await getRecords(env.broker, 'orders', 1);
     expect(headersOf(record).traceparent).toBeUndefined();
+  });
+
+  it('refuses a malformed option at start-up, naming it', async () => {
+    const bad = [
+      [{ consumerParent: 'child' }, `kafka-nest tracing: 'consumerParent' must be 'parent' or 'link', got "child"`],
+      [{ producerSpanName: 'send' }, "kafka-nest tracing: 'producerSpanName' must be a function, got string"],
+      ['yes', "kafka-nest tracing: 'tracing' must be true, false or an options object, got yes"],
+    ] as const;
+    for (const [tracing, message] of bad) {
+      const app = await compileApp(env.broker, { options: { tracing: tracing as never } }).catch((err: Error) => err);
+      const err = app instanceof Error ? app : await (app as { init(): Promise<unknown> }).init().then(() => undefined, (e: Error) => e);
+      expect(err?.name).toBe('KafkaConfigurationError');
+      expect(err?.message).toBe(message);
+    }
   });
 });
