@@ -234,6 +234,7 @@ describe('tracing', () => {
     expect(process.attributes).toMatchObject({ 'messaging.batch.message_count': 3, 'messaging.consumer.group.name': 'orders-service', 'messaging.destination.name': 'orders' });
     expect(process.links.map((l) => l.context.spanId)).toEqual(sends.map((s) => s.spanContext().spanId));
     expect(process.links.map((l) => l.attributes?.['messaging.kafka.offset'])).toEqual([0, 1, 2]);
+    expect(parentOf(process)).toBeUndefined();
     expect(sends.some((s) => s.spanContext().traceId === process.spanContext().traceId)).toBe(false);
   });
 

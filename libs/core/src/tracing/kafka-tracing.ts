@@ -11,7 +11,8 @@
  *   linked to it). A failure is recorded on it as an exception. Each retry delivery is a span of its own,
  *   and the dead-letter publish or retry-topic forward made by the error handler is a producer span under
  *   it, whose context the forwarded record carries on: one trace from the first send to the DLT.
- * - A batch delivery: one CONSUMER span `process <topic>` with a link to each record's context.
+ * - A batch delivery: one CONSUMER span `process <topic>`, the root of a trace, with a link to each record's
+ *   context.
  * Attributes follow the OpenTelemetry messaging semantic conventions (`messaging.system=kafka`, ...).
  * Spring Kafka's counterpart is Micrometer observations (`observationEnabled`).
  */
@@ -191,7 +192,8 @@ export class KafkaTracing {
     let parent: Context = carried;
     let links: Link[] | undefined;
     if (this.link) {
-      parent = context.active();
+      // A trace of its own: not whatever context the consumer loop happens to run in (a back-off timer's).
+      parent = ROOT_CONTEXT;
       const carriedSpan = trace.getSpanContext(carried);
       if (carriedSpan) links = [{ context: carriedSpan }];
     }
@@ -216,7 +218,7 @@ export class KafkaTracing {
       const carried = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, r.headers, HEADERS_GETTER));
       if (carried) links.push({ context: carried, attributes: { 'messaging.kafka.offset': r.offset } });
     }
-    const parent = context.active();
+    const parent = ROOT_CONTEXT;
     const name = o.consumerSpanName ? o.consumerSpanName(topic, listener.id) : `process ${topic}`;
     const span = this.tracer.startSpan(name, { kind: SpanKind.CONSUMER, attributes, links }, parent);
     return this.run(span, parent, deliver);
