@@ -206,4 +206,52 @@ describe('__consumer_offsets', () => {
     }
     expect(() => broker!.createTopics({ name: '__consumer_offsets', partitions: 1 })).toThrow(/internal.*offsetsTopicPartitions/);
   });
+
+  it('is compacted as Kafka compacts it: the latest record of each key stays, at its offset, and readers see the current offsets', async () => {
+    broker = await EmbeddedKafkaBroker.start({ logger: silentLogger, offsetsTopicPartitions: 1, topics: [{ name: 'orders', partitions: 2 }] });
+    const kafka = new Kafka({ clientId: 'reader', brokers: broker.brokers, logLevel: logLevel.NOTHING });
+    // Simple commits (generation -1) over one raw connection: OffsetCommit v2, as admin tools send them.
+    const raw = await RawClient.connect(Number(broker.brokers[0].split(':')[1]));
+    const commit = async (partitions: [number, number][]) => {
+      const r = await raw.request({
+        apiKey: ApiKey.OffsetCommit,
+        apiVersion: 2,
+        clientId: 'committer',
+        body: (w) =>
+          w
+            .string('audit')
+            .int32(-1)
+            .string('')
+            .int64(-1)
+            .array(['orders'], (w, t) => w.string(t).array(partitions, (w, [p, o]) => w.int32(p).int64(o).nullableString(null))),
+      });
+      const errors = r.array((r) => [r.string(), r.array((r) => [r.int32(), r.int16()])]);
+      expect(errors).toEqual([['orders', partitions.map(([p]) => [p, 0])]]);
+    };
+    try {
+      // One commit of both partitions, then 2,000 of partition 0 alone: 2,002 records, two compactions.
+      await commit([
+        [0, 0],
+        [1, 7],
+      ]);
+      for (let i = 1; i <= 2000; i++) await commit([[0, i]]);
+    } finally {
+      raw.socket.destroy();
+    }
+    expect(broker.offsets('__consumer_offsets')[0].endOffset).toBe(2002);
+
+    // Left: partition 1's commit, alone in the first batch now, at its offset (1); partition 0's latest
+    // commits (the cleaner leaves the last batch alone); every other record is gone.
+    const stored = broker.records('__consumer_offsets', 0);
+    expect(stored.length).toBeLessThan(10);
+    expect(stored[0].offset).toBe(1);
+
+    // A client reading from the start skips the gaps and ends with the current offsets.
+    const latest = new Map<number, number>();
+    await readOffsetsTopic(kafka, (rs) => {
+      for (const r of rs) if (r.kind === 'offset' && r.group === 'audit') latest.set(r.topicPartition, r.value!.offset);
+      return latest.get(0) === 2000;
+    });
+    expect(Object.fromEntries(latest)).toEqual({ 0: 2000, 1: 7 });
+  });
 });

@@ -22,11 +22,14 @@
  * Deliberate differences from Apache Kafka: group metadata is written as value version 1 (what brokers up to
  * 2.0 write, and the newest version Burrow 1.2 decodes), so it carries no current_state_timestamp (v2+) and no
  * group_instance_id (v3+); offsets are written as value version 3 (Kafka 2.1+), never with an expire
- * timestamp. The topic is never compacted: every record stays, so a reader replays the whole history.
+ * timestamp. Compaction runs every 1000 records appended to a partition and keeps the latest record of each
+ * key, tombstones included (Kafka drops a tombstone after delete.retention.ms; here it stays), so a reader
+ * replaying the topic sees the current state and a bounded part of the history.
  */
 import { crc32c } from '@node-rs/crc32';
 import type { Cluster } from './cluster.js';
-import { BATCH_HEADER_SIZE } from './protocol/record-batch.js';
+import type { PartitionLog } from './log.js';
+import { BATCH_HEADER_SIZE, decodeBatch } from './protocol/record-batch.js';
 import { Writer } from './protocol/writer.js';
 import type { Topic } from './topics.js';
 
@@ -117,12 +120,18 @@ export function encodeGroupMetadataValue(g: GroupMetadataSnapshot): Buffer {
 
 /**
  * One uncompressed magic-2 record batch holding `records`, written by the broker itself (no producer id,
- * CreateTime `timestamp`), base offset 0 (the log rewrites it on append).
+ * CreateTime `timestamp` for every record). By default the records take offsets 0, 1, ... from base offset 0
+ * (the log rewrites the base on append); compaction gives each record's `offsetDelta`, the batch's
+ * `baseOffset` and its original `lastOffsetDelta`.
  */
-export function encodeBrokerBatch(records: readonly { key: Buffer; value: Buffer | null }[], timestamp: number): Buffer {
+export function encodeBrokerBatch(
+  records: readonly { key: Buffer; value: Buffer | null; offsetDelta?: number }[],
+  timestamp: number,
+  at: { baseOffset: number; lastOffsetDelta: number } = { baseOffset: 0, lastOffsetDelta: records.length - 1 },
+): Buffer {
   const body = new Writer();
   records.forEach((r, i) => {
-    const rec = new Writer().int8(0).varlong(0).varint(i).varint(r.key.length).raw(r.key);
+    const rec = new Writer().int8(0).varlong(0).varint(r.offsetDelta ?? i).varint(r.key.length).raw(r.key);
     if (r.value === null) rec.varint(-1);
     else rec.varint(r.value.length).raw(r.value);
     rec.varint(0); // headers
@@ -131,13 +140,13 @@ export function encodeBrokerBatch(records: readonly { key: Buffer; value: Buffer
   });
   const recordBytes = body.toBuffer();
   const batch = new Writer()
-    .int64(0) // base offset
+    .int64(at.baseOffset)
     .int32(BATCH_HEADER_SIZE - 12 + recordBytes.length) // batch length: from partitionLeaderEpoch on
     .int32(-1) // partition leader epoch
     .int8(2) // magic
     .int32(0) // crc, filled below
     .int16(0) // attributes: no compression, CreateTime, not transactional
-    .int32(records.length - 1) // last offset delta
+    .int32(at.lastOffsetDelta)
     .int64(timestamp)
     .int64(timestamp)
     .int64(-1) // producer id
@@ -150,8 +159,14 @@ export function encodeBrokerBatch(records: readonly { key: Buffer; value: Buffer
   return batch;
 }
 
-/** Appends the coordinator's records to `__consumer_offsets`. */
+/** Records appended to one partition between two compactions of it. */
+const COMPACT_EVERY = 1000;
+
+/** Appends the coordinator's records to `__consumer_offsets`, and compacts it as Kafka's cleaner would. */
 export class ConsumerOffsetsLog {
+  /** Records appended to each partition since its last compaction. */
+  private readonly sinceCompaction = new Map<number, number>();
+
   constructor(private readonly cluster: Cluster) {}
 
   /** The internal topic, created with the configured partition count when it does not exist yet. */
@@ -194,7 +209,8 @@ export class ConsumerOffsetsLog {
 
   private append(groupId: string, records: readonly { key: Buffer; value: Buffer | null }[]): void {
     const topic = this.topic();
-    const partition = topic.partitions[offsetsPartitionFor(groupId, topic.partitions.length)];
+    const index = offsetsPartitionFor(groupId, topic.partitions.length);
+    const partition = topic.partitions[index];
     const now = Date.now();
     const bytes = encodeBrokerBatch(records, now);
     partition.log.append(bytes, {
@@ -209,5 +225,32 @@ export class ConsumerOffsetsLog {
       baseSequence: -1,
       recordCount: records.length,
     });
+    const appended = (this.sinceCompaction.get(index) ?? 0) + records.length;
+    this.sinceCompaction.set(index, appended);
+    if (appended >= COMPACT_EVERY) {
+      this.sinceCompaction.set(index, 0);
+      compact(partition.log);
+    }
   }
+}
+
+/**
+ * Keeps only the latest record of each key (a tombstone included: it is the key's latest state), so that
+ * the topic holds about one record per group, offset and member set rather than every commit ever made.
+ */
+export function compact(log: PartitionLog): void {
+  const latest = new Map<string, number>();
+  for (const r of log.records()) latest.set(r.key!.toString('latin1'), r.offset);
+  log.compact((batch) => {
+    const records = decodeBatch(batch.bytes);
+    const kept = records.filter((r) => latest.get(r.key!.toString('latin1')) === r.offset);
+    if (kept.length === records.length) return batch.bytes;
+    if (kept.length === 0) return null;
+    const timestamp = Number(batch.bytes.readBigInt64BE(27));
+    return encodeBrokerBatch(
+      kept.map((r) => ({ key: r.key!, value: r.value, offsetDelta: r.offset - batch.baseOffset })),
+      timestamp,
+      { baseOffset: batch.baseOffset, lastOffsetDelta: batch.lastOffset - batch.baseOffset },
+    );
+  });
 }

@@ -124,6 +124,25 @@ export class PartitionLog {
     return this.logStartOffset;
   }
 
+  /**
+   * Log compaction, as Kafka's cleaner does it for a compacted topic (`__consumer_offsets`): each stored batch
+   * but the last (Kafka never cleans the active segment) is replaced by what `rewrite` returns, the same bytes,
+   * a batch with fewer records, or null to drop it. Offsets never move: a rewritten batch keeps its base and
+   * last offsets, the log end stays where it is, and readers skip the gaps.
+   */
+  compact(rewrite: (batch: StoredBatch) => Buffer | null): void {
+    const kept: StoredBatch[] = [];
+    let size = 0;
+    this.batches.forEach((batch, i) => {
+      const bytes = i === this.batches.length - 1 ? batch.bytes : rewrite(batch);
+      if (!bytes) return;
+      kept.push(bytes === batch.bytes ? batch : { ...batch, bytes });
+      size += bytes.length;
+    });
+    this.batches = kept;
+    this.sizeBytes = size;
+  }
+
   /** Decoded records from `fromOffset` (default: log start) to the end. */
   records(fromOffset = this.logStartOffset): DecodedRecord[] {
     const out: DecodedRecord[] = [];
