@@ -4,8 +4,9 @@
  * temporary directory outside the repository creates two apps from the fixtures in ./fixtures:
  *   - cjs-nest11: CommonJS Nest 11, laid out as `nest new` lays it out (tsconfig module commonjs), Jest + ts-jest;
  *   - esm-nest12: ES modules, Nest 12, Vitest + unplugin-swc.
- * Each gets the example files of the README's "In your own app" (the ```ts file=... blocks, so that the
- * example cannot drift), installs the tarballs and its other dependencies from the registry, type-checks and
+ * Each gets the files of the README's first listener with its module, main.ts and dead-letter test (the
+ * ```ts file=... blocks, so that the example cannot drift; under Jest the test imports from @jest/globals
+ * instead of vitest, as the README says), installs the tarballs and its other dependencies from the registry, type-checks and
  * compiles with tsc, runs its own test (a record reaching orders.DLT with its headers), then runs its compiled
  * main.js with node against the `kafka-nest-broker` command of the installed tarball, sees one record handled,
  * and stops it with SIGTERM. The ESM app's broker is started with `npx kafka-nest-broker --port P` and kcat
@@ -27,7 +28,7 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const LIBS = ['broker', 'core', 'testing'];
 /** The files of the README's "In your own app", in the order they appear there. */
-const EXAMPLE_FILES = ['src/orders.listener.ts', 'src/orders.module.ts', 'src/app.module.ts', 'src/main.ts', 'src/orders.listener.spec.ts'];
+const EXAMPLE_FILES = ['src/orders.listener.ts', 'src/app.module.ts', 'src/main.ts', 'test/orders.test.ts'];
 const STEP_TIMEOUT_MS = 10 * 60_000;
 
 /** The environment of every command: npm's own variables from `npm run` left out, so that nothing points back here. */
@@ -127,7 +128,7 @@ function readmeExample() {
     assert.ok(!files.has(m[1]), `README.md has two blocks marked file=${m[1]}`);
     files.set(m[1], m[2]);
   }
-  assert.deepEqual([...files.keys()], EXAMPLE_FILES, 'README.md\'s "In your own app" blocks (```ts file=...) are not the expected ones');
+  assert.deepEqual([...files.keys()], EXAMPLE_FILES, 'README.md\'s first-listener blocks (```ts file=...) are not the expected ones');
   return files;
 }
 
@@ -181,12 +182,17 @@ describe('the packages, installed from their tarballs into apps outside the repo
    * Creates the app from its fixture and the README's files, installs it, type-checks, builds, runs its test,
    * and returns its directory.
    */
-  async function prepareApp(fixture) {
+  async function prepareApp(fixture, { jest = false } = {}) {
     const dir = join(work, fixture);
     cpSync(join(fixtures, fixture), dir, { recursive: true });
     for (const [path, text] of example) {
+      let code = text;
+      if (jest && path.endsWith('.test.ts')) {
+        code = text.replace(/ from 'vitest';$/m, " from '@jest/globals';");
+        assert.notEqual(code, text, `README.md's ${path} has no "from 'vitest';" import to turn into @jest/globals`);
+      }
       mkdirSync(dirname(join(dir, path)), { recursive: true });
-      writeFileSync(join(dir, path), text);
+      writeFileSync(join(dir, path), code);
     }
     const pkgPath = join(dir, 'package.json');
     const pkg = JSON.parse(readFileSync(pkgPath, 'utf8'));
@@ -214,8 +220,10 @@ describe('the packages, installed from their tarballs into apps outside the repo
   async function runMain(dir, brokers, orderId) {
     const app = new Running(process.execPath, ['dist/main.js'], { cwd: dir, env: { KAFKA_BROKERS: brokers } });
     try {
-      await run('kcat', ['-b', brokers, '-P', '-t', 'orders', '-k', orderId], { cwd: dir, input: JSON.stringify({ id: orderId, amountCents: 1250 }), timeoutMs: 30_000 });
-      await app.waitFor(new RegExp(`order ${orderId} handled: 1250 cents`));
+      await app.waitFor(/\bstarted\b/);
+      await run('kcat', ['-b', brokers, '-P', '-t', 'orders', '-k', String(orderId)], { cwd: dir, input: JSON.stringify({ id: orderId, quantity: 3 }), timeoutMs: 30_000 });
+      await app.waitFor(new RegExp(`order ${orderId} handled: 3 item`));
+      assert.equal(app.output.match(/ handled: /g).length, 1, `main.js handled more than the one order sent:\n${app.output}`);
     } finally {
       const exit = await app.stop();
       // enableShutdownHooks: Nest closes the app, then re-raises the signal
@@ -225,13 +233,13 @@ describe('the packages, installed from their tarballs into apps outside the repo
   }
 
   test('CommonJS Nest 11 app (nest new layout): tsc, Jest + ts-jest, node dist/main.js', async () => {
-    const dir = await prepareApp('cjs-nest11');
+    const dir = await prepareApp('cjs-nest11', { jest: true });
     assert.match(readFileSync(join(dir, 'node_modules/@nestjs/core/package.json'), 'utf8'), /"version": "11\./);
     assert.match(readFileSync(join(dir, 'dist/main.js'), 'utf8'), /require\("@nestjs\/core"\)/, 'the CJS app compiles to require()');
     const broker = new Running(join(dir, 'node_modules/.bin/kafka-nest-broker'), ['--port', '0'], { cwd: dir });
     try {
       const [, brokers] = await broker.waitFor(/^bootstrap: (\S+)$/m);
-      await runMain(dir, brokers, 'o-cjs');
+      await runMain(dir, brokers, 101);
     } finally {
       assert.equal((await broker.stop()).code, 0, `kafka-nest-broker did not exit 0 on SIGTERM:\n${broker.output}`);
     }
@@ -248,7 +256,7 @@ describe('the packages, installed from their tarballs into apps outside the repo
       await run('kcat', ['-b', brokers, '-P', '-t', 'greetings', '-k', 'k1'], { cwd: dir, input: 'hello from kcat', timeoutMs: 30_000 });
       const consumed = await run('kcat', ['-b', brokers, '-C', '-t', 'greetings', '-o', 'beginning', '-c', '1', '-e', '-f', '%k=%s\\n'], { cwd: dir, timeoutMs: 30_000 });
       assert.match(consumed, /^k1=hello from kcat$/m);
-      await runMain(dir, brokers, 'o-esm');
+      await runMain(dir, brokers, 202);
     } finally {
       const exit = await broker.stop();
       // npx itself may die of the signal; the broker under it must have stopped cleanly
