@@ -168,6 +168,11 @@ describe('the packages, installed from their tarballs into apps outside the repo
       const cjsMarker = JSON.parse(readFileSync(join(repo, 'libs', lib, 'dist/cjs/package.json'), 'utf8'));
       assert.equal(cjsMarker.type, 'commonjs');
     }
+    // Nest's DI needs the constructor types of the injectable classes: both builds must keep them.
+    for (const format of ['esm', 'cjs']) {
+      const explorer = readFileSync(join(repo, 'libs/core/dist', format, 'kafka.explorer.js'), 'utf8');
+      assert.match(explorer, /"design:paramtypes"/, `libs/core/dist/${format} lost the decorator metadata`);
+    }
   });
 
   test('publint and attw (@arethetypeswrong/cli) find no problem in any package', async () => {
