@@ -46,7 +46,8 @@ function run(cmd, args, { cwd, env = {}, input, timeoutMs = STEP_TIMEOUT_MS } = 
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);
-      reject(new Error(`${cmd} ${args.join(' ')} (in ${cwd}) could not start: ${err.message}`));
+      const hint = cmd === 'kcat' && err.code === 'ENOENT' ? ' (install it: apt-get install -y kcat)' : '';
+      reject(new Error(`${cmd} ${args.join(' ')} (in ${cwd}) could not start: ${err.message}${hint}`));
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
