@@ -20,6 +20,7 @@ export { KafkaNestServer, MicroserviceHandlerError, type KafkaNestServerOptions,
 export { KafkaNestContext, type NestKafkaMessage } from './microservices/kafka-nest.context.js';
 export { ReplyHeaders, encodeReplyPartition, decodeReplyPartition } from './request-reply/request-reply.headers.js';
 export { KafkaReplyTimeoutError, KafkaReplyError } from './request-reply/request-reply.errors.js';
+export { ReplyingKafkaTemplate, type ReplyingKafkaTemplateOptions, type ReplyingRecord, type SendAndReceiveOptions } from './request-reply/replying-kafka.template.js';
 export type { SendToMetadata } from './decorators/send-to.decorator.js';
 export { KafkaMetrics, KAFKA_OBSERVER, type KafkaMetricsOptions } from './metrics/kafka-metrics.js';
 export type { KafkaObserver, ListenerEvent, PublishedFailureKind, RecordOutcome } from './metrics/kafka-observer.js';
