@@ -34,12 +34,20 @@ export interface NestKafkaMessage {
  */
 export class KafkaNestContext extends NestKafkaContext {
   constructor(
-    message: NestKafkaMessage,
+    /** The message, or a function making it when first asked for (most handlers never ask). */
+    message: NestKafkaMessage | (() => NestKafkaMessage),
     private readonly kafka: KafkaContext,
     private readonly ack: Acknowledgment,
   ) {
+    const args: unknown[] = [undefined, kafka.partition, kafka.topic, undefined, heartbeat, undefined];
+    if (typeof message === 'function') {
+      let made: NestKafkaMessage | undefined;
+      Object.defineProperty(args, 0, { enumerable: true, get: () => (made ??= message()) });
+    } else {
+      args[0] = message;
+    }
     // Nest types the consumer and producer slots; getConsumer() and getProducer() never read them.
-    super([message, message.partition, message.topic, undefined, heartbeat, undefined] as unknown as ConstructorParameters<typeof NestKafkaContext>[0]);
+    super(args as unknown as ConstructorParameters<typeof NestKafkaContext>[0]);
   }
 
   override getConsumer(): never {

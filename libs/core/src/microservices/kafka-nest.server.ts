@@ -118,12 +118,17 @@ export class KafkaNestServer extends Server implements CustomTransportStrategy {
   private started: Promise<void> | undefined;
   private readonly parser: KafkaParser;
   private readonly replySerializer: ConsumerSerializer;
+  private readonly defaultDeserializer: boolean;
+  /** Nest's own start hook, which only calls on: skipped unless `setOnProcessingStartHook` replaced it. */
+  private readonly defaultStartHook: Server['onProcessingStartHook'];
 
   constructor(private readonly options: KafkaNestServerOptions = {}) {
     super();
     this.parser = new KafkaParser(options.parser);
     this.replySerializer = options.serializer ?? new KafkaRequestSerializer();
     this.deserializer = options.deserializer ?? new KafkaRequestDeserializer();
+    this.defaultDeserializer = options.deserializer === undefined;
+    this.defaultStartHook = this.onProcessingStartHook;
   }
 
   /** @internal Called by the application's KafkaModule, which lends its containers, error handlers and template. */
@@ -245,17 +250,29 @@ export class KafkaNestServer extends Server implements CustomTransportStrategy {
 
   private async handle(pattern: string, caller: Caller, isEventHandler: boolean, value: unknown, kafka: KafkaContext, inv: ListenerInvocation): Promise<void> {
     const record = inv.records[0];
-    const message = this.nestMessage(record, value);
-    const packet = await this.deserializer.deserialize(message, { channel: record.topic });
-    const ctx = new KafkaNestContext(message, kafka, inv.ack);
-    const address = replyAddressOf(record);
-    const isRequest = !isEventHandler && address.topic !== undefined && address.correlationId !== undefined;
+    let data: unknown;
+    let ctx: KafkaNestContext;
+    if (this.defaultDeserializer && value !== null && value !== undefined) {
+      // What KafkaRequestDeserializer would make of the message, without making it unless the handler asks.
+      data = value;
+      ctx = new KafkaNestContext(() => this.nestMessage(record, value), kafka, inv.ack);
+    } else {
+      const message = this.nestMessage(record, value);
+      const packet = await this.deserializer.deserialize(message, { channel: record.topic });
+      data = packet.data;
+      ctx = new KafkaNestContext(message, kafka, inv.ack);
+    }
+    const isRequest =
+      !isEventHandler && record.headers[ReplyHeaders.REPLY_TOPIC] !== undefined && record.headers[ReplyHeaders.CORRELATION_ID] !== undefined;
+    if (this.onProcessingStartHook === this.defaultStartHook) {
+      return isRequest ? this.answer(caller, data, ctx, record, inv) : this.runEvent(pattern, caller, data, ctx, inv);
+    }
     let done!: () => void;
     const finished = new Promise<void>((resolve) => (done = resolve));
     let work!: Promise<void>;
     // Nest's processing hooks (tracing) wrap each message, as in Nest's own transports.
     void this.onProcessingStartHook(this.transportId, ctx, async () => {
-      work = isRequest ? this.answer(caller, packet.data, ctx, record, inv) : this.runEvent(pattern, caller, packet.data, ctx, inv);
+      work = isRequest ? this.answer(caller, data, ctx, record, inv) : this.runEvent(pattern, caller, data, ctx, inv);
       done();
       await work.catch(() => undefined);
       this.onProcessingEndHook?.(this.transportId, ctx);
