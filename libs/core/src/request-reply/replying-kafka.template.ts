@@ -11,7 +11,8 @@ import type { KafkaModuleOptions } from '../kafka-module-options.interface.js';
 import type { ConsumedRecord } from '../listener/consumed-record.js';
 import { resolveConsumerProperties } from '../listener/consumer-properties.js';
 import { KafkaTemplate, type SendOptions } from '../producer/kafka.template.js';
-import type { RecordMetadata, TransportConsumer } from '../transport/kafka-transport.js';
+import type { RecordMetadata } from '../transport/kafka-transport.js';
+import { ReplyConsumer } from './reply-consumer.js';
 import { KafkajsTransport } from '../transport/kafkajs.transport.js';
 import { KafkaReplyError, KafkaReplyTimeoutError } from './request-reply.errors.js';
 import { correlationKey, encodeReplyPartition, newCorrelationId, ReplyHeaders } from './request-reply.headers.js';
@@ -78,7 +79,7 @@ export class ReplyingKafkaTemplate implements OnApplicationBootstrap, BeforeAppl
   private readonly pending = new Map<string, Pending>();
   private readonly options: Required<Pick<ReplyingKafkaTemplateOptions, 'replyTopic' | 'defaultReplyTimeout' | 'groupId' | 'sharedReplyTopic'>> &
     Pick<ReplyingKafkaTemplateOptions, 'replyPartition'>;
-  private consumer: TransportConsumer | undefined;
+  private consumer: ReplyConsumer | undefined;
   private starting: Promise<void> | undefined;
   private closed = false;
 
@@ -132,7 +133,7 @@ export class ReplyingKafkaTemplate implements OnApplicationBootstrap, BeforeAppl
     }
     this.pending.clear();
     await this.starting?.catch(() => undefined);
-    await this.consumer?.disconnect();
+    await this.consumer?.stop();
     this.consumer = undefined;
   }
 
@@ -208,26 +209,9 @@ export class ReplyingKafkaTemplate implements OnApplicationBootstrap, BeforeAppl
     const transport = this.moduleOptions.transport ?? new KafkajsTransport();
     const problem = (m: string) => new KafkaConfigurationError(`ReplyingKafkaTemplate: ${m}`, 'ReplyingKafkaTemplate');
     const properties = resolveConsumerProperties({ ...(this.moduleOptions.properties ?? {}) }, problem);
-    const consumer = transport.createConsumer(this.moduleOptions.client, { ...properties.consumer, groupId: this.options.groupId });
+    const consumer = new ReplyConsumer(transport, this.moduleOptions.client, { ...properties.consumer, groupId: this.options.groupId }, (r) => this.onReply(r));
     this.consumer = consumer;
-    consumer.onFatalError((err) => this.logger.error(`the reply consumer of '${this.options.replyTopic}' crashed: ${err.message}`));
-    await consumer.connect();
-    await consumer.subscribe([this.options.replyTopic], false);
-    await consumer.run({
-      partitionsConsumedConcurrently: 64,
-      eachBatch: async (batch) => {
-        for (let i = 0; i < batch.size; i++) this.onReply(batch.recordAt(i));
-        if (batch.size) batch.resolveOffset(batch.recordAt(batch.size - 1).offset);
-      },
-    });
-    // Replies written after this point are read whatever the consumer's first fetch resolved 'latest' to.
-    const admin = transport.createAdmin(this.moduleOptions.client);
-    await admin.connect();
-    try {
-      for (const { partition, offset } of await admin.endOffsets(this.options.replyTopic)) consumer.seek(this.options.replyTopic, partition, offset);
-    } finally {
-      await admin.disconnect();
-    }
+    await consumer.start([this.options.replyTopic]);
   }
 
   private onReply(record: ConsumedRecord): void {
