@@ -152,6 +152,8 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
           .filter((w) => w.isDependencyTreeStatic() && w.instance && typeof w.instance === 'object')
           .flatMap((w) => patternMethodsOf(w.instance as object, this.scanner.getAllMethodNames(Object.getPrototypeOf(w.instance)))),
       invoker: (instance, methodName) => this.invoker(instance, methodName, this.rpcFlavour),
+      expand: (endpoint, { instance, methodName }, options) =>
+        this.retryTopics.expand(endpoint, { instance, methodName, options, invoker: (name) => this.invoker(instance, name) }),
       start: async (endpoints) => {
         const created = endpoints.map((e) => new KafkaListenerContainer(e, env));
         for (const c of created) {

@@ -1,5 +1,5 @@
 // Wrong container settings for a pattern fail the start with a message naming the pattern and the fix.
-import { Controller } from '@nestjs/common';
+import { Controller, type Type } from '@nestjs/common';
 import { EventPattern, MessagePattern } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { KafkaNestServer } from '@kafka-nest/core';
@@ -9,25 +9,25 @@ import { afterAll, expect, it } from 'vitest';
 @Controller()
 class Misspelled {
   @EventPattern('audit', { kafka: { concurency: 2 } })
-  onAudit() {}
+  onAudit(_event: unknown): void {}
 }
 
 @Controller()
 class Audit {
   @EventPattern('audit')
-  onAudit() {}
+  onAudit(_event: unknown): void {}
 }
 
 @Controller()
 class ObjectPattern {
   @MessagePattern({ cmd: 'sum' })
-  sum() {}
+  sum(_numbers: unknown): void {}
 }
 
 const broker = await createKafkaTestBroker();
 afterAll(() => broker.stop());
 
-async function listen(controller: Function, server = new KafkaNestServer()) {
+async function listen(controller: Type, server = new KafkaNestServer()) {
   const module = await Test.createTestingModule({ imports: [KafkaTestingModule.forBroker(broker)], controllers: [controller] }).compile();
   const app = module.createNestMicroservice({ strategy: server, logger: false });
   try {

@@ -4,7 +4,7 @@
 import { type CallHandler, Controller, type ExecutionContext, Injectable, type NestInterceptor, UseInterceptors } from '@nestjs/common';
 import { ClientKafka, Ctx, EventPattern, KafkaContext, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
-import { DeadLetterPublishingRecoverer, DefaultErrorHandler, FixedBackOff, KafkaListenerEndpointRegistry, KafkaNestServer, KafkaTemplate } from '@kafka-nest/core';
+import { DeadLetterPublishingRecoverer, DefaultErrorHandler, DltHandler, FixedBackOff, RetryableTopic, KafkaListenerEndpointRegistry, KafkaNestServer, KafkaTemplate } from '@kafka-nest/core';
 import { createKafkaTestBroker, getRecords, KafkaTestingModule, waitFor } from '@kafka-nest/testing';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,6 +25,7 @@ class TypeRecorder implements NestInterceptor {
 class OrdersController {
   readonly created: { order: unknown; topic: string; partition: number; offset: string; key: unknown; isNestContext: boolean }[] = [];
   readonly paymentAttempts: number[] = [];
+  readonly paymentTimes: number[] = [];
   consumerError: unknown;
 
   @UseInterceptors(TypeRecorder)
@@ -42,7 +43,23 @@ class OrdersController {
   @EventPattern('payments', { kafka: { errorHandler: ERRORS, groupId: 'payments-service' } })
   onPayment(@Payload() payment: { id: number }) {
     this.paymentAttempts.push(payment.id);
+    this.paymentTimes.push(performance.now());
     throw new Error(`payment ${payment.id} declined`);
+  }
+
+  readonly refundAttempts: number[] = [];
+  readonly deadRefunds: unknown[] = [];
+
+  @RetryableTopic({ attempts: 3, backoff: { delay: 100 } })
+  @EventPattern('refunds')
+  onRefund(@Payload() refund: { id: number }) {
+    this.refundAttempts.push(refund.id);
+    throw new Error(`refund ${refund.id} failed`);
+  }
+
+  @DltHandler()
+  onDeadRefund(refund: unknown) {
+    this.deadRefunds.push(refund);
   }
 
   @MessagePattern('math.sum')
@@ -68,7 +85,7 @@ class OrdersController {
   }
 }
 
-const topics = ['orders.created', 'payments', 'payments.DLT', 'math.sum', 'math.slow-double', 'math.count', 'math.divide'];
+const topics = ['orders.created', 'payments', 'payments.DLT', 'refunds', 'refunds-retry', 'refunds-dlt', 'math.sum', 'math.slow-double', 'math.count', 'math.divide'];
 const broker = await createKafkaTestBroker({
   topics: [
     ...topics.map((name) => ({ name, partitions: 2 })),
@@ -131,6 +148,9 @@ describe('KafkaNestServer serving handlers written for Nest', () => {
     await lastValueFrom(client.emit('payments', { key: 'p', value: { id: 7 } }));
     const [dead] = await getRecords(broker, 'payments.DLT', 1, 15_000);
     expect(controller.paymentAttempts).toEqual([7, 7, 7]);
+    const [t1, t2, t3] = controller.paymentTimes;
+    expect(t2 - t1).toBeGreaterThanOrEqual(45); // FixedBackOff(50, 2), less timer granularity
+    expect(t3 - t2).toBeGreaterThanOrEqual(45);
     expect(JSON.parse(dead.value!.toString())).toEqual({ id: 7 });
     const header = (name: string) => dead.headers.find((h) => h.key === name)?.value?.toString();
     expect(header('kafka_dlt-original-topic')).toBe('payments');
@@ -138,6 +158,16 @@ describe('KafkaNestServer serving handlers written for Nest', () => {
   });
 
   // Nest's client decodes a reply as its parser does: JSON objects and arrays, everything else as a string.
+  it('applies @RetryableTopic to an @EventPattern handler: retry topic, then the dead-letter topic and its @DltHandler', async () => {
+    await lastValueFrom(client.emit('refunds', { id: 9 }));
+    await waitFor(() => controller.deadRefunds.length === 1, { timeoutMs: 20_000 });
+    expect(controller.refundAttempts).toEqual([9, 9, 9]);
+    expect(controller.deadRefunds).toEqual([{ id: 9 }]);
+    expect(broker.allRecords('refunds-retry')).toHaveLength(2);
+    const [dead] = broker.allRecords('refunds-dlt');
+    expect(dead.headers.find((h) => h.key === 'kafka_dlt-exception-message')?.value?.toString()).toBe('refund 9 failed');
+  });
+
   it("answers ClientKafka.send() requests: values, promises and streams", async () => {
     await expect(lastValueFrom(client.send('math.sum', [1, 2, 3]))).resolves.toBe('6');
     await expect(lastValueFrom(client.send('math.slow-double', 21))).resolves.toEqual({ doubled: 42 });

@@ -31,6 +31,11 @@ export interface KafkaNestRuntime {
    * An error no exception filter handles is thrown as it was raised.
    */
   invoker(instance: object, methodName: string): ListenerEndpoint['invoke'];
+  /**
+   * The endpoints of a pattern method carrying `@RetryableTopic`: the main one, one per retry topic and the
+   * dead-letter one (`@DltHandler` of the class, or a logger); `[endpoint]` without it.
+   */
+  expand(endpoint: ListenerEndpoint, method: PatternMethod, options: KafkaListenerOptions): ListenerEndpoint[];
   /** The application's `KafkaTemplate`, for replies. */
   readonly template: KafkaTemplate;
 }

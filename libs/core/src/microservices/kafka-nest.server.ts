@@ -30,6 +30,7 @@ import { ReplyHeaders, replyAddressOf } from '../request-reply/request-reply.hea
 import { resultOf } from '../request-reply/send-to.invoker.js';
 import { KafkaNestContext, type NestKafkaMessage } from './kafka-nest.context.js';
 import { BIND_RUNTIME, type KafkaNestRuntime } from './kafka-nest.runtime.js';
+import type { PatternMethod } from './pattern-handlers.js';
 
 /**
  * The container settings of one pattern: a subset of `@KafkaListener`'s options, with the same defaults
@@ -80,6 +81,8 @@ const PATTERN_KEYS: readonly (keyof MicroservicePatternOptions)[] = [
 /** Calls a pattern's handler(s); `direct` when they are the controller methods, not Nest's callback. */
 interface Caller {
   readonly direct: boolean;
+  /** The controller methods called (none when Nest's callback is). */
+  readonly methods: readonly PatternMethod[];
   readonly call: (data: unknown, ctx: unknown, inv: ListenerInvocation) => unknown;
 }
 
@@ -178,7 +181,7 @@ export class KafkaNestServer extends Server implements CustomTransportStrategy {
   private endpoints(runtime: KafkaNestRuntime): ListenerEndpoint[] {
     const endpoints: ListenerEndpoint[] = [];
     for (const [pattern, handler] of this.messageHandlers as Map<string | RegExp, Handler>) {
-      endpoints.push(this.endpointOf(runtime, pattern, handler));
+      endpoints.push(...this.endpointsOf(runtime, pattern, handler));
     }
     return endpoints;
   }
@@ -203,7 +206,7 @@ export class KafkaNestServer extends Server implements CustomTransportStrategy {
     throw new KafkaNestError(`KafkaNestServer has no events to listen to; watch the containers through KafkaListenerEndpointRegistry or the metrics`);
   }
 
-  private endpointOf(runtime: KafkaNestRuntime, pattern: string | RegExp, handler: Handler): ListenerEndpoint {
+  private endpointsOf(runtime: KafkaNestRuntime, pattern: string | RegExp, handler: Handler): ListenerEndpoint[] {
     const name = typeof pattern === 'string' ? pattern : pattern.source;
     const kind = handler.isEventHandler ? '@EventPattern' : '@MessagePattern';
     const listener = `${kind}(${typeof pattern === 'string' ? JSON.stringify(pattern) : String(pattern)})`;
@@ -219,7 +222,9 @@ export class KafkaNestServer extends Server implements CustomTransportStrategy {
       keyDeserializer: 'buffer',
     };
     const call = this.callerOf(runtime, pattern, handler);
-    return runtime.endpoint(listener, opts, (value, ctx, inv) => this.handle(name, call, !!handler.isEventHandler, value, ctx as KafkaContext, inv));
+    const endpoint = runtime.endpoint(listener, opts, (value, ctx, inv) => this.handle(name, call, !!handler.isEventHandler, value, ctx as KafkaContext, inv));
+    // @RetryableTopic applies to an event pattern served by one method; a request's caller waits for its answer, not for retry topics.
+    return call.methods.length === 1 && handler.isEventHandler ? runtime.expand(endpoint, call.methods[0], opts) : [endpoint];
   }
 
   /**
@@ -233,14 +238,14 @@ export class KafkaNestServer extends Server implements CustomTransportStrategy {
       .patternMethods()
       .filter((m) => m.isEventHandler === !!handler.isEventHandler && (m.transport === undefined || m.transport === this.transportId))
       .filter((m) => m.patterns.some((p) => (pattern instanceof RegExp ? p instanceof RegExp && p.source === pattern.source : !(p instanceof RegExp) && this.normalizePattern(p as string) === pattern)));
-    if (methods.length === 0) return { direct: false, call: (data, ctx) => handler(data, ctx) };
+    if (methods.length === 0) return { direct: false, methods, call: (data, ctx) => handler(data, ctx) };
     // Nest runs every event handler of a pattern (together), and the last message handler registered.
     const invokers = (handler.isEventHandler ? methods : methods.slice(-1)).map((m) => runtime.invoker(m.instance, m.methodName));
     if (invokers.length === 1) {
       const [invoke] = invokers;
-      return { direct: true, call: invoke };
+      return { direct: true, methods, call: invoke };
     }
-    return { direct: true, call: (data, ctx, inv) => Promise.all(invokers.map((invoke) => resultOf(invoke(data, ctx, inv)))) };
+    return { direct: true, methods, call: (data, ctx, inv) => Promise.all(invokers.map((invoke) => resultOf(invoke(data, ctx, inv)))) };
   }
 
   /** Values decoded as Nest's `KafkaParser` decodes them. */
