@@ -248,8 +248,9 @@ export class KafkaNestServer extends Server implements CustomTransportStrategy {
     return { direct: true, methods, call: (data, ctx, inv) => Promise.all(invokers.map((invoke) => resultOf(invoke(data, ctx, inv)))) };
   }
 
-  /** Values decoded as Nest's `KafkaParser` decodes them. */
+  /** Values decoded as Nest's `KafkaParser` decodes them (kept as Buffers with `parser.keepBinary`, as there). */
   private valueDeserializer(): DeserializerFn {
+    if (this.options.parser?.keepBinary) return (data) => data;
     return (data) => this.parser.decode(data);
   }
 
