@@ -128,7 +128,8 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
       for (const methodName of this.scanner.getAllMethodNames(prototype)) {
         const listeners = this.accessor.getListeners(prototype[methodName]);
         listeners.forEach((opts, n) => {
-          const endpoint = this.withSendTo(this.buildEndpoint(`${instance.constructor?.name ?? 'Object'}.${methodName}`, opts, n, this.invoker(instance, methodName)), prototype[methodName]);
+          const listener = `${instance.constructor?.name ?? 'Object'}.${methodName}`;
+          const endpoint = this.withSendTo(this.buildEndpoint(listener, opts, n, this.invoker(instance, methodName)), prototype[methodName]);
           // With @RetryableTopic, one listener becomes main + retry + dead-letter endpoints.
           const invoker = (name: string) => this.invoker(instance, name);
           for (const e of this.retryTopics.expand(endpoint, { instance, methodName, options: opts, invoker })) {
