@@ -39,15 +39,30 @@ export class KafkaNestContext extends NestKafkaContext {
     private readonly kafka: KafkaContext,
     private readonly ack: Acknowledgment,
   ) {
-    const args: unknown[] = [undefined, kafka.partition, kafka.topic, undefined, heartbeat, undefined];
-    if (typeof message === 'function') {
-      let made: NestKafkaMessage | undefined;
-      Object.defineProperty(args, 0, { enumerable: true, get: () => (made ??= message()) });
-    } else {
-      args[0] = message;
-    }
+    const args: unknown[] = [typeof message === 'function' ? undefined : message, kafka.partition, kafka.topic, undefined, heartbeat, undefined];
     // Nest types the consumer and producer slots; getConsumer() and getProducer() never read them.
     super(args as unknown as ConstructorParameters<typeof NestKafkaContext>[0]);
+    if (typeof message === 'function') this.makeMessage = message;
+  }
+
+  private makeMessage: (() => NestKafkaMessage) | undefined;
+
+  /** The arguments of Nest's context, the message made if it was not yet. */
+  override getArgs(): ConstructorParameters<typeof NestKafkaContext>[0] {
+    const make = this.makeMessage;
+    if (make) {
+      this.makeMessage = undefined;
+      (this.args as unknown as unknown[])[0] = make();
+    }
+    return this.args;
+  }
+
+  override getArgByIndex(index: number): unknown {
+    return this.getArgs()[index as 0];
+  }
+
+  override getMessage(): ReturnType<NestKafkaContext['getMessage']> {
+    return this.getArgs()[0];
   }
 
   override getConsumer(): never {

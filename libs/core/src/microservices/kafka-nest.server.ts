@@ -254,31 +254,42 @@ export class KafkaNestServer extends Server implements CustomTransportStrategy {
     return (data) => this.parser.decode(data);
   }
 
-  private async handle(pattern: string, caller: Caller, isEventHandler: boolean, value: unknown, kafka: KafkaContext, inv: ListenerInvocation): Promise<void> {
+  /** One record of a pattern; returns what the container waits for (a promise, an Observable or a value). */
+  private handle(pattern: string, caller: Caller, isEventHandler: boolean, value: unknown, kafka: KafkaContext, inv: ListenerInvocation): unknown {
     const record = inv.records[0];
-    let data: unknown;
-    let ctx: KafkaNestContext;
-    if (this.defaultDeserializer && value !== null && value !== undefined) {
-      // What KafkaRequestDeserializer would make of the message, without making it unless the handler asks.
-      data = value;
-      ctx = new KafkaNestContext(() => this.nestMessage(record, value), kafka, inv.ack);
-    } else {
-      const message = this.nestMessage(record, value);
-      const packet = await this.deserializer.deserialize(message, { channel: record.topic });
-      data = packet.data;
-      ctx = new KafkaNestContext(message, kafka, inv.ack);
-    }
+    if (!this.defaultDeserializer || value === null || value === undefined) return this.handleMessage(pattern, caller, isEventHandler, value, kafka, inv);
+    // What KafkaRequestDeserializer makes of a message with a value, without making the message unless the handler asks.
+    const ctx = new KafkaNestContext(() => this.nestMessage(record, value), kafka, inv.ack);
+    return this.dispatch(pattern, caller, isEventHandler, value, ctx, inv);
+  }
+
+  /** A record through Nest's message and the deserializer (a custom one, or a tombstone). */
+  private async handleMessage(pattern: string, caller: Caller, isEventHandler: boolean, value: unknown, kafka: KafkaContext, inv: ListenerInvocation): Promise<unknown> {
+    const record = inv.records[0];
+    const message = this.nestMessage(record, value);
+    const packet = await this.deserializer.deserialize(message, { channel: record.topic });
+    return this.dispatch(pattern, caller, isEventHandler, packet.data, new KafkaNestContext(message, kafka, inv.ack), inv);
+  }
+
+  private dispatch(pattern: string, caller: Caller, isEventHandler: boolean, data: unknown, ctx: KafkaNestContext, inv: ListenerInvocation): unknown {
+    const record = inv.records[0];
     const isRequest =
       !isEventHandler && record.headers[ReplyHeaders.REPLY_TOPIC] !== undefined && record.headers[ReplyHeaders.CORRELATION_ID] !== undefined;
-    if (this.onProcessingStartHook === this.defaultStartHook) {
-      return isRequest ? this.answer(caller, data, ctx, record, inv) : this.runEvent(pattern, caller, data, ctx, inv);
-    }
+    const work = () => (isRequest ? this.answer(caller, data, ctx, record, inv) : this.runEvent(pattern, caller, data, ctx, inv));
+    if (this.onProcessingStartHook !== this.defaultStartHook) return this.withHooks(ctx, work);
+    // A controller method's result goes to the container as it is: it waits for a promise or an Observable,
+    // and hands an error to the error handler as thrown.
+    if (!isRequest && caller.direct) return caller.call(data, ctx, inv);
+    return work();
+  }
+
+  /** Nest's processing hooks (tracing) around a message, as in Nest's own transports. */
+  private async withHooks(ctx: KafkaNestContext, run: () => Promise<void>): Promise<void> {
     let done!: () => void;
     const finished = new Promise<void>((resolve) => (done = resolve));
     let work!: Promise<void>;
-    // Nest's processing hooks (tracing) wrap each message, as in Nest's own transports.
     void this.onProcessingStartHook(this.transportId, ctx, async () => {
-      work = isRequest ? this.answer(caller, data, ctx, record, inv) : this.runEvent(pattern, caller, data, ctx, inv);
+      work = run();
       done();
       await work.catch(() => undefined);
       this.onProcessingEndHook?.(this.transportId, ctx);
