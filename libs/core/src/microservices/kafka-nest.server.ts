@@ -56,7 +56,10 @@ export interface KafkaNestServerOptions {
   serializer?: ConsumerSerializer;
 }
 
-/** An `@EventPattern` handler failed with something that is not an `Error` (what Nest's RPC exception filter makes of one). */
+/**
+ * An `@EventPattern` handler called through Nest's own callback (one of a request-scoped controller) failed:
+ * Nest's RPC exception filter replaced its error with a plain object (and logged the original), kept in `error`.
+ */
 export class MicroserviceHandlerError extends KafkaNestError {
   override name = 'MicroserviceHandlerError';
 
