@@ -1,10 +1,10 @@
 // KafkaNestServer options and Nest semantics at the edges: parser.keepBinary, per-pattern ack mode with
 // ctx.getAcknowledgment(), and a KafkaRetriableException from a @MessagePattern retried by the error handler
 // before the caller gets its answer.
-import { Controller } from '@nestjs/common';
+import { Controller, Scope } from '@nestjs/common';
 import { ClientKafka, Ctx, EventPattern, KafkaRetriableException, MessagePattern, Payload } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
-import { AckMode, KafkaNestContext, KafkaNestServer } from '@kafka-nest/core';
+import { AckMode, DefaultErrorHandler, FixedBackOff, KafkaNestContext, KafkaNestServer, MicroserviceHandlerError } from '@kafka-nest/core';
 import { createKafkaTestBroker, KafkaTestingModule, waitFor, waitForCommit } from '@kafka-nest/testing';
 import { lastValueFrom } from 'rxjs';
 import { afterAll, expect, it } from 'vitest';
@@ -34,9 +34,27 @@ class EdgeController {
   }
 }
 
-const broker = await createKafkaTestBroker({ topics: ['raw', 'manual', 'flaky', 'flaky.reply'].map((name) => ({ name })) });
-const moduleRef = await Test.createTestingModule({ imports: [KafkaTestingModule.forBroker(broker)], controllers: [EdgeController] }).compile();
-const app = moduleRef.createNestMicroservice({ strategy: new KafkaNestServer({ parser: { keepBinary: true }, defaults: { fromBeginning: true } }), logger: false });
+/** Request-scoped: Nest makes an instance per message, so KafkaNestServer calls it through Nest's own callback. */
+@Controller({ scope: Scope.REQUEST })
+class ScopedController {
+  static readonly seen: string[] = [];
+
+  @EventPattern('scoped')
+  onScoped(@Payload() raw: Buffer) {
+    if (raw.toString() === 'fail') throw new Error('scoped handler failed');
+    ScopedController.seen.push(raw.toString());
+  }
+}
+
+const recovered: Error[] = [];
+const SCOPED_ERRORS = 'scoped-errors';
+const broker = await createKafkaTestBroker({ topics: ['raw', 'manual', 'flaky', 'flaky.reply', 'scoped'].map((name) => ({ name })) });
+const moduleRef = await Test.createTestingModule({
+  imports: [KafkaTestingModule.forBroker(broker)],
+  controllers: [EdgeController, ScopedController],
+  providers: [{ provide: SCOPED_ERRORS, useValue: new DefaultErrorHandler((_record, error) => void recovered.push(error), new FixedBackOff(0, 1)) }],
+}).compile();
+const app = moduleRef.createNestMicroservice({ strategy: new KafkaNestServer({ parser: { keepBinary: true }, defaults: { fromBeginning: true }, patterns: { scoped: { errorHandler: SCOPED_ERRORS } } }), logger: false });
 await app.listen();
 const client = new ClientKafka({ client: { clientId: 'edge', brokers: broker.brokers }, consumer: { groupId: 'edge' } });
 client.subscribeToResponseOf('flaky');
@@ -67,4 +85,13 @@ it("commits only what the handler acknowledged in a pattern's MANUAL_IMMEDIATE a
 
 it("retries a @MessagePattern's KafkaRetriableException through the error handler, then answers", async () => {
   await expect(lastValueFrom(client.send('flaky', 7))).resolves.toEqual({ n: 7, attempts: 3 });
+});
+
+it("serves a request-scoped controller through Nest's callback; its failure reaches the error handler as Nest left it", async () => {
+  await lastValueFrom(client.emit('scoped', 'ok'));
+  await lastValueFrom(client.emit('scoped', 'fail'));
+  await waitFor(() => ScopedController.seen.length === 1 && recovered.length === 1);
+  expect(ScopedController.seen).toEqual(['ok']); // Nest's client sends a string as it is
+  expect(recovered[0]).toBeInstanceOf(MicroserviceHandlerError);
+  expect(recovered[0].message).toBe(`the handler of pattern 'scoped' failed: {"status":"error","message":"Internal server error"}`);
 });
