@@ -16,9 +16,7 @@ export { KafkaTemplate, type AcksOption, type ProducerRecord, type RecordOptions
 export type * from './transport/kafka-transport.js';
 export { KafkajsTransport } from './transport/kafkajs.transport.js';
 export * from './retry-topic/index.js';
-export { KafkaNestServer, MicroserviceHandlerError, type KafkaNestServerOptions, type MicroservicePatternOptions } from './microservices/kafka-nest.server.js';
-export { KafkaNestContext, type NestKafkaMessage } from './microservices/kafka-nest.context.js';
-export { KafkaNestClient, type KafkaNestClientOptions } from './microservices/kafka-nest.client.js';
+// KafkaNestServer, KafkaNestClient and KafkaNestContext: '@kafka-nest/core/microservices' (needs @nestjs/microservices).
 export { ReplyHeaders, encodeReplyPartition, decodeReplyPartition } from './request-reply/request-reply.headers.js';
 export { KafkaReplyTimeoutError, KafkaReplyError } from './request-reply/request-reply.errors.js';
 export { ReplyingKafkaTemplate, type ReplyingKafkaTemplateOptions, type ReplyingRecord, type SendAndReceiveOptions } from './request-reply/replying-kafka.template.js';
