@@ -70,6 +70,7 @@ describe('transactions with kafkajs', () => {
     // 2 aborted, ABORT marker, 2 committed, COMMIT marker, 1 plain
     expect(broker.endOffset('tx-visibility')).toBe(7);
     expect(broker.lastStableOffset('tx-visibility')).toBe(7);
+    expect(broker.committedRecords('tx-visibility').map((r) => r.value!.toString())).toEqual(['committed-1', 'committed-2', 'plain']);
     expect(await consume('tx-visibility', 3)).toEqual(['committed-1', 'committed-2', 'plain']);
     expect(await consume('tx-visibility', 5, true)).toEqual(['aborted-1', 'aborted-2', 'committed-1', 'committed-2', 'plain']);
     expect(broker.transactions().find((t) => t.transactionalId === 'tx-visibility-producer')).toMatchObject({ state: 'CompleteCommit', partitions: [] });

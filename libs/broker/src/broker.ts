@@ -93,11 +93,20 @@ export class EmbeddedKafkaBroker {
     return p;
   }
 
-  /** Decoded records of a partition from `fromOffset` (default: the log start). */
+  /** Decoded records of a partition from `fromOffset` (default: the log start), aborted and open transactions' included. */
   records(topic: string, partition = 0, fromOffset?: number): BrokerRecord[] {
     return this.partitionOf(topic, partition)
       .log.records(fromOffset)
       .map((r) => ({ ...r, topic, partition }));
+  }
+
+  /**
+   * The records of a partition a `read_committed` consumer reads from `fromOffset` (default: the log start):
+   * those of committed transactions and non-transactional ones, up to the last stable offset.
+   */
+  committedRecords(topic: string, partition = 0, fromOffset?: number): BrokerRecord[] {
+    const log = this.partitionOf(topic, partition).log;
+    return this.cluster.transactions.committedRecords(log, fromOffset ?? log.logStartOffset).map((r) => ({ ...r, topic, partition }));
   }
 
   /** Decoded records of every partition of a topic, ordered by partition then offset. */

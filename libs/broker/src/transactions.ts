@@ -28,7 +28,7 @@ import type { PartitionLog } from './log.js';
 import { ErrorCode } from './protocol/error-codes.js';
 import { Writer } from './protocol/writer.js';
 import { crc32c } from '@node-rs/crc32';
-import type { BatchHeader } from './protocol/record-batch.js';
+import { type BatchHeader, type DecodedRecord, decodeBatch } from './protocol/record-batch.js';
 
 /** Attribute bit of a transactional batch. */
 export const TRANSACTIONAL_FLAG = 0x10;
@@ -278,6 +278,26 @@ export class TransactionCoordinator {
     const state = this.partitions.get(log);
     if (!state) return [];
     return state.aborted.filter((a) => a.lastOffset >= from && a.firstOffset <= to).map(({ producerId, firstOffset }) => ({ producerId, firstOffset }));
+  }
+
+  /**
+   * The records a read_committed consumer gets from `from` on: below the last stable offset, without
+   * aborted transactions' records (control records are never decoded as records).
+   */
+  committedRecords(log: PartitionLog, from: number): DecodedRecord[] {
+    const lso = this.lastStableOffset(log);
+    const aborted = this.partitions.get(log)?.aborted ?? [];
+    const out: DecodedRecord[] = [];
+    for (const batch of log.read(from, Number.MAX_SAFE_INTEGER).chunks) {
+      const baseOffset = Number(batch.readBigInt64BE(0));
+      if (baseOffset >= lso) break;
+      if ((batch.readInt16BE(21) & TRANSACTIONAL_FLAG) !== 0) {
+        const producerId = Number(batch.readBigInt64BE(43));
+        if (aborted.some((a) => a.producerId === producerId && a.firstOffset <= baseOffset && baseOffset <= a.lastOffset)) continue;
+      }
+      for (const r of decodeBatch(batch)) if (r.offset >= from && r.offset >= log.logStartOffset) out.push(r);
+    }
+    return out;
   }
 
   private stateOf(log: PartitionLog): PartitionTxnState {

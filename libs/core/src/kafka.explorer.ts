@@ -227,7 +227,9 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
     const groupId = opts.groupId ?? id;
     if (typeof groupId !== 'string' || groupId === '') throw problem(`'groupId' must be a non-empty string`);
 
-    const properties = resolveConsumerProperties({ ...(this.options.properties ?? {}), ...(opts.properties ?? {}) }, problem);
+    // With transactions on, listeners read only committed records unless told otherwise (exactly-once pipelines).
+    const isolation = { 'isolation.level': this.options.transactionIdPrefix !== undefined ? 'read_committed' : 'read_uncommitted' };
+    const properties = resolveConsumerProperties({ ...isolation, ...(this.options.properties ?? {}), ...(opts.properties ?? {}) }, problem);
     const reset = opts['auto.offset.reset'] ?? properties.autoOffsetReset;
     if (reset !== undefined && reset !== 'earliest' && reset !== 'latest') {
       throw problem(`'auto.offset.reset' must be 'earliest' or 'latest', got ${JSON.stringify(reset)}`);
