@@ -43,6 +43,7 @@ import { KAFKA_OBSERVER } from './metrics/kafka-metrics.js';
 import type { KafkaObserver } from './metrics/kafka-observer.js';
 import { RetryTopicConfigurer } from './retry-topic/retry-topic.configurer.js';
 import { KafkajsTransport } from './transport/kafkajs.transport.js';
+import { KafkaTemplate } from './producer/kafka.template.js';
 
 /** Kafka's legal topic names: 1..249 of `[a-zA-Z0-9._-]`, not `.` or `..`. */
 const LEGAL_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -82,6 +83,7 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
       transport: this.options.transport ?? new KafkajsTransport(),
       shutdownTimeoutMs: this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
       observer: this.observer,
+      ...(this.options.transactionIdPrefix !== undefined && { transactions: () => this.moduleRef.get(KafkaTemplate, { strict: false }).transactionalProducers() }),
     };
     const seen = new Set<object>();
     // Listeners may sit on providers or on controllers (where @nestjs/microservices puts its @EventPattern handlers).
@@ -216,6 +218,12 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
       return value;
     };
     const batch = flag('batch', opts.batch, false);
+    if (batch && this.options.transactionIdPrefix !== undefined) {
+      throw problem(
+        "batch listeners do not run in transactions yet, and 'transactionIdPrefix' makes every listener transactional; " +
+          'make it a record listener (remove batch: true), or run it in an application without transactionIdPrefix',
+      );
+    }
     const autoStartup = flag('autoStartup', opts.autoStartup, true);
     const fromBeginningOption = flag('fromBeginning', opts.fromBeginning, false);
     const syncCommits = flag('syncCommits', opts.syncCommits, flag('syncCommits', this.options.syncCommits, true, ' (KafkaModule option)'));

@@ -8,6 +8,8 @@
  * partition, seeks back to the failed record and resumes after the delay (no sleeping in the fetch loop);
  * a retry without a delay delivers the record again after one turn of the event loop (deliberate difference:
  * Spring seeks and polls again, which has the same effect at more cost).
+ * With transactions (`transactionIdPrefix`), deliveries and offset commits go through
+ * `TransactionalDelivery` (transactional-delivery.ts) instead.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
@@ -24,6 +26,7 @@ import type { ListenerInvocation } from './kafka-params.factory.js';
 import type { ContainerEnvironment, ListenerEndpoint } from './listener-endpoint.js';
 import type { KafkaObserver, ListenerEvent } from '../metrics/kafka-observer.js';
 import type { MessageListenerContainer, PartitionLag } from './message-listener-container.js';
+import { TransactionalDelivery } from './transactional-delivery.js';
 
 /** Partitions one consumer processes at the same time (kafkajs `partitionsConsumedConcurrently`). */
 const PARTITIONS_IN_PARALLEL = 64;
@@ -162,6 +165,8 @@ export class KafkaListenerContainer implements MessageListenerContainer {
   private readonly failing = new Set<string>();
   /** MANUAL mode: highest acknowledged offset + 1 per partition, not yet committed. */
   private readonly acks = new Map<string, { batch: TransportBatch; offset: number }>();
+  /** Set with transactions: each delivery runs in a transaction that commits its offset. */
+  private readonly transactional: TransactionalDelivery | undefined;
 
   constructor(
     private readonly endpoint: ListenerEndpoint,
@@ -176,6 +181,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     this.maxPollRecords = endpoint.properties.maxPollRecords;
     this.keysOnDemand = cannotFail(endpoint.keyDeserializer);
     this.beatEveryMs = Math.max(1, Math.floor(endpoint.properties.consumer.heartbeatIntervalMs / 4));
+    this.transactional = env.transactions ? new TransactionalDelivery(env.transactions(), endpoint.groupId) : undefined;
   }
 
   /** Whether the container starts with the application. */
@@ -522,8 +528,13 @@ export class KafkaListenerContainer implements MessageListenerContainer {
       const value = deserialize(endpoint.valueDeserializer, record, false);
       const key = this.keysOnDemand ? UNREAD : deserialize(endpoint.keyDeserializer, record, true);
       const ctx = new KafkaContext(record, this.groupId, this.id, () => this.errorHandler.deliveryAttempt(record, this.failureContext));
-      const result = endpoint.invoke(value, ctx, new Invocation(false, key, record, this, b, endpoint.keyDeserializer));
-      if (result !== undefined) await settle(result);
+      const invocation = new Invocation(false, key, record, this, b, endpoint.keyDeserializer);
+      if (this.transactional) {
+        await this.transactional.invoke(record, () => settle(endpoint.invoke(value, ctx, invocation)));
+      } else {
+        const result = endpoint.invoke(value, ctx, invocation);
+        if (result !== undefined) await settle(result);
+      }
       if (this.failing.size && this.failing.delete(tpKey(record.topic, record.partition))) {
         this.errorHandler.recordSucceeded(record, this.failureContext);
       }
@@ -534,7 +545,8 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     }
     this.observer?.recordOutcome({ ...this.event(b), outcome: 'failure', count: 1, durationMs: performance.now() - started });
     this.failing.add(tpKey(record.topic, record.partition));
-    const result = await this.askErrorHandler(() => this.errorHandler.handleRecord(record, error, this.failureContext), record);
+    const handle = () => this.errorHandler.handleRecord(record, error, this.failureContext);
+    const result = await this.askErrorHandler(this.transactional ? () => this.transactional!.afterRollback(record, handle) : handle, record);
     this.reportHandled(b, result, 1);
     return this.apply(result, b, child, record, true);
   }
@@ -742,6 +754,8 @@ export class KafkaListenerContainer implements MessageListenerContainer {
    * delivers it from the committed offset, so handling it here would only duplicate it.
    */
   private commit(b: TransportBatch, offset: number, busy?: Busy): Promise<void> {
+    // With transactions, every processed or recovered record's offset was committed in its transaction.
+    if (this.transactional) return Promise.resolve();
     const observer = this.observer;
     let sent = b.commit([{ topic: b.topic, partition: b.partition, offset }]);
     if (observer) sent = sent.then(() => observer.commit({ ...this.event(b), ok: true }));
