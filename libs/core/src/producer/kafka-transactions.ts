@@ -40,6 +40,8 @@ export class TransactionalProducers {
   private readonly open = new Set<PooledProducer>();
   private next = 0;
   private closed = false;
+  /** The last call queued per dedicated transactional id (`executeOn`). */
+  private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(
     /** `transactionIdPrefix`. */
@@ -58,13 +60,23 @@ export class TransactionalProducers {
 
   /**
    * Runs `work` in a transaction on the producer dedicated to `suffix` (a listener's group.topic.partition),
-   * made on first use. Calls for one suffix must not overlap (a partition is processed one delivery at a time).
+   * made on first use. Calls for one suffix run one after another: a partition is processed one delivery at a
+   * time, but during a rebalance its old and new consumer in this process may both hold a delivery of it.
    */
   executeOn<T>(suffix: string, work: (scope: KafkaTransactionScope) => Promise<T>): Promise<T> {
     const transactionalId = `${this.prefix}${suffix}`;
-    let pooled = this.fixed.get(transactionalId);
-    if (!pooled) this.fixed.set(transactionalId, (pooled = this.make(transactionalId)));
-    return this.run(pooled, work);
+    const previous = this.queues.get(transactionalId);
+    const next = (previous ? previous.then(noop, noop) : Promise.resolve()).then(() => {
+      let pooled = this.fixed.get(transactionalId);
+      if (!pooled) this.fixed.set(transactionalId, (pooled = this.make(transactionalId)));
+      return this.run(pooled, work);
+    });
+    this.queues.set(transactionalId, next);
+    const forget = () => {
+      if (this.queues.get(transactionalId) === next) this.queues.delete(transactionalId);
+    };
+    next.then(forget, forget);
+    return next;
   }
 
   private make(transactionalId: string): PooledProducer {
@@ -151,6 +163,8 @@ export async function sendOffsetsToTransaction(groupId: string, offsets: readonl
   }
   await scope.transaction.sendOffsets(groupId, offsets);
 }
+
+const noop = () => undefined;
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
