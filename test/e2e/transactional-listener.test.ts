@@ -1,15 +1,15 @@
 // Transactional listeners (transactionIdPrefix): each delivery runs in a transaction on the producer of its
 // group/topic/partition; the listener's KafkaTemplate sends join it and the consumed offset commits with it.
 // A failure aborts the output; the error handler then retries, or recovers the record (dead-letter publish
-// and offset commit in one new transaction).
+// and offset commit in one new transaction). Batch listeners: one transaction per call, retried whole.
 import { Injectable } from '@nestjs/common';
 import type { EmbeddedKafkaBroker } from '@kafka-nest/broker';
 import {
+  BatchListenerFailedError,
   Ctx,
   DeadLetterPublishingRecoverer,
   DefaultErrorHandler,
   FixedBackOff,
-  KafkaConfigurationError,
   type KafkaContext,
   KafkaListener,
   KafkaTemplate,
@@ -116,15 +116,49 @@ describe('transactional record listener', () => {
     expect(committedValues('poison-in.DLT')).toEqual(['bad']);
     expect(broker.committedRecords('poison-in.DLT')[0].headers.map((h) => h.key)).toContain('kafka_dlt-exception-message');
   });
+});
 
-  it('refuses a batch listener in a transactional application at start-up, naming the fix', async () => {
+describe('transactional batch listener', () => {
+  it('rolls back a failed call whole and retries it whole (a BatchListenerFailedError index is not honoured): each output once', async () => {
+    broker.createTopics({ name: 'batch-in' }, { name: 'batch-out' });
+    const calls: string[][] = [];
     @Injectable()
     class Batch {
-      @KafkaListener({ id: 'batchy', topics: ['ctp-in'], batch: true })
-      on() {}
+      constructor(private readonly template: KafkaTemplate) {}
+      @KafkaListener({ id: 'tx-batch', topics: ['batch-in'], batch: true, fromBeginning: true, deserializer: 'string', errorHandler: 'TX_EH' })
+      async on(@Payload() values: string[]) {
+        calls.push(values);
+        for (const v of values) await this.template.send('batch-out', `out-${v}`);
+        if (calls.length < 3) throw new BatchListenerFailedError('the second record failed', 1, new Error('not yet'));
+      }
     }
-    const failure = await startApp(broker, { options: { transactionIdPrefix: 'batch-' }, providers: [Batch] }).catch((e) => e);
-    expect(failure).toBeInstanceOf(KafkaConfigurationError);
-    expect(failure.message).toContain("batch listeners do not run in transactions yet, and 'transactionIdPrefix' makes every listener transactional");
+    await feed('batch-in', ['x', 'y', 'z']);
+    const app = await startApp(broker, { options: { transactionIdPrefix: 'batch-' }, providers: [Batch, errorHandler(5)] });
+    closeApp = () => app.close();
+
+    await waitFor(() => committedOffset('tx-batch', 'batch-in') === 3, { message: 'the batch committed after its third call' });
+    expect(calls).toEqual([['x', 'y', 'z'], ['x', 'y', 'z'], ['x', 'y', 'z']]);
+    expect(broker.records('batch-out')).toHaveLength(9);
+    expect(committedValues('batch-out')).toEqual(['out-x', 'out-y', 'out-z']);
+  });
+
+  it('recovers every record of a batch that keeps failing, and a record that cannot be deserialized, in transactions with their offsets', async () => {
+    broker.createTopics({ name: 'batch-poison' }, { name: 'batch-poison-out' }, { name: 'batch-poison.DLT' });
+    @Injectable()
+    class Poisoned {
+      constructor(private readonly template: KafkaTemplate) {}
+      @KafkaListener({ id: 'tx-batch-poison', topics: ['batch-poison'], batch: true, fromBeginning: true, errorHandler: 'TX_EH' })
+      async on(@Payload() values: { n: number }[]) {
+        for (const v of values) await this.template.send('batch-poison-out', `out-${v.n}`);
+        if (values.some((v) => v.n === 2)) throw new Error('2 is poison');
+      }
+    }
+    await feed('batch-poison', ['{"n":1}', 'not json', '{"n":2}', '{"n":3}']);
+    const app = await startApp(broker, { options: { transactionIdPrefix: 'batch-poison-' }, providers: [Poisoned, errorHandler(2)] });
+    closeApp = () => app.close();
+
+    await waitFor(() => committedOffset('tx-batch-poison', 'batch-poison') === 4, { message: 'all four offsets committed' });
+    expect(committedValues('batch-poison-out')).toEqual(['out-1']);
+    expect(committedValues('batch-poison.DLT')).toEqual(['not json', '{"n":2}', '{"n":3}']);
   });
 });

@@ -218,12 +218,6 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
       return value;
     };
     const batch = flag('batch', opts.batch, false);
-    if (batch && this.options.transactionIdPrefix !== undefined) {
-      throw problem(
-        "batch listeners do not run in transactions yet, and 'transactionIdPrefix' makes every listener transactional; " +
-          'make it a record listener (remove batch: true), or run it in an application without transactionIdPrefix',
-      );
-    }
     const autoStartup = flag('autoStartup', opts.autoStartup, true);
     const fromBeginningOption = flag('fromBeginning', opts.fromBeginning, false);
     const syncCommits = flag('syncCommits', opts.syncCommits, flag('syncCommits', this.options.syncCommits, true, ' (KafkaModule option)'));

@@ -602,7 +602,8 @@ export class KafkaListenerContainer implements MessageListenerContainer {
         // The record at `start` cannot be deserialized: it never reaches the listener; the error handler
         // recovers it as a record.
         const bad = b.recordAt(start);
-        const result = await this.askErrorHandler(() => this.errorHandler.handleRecord(bad, failure, this.failureContext), bad);
+        const handle = () => this.errorHandler.handleRecord(bad, failure, this.failureContext);
+        const result = await this.askErrorHandler(this.transactional ? () => this.transactional!.afterRollback(bad, handle) : handle, bad);
         this.reportHandled(b, result, 1);
         const next = await this.apply(result, b, child, bad, true);
         if (next === Outcome.HALT) break;
@@ -676,8 +677,13 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     try {
       const attempt = this.errorHandler.deliveryAttempt(b.recordAt(start), this.failureContext);
       const ctx = new KafkaBatchContext(recordsOf, this.groupId, this.id, attempt);
-      const result = endpoint.invoke(values, ctx, new Invocation(true, keys ?? UNREAD, recordsOf, this, b, endpoint.keyDeserializer));
-      if (result !== undefined) await settle(result);
+      const invocation = new Invocation(true, keys ?? UNREAD, recordsOf, this, b, endpoint.keyDeserializer);
+      if (this.transactional) {
+        await this.transactional.invokeBatch(b.recordAt(start + count - 1), () => settle(endpoint.invoke(values, ctx, invocation)));
+      } else {
+        const result = endpoint.invoke(values, ctx, invocation);
+        if (result !== undefined) await settle(result);
+      }
       if (this.failing.size && this.failing.delete(tpKey(b.topic, b.partition))) {
         for (const r of recordsOf()) this.errorHandler.recordSucceeded(r, this.failureContext);
       }
@@ -691,7 +697,9 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     this.failing.add(tpKey(b.topic, b.partition));
     let result: { committed: number; then: ErrorHandlingResult };
     try {
-      result = await this.errorHandler.handleBatch(records, error, this.failureContext);
+      result = this.transactional
+        ? await this.transactional.afterRollbackBatch(records, error, (e) => this.errorHandler.handleBatch(records, e, this.failureContext))
+        : await this.errorHandler.handleBatch(records, error, this.failureContext);
     } catch (err) {
       result = { committed: 0, then: this.errorHandlerFailed(err, records[0]) };
     }
