@@ -18,10 +18,10 @@
  * retries a batch whole and then recovers each of its records. The offset after the records the handler
  * recovered is committed in its transaction.
  */
-import type { BatchErrorHandlingResult, ErrorHandlingResult } from '../error-handling/common-error-handler.js';
-import { BatchListenerFailedError } from '../error-handling/error-handling.errors.js';
-import { sendOffsetsToTransaction, type TransactionalProducers } from '../producer/kafka-transactions.js';
-import type { ConsumedRecord } from './consumed-record.js';
+import type { BatchErrorHandlingResult, ErrorHandlingResult } from '../../error-handling/common-error-handler.js';
+import { BatchListenerFailedError } from '../../error-handling/error-handling.errors.js';
+import { sendOffsetsToTransaction, type TransactionalProducers } from '../../producer/kafka-transactions.js';
+import type { ConsumedRecord } from '../consumed-record.js';
 
 export class TransactionalDelivery {
   constructor(
