@@ -100,6 +100,7 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
       transport: this.options.transport ?? new KafkajsTransport(),
       shutdownTimeoutMs: this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
       observer: this.observer,
+      ...(this.options.transactionIdPrefix !== undefined && { transactions: () => this.moduleRef.get(KafkaTemplate, { strict: false }).transactionalProducers() }),
     };
     // A KafkaNestServer (app.connectMicroservice / createMicroservice) serves its handlers through this
     // explorer's containers; Nest lists it among the application's RPC targets.
@@ -296,7 +297,9 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
     const groupId = opts.groupId ?? id;
     if (typeof groupId !== 'string' || groupId === '') throw problem(`'groupId' must be a non-empty string`);
 
-    const properties = resolveConsumerProperties({ ...(this.options.properties ?? {}), ...(opts.properties ?? {}) }, problem);
+    // With transactions on, listeners read only committed records unless told otherwise (exactly-once pipelines).
+    const isolation = { 'isolation.level': this.options.transactionIdPrefix !== undefined ? 'read_committed' : 'read_uncommitted' };
+    const properties = resolveConsumerProperties({ ...isolation, ...(this.options.properties ?? {}), ...(opts.properties ?? {}) }, problem);
     const reset = opts['auto.offset.reset'] ?? properties.autoOffsetReset;
     if (reset !== undefined && reset !== 'earliest' && reset !== 'latest') {
       throw problem(`'auto.offset.reset' must be 'earliest' or 'latest', got ${JSON.stringify(reset)}`);

@@ -36,6 +36,12 @@ export interface ConsumerProperties {
   'auto.offset.reset'?: 'earliest' | 'latest';
   /** kafkajs `clientId` of the listener's consumers. @default the module's `client.clientId` */
   'client.id'?: string;
+  /**
+   * `'read_committed'`: records of open or aborted transactions are not delivered (a partition is read up to
+   * its last stable offset); `'read_uncommitted'`: every record (kafkajs `readUncommitted`).
+   * @default 'read_committed' when `transactionIdPrefix` is set (exactly-once pipelines), else 'read_uncommitted' (Kafka's)
+   */
+  'isolation.level'?: 'read_committed' | 'read_uncommitted';
 }
 
 /** The consumer settings after validation. */
@@ -72,7 +78,7 @@ const DEDICATED: Record<string, string> = {
   'bootstrap.servers': "set 'client.brokers' in KafkaModule.forRoot",
 };
 
-const KNOWN = [...Object.keys(NUMERIC), 'auto.offset.reset', 'client.id'];
+const KNOWN = [...Object.keys(NUMERIC), 'auto.offset.reset', 'client.id', 'isolation.level'];
 
 /**
  * Validates `properties` (module ones overridden by the listener's) and maps them. `problem(message)`
@@ -98,6 +104,10 @@ export function resolveConsumerProperties(
     } else if (name === 'auto.offset.reset') {
       if (raw !== 'earliest' && raw !== 'latest') {
         throw problem(`property 'auto.offset.reset' must be 'earliest' or 'latest', got ${JSON.stringify(raw)} (kafkajs cannot do 'none')`);
+      }
+    } else if (name === 'isolation.level') {
+      if (raw !== 'read_committed' && raw !== 'read_uncommitted') {
+        throw problem(`property 'isolation.level' must be 'read_committed' or 'read_uncommitted', got ${JSON.stringify(raw)}`);
       }
     } else if (name === 'client.id') {
       if (typeof raw !== 'string' || raw === '') throw problem(`property 'client.id' must be a non-empty string, got ${JSON.stringify(raw)}`);
@@ -127,6 +137,7 @@ export function resolveConsumerProperties(
     fetchMaxBytes: num.get('fetch.max.bytes') ?? 52_428_800,
     fetchMaxWaitMs: num.get('fetch.max.wait.ms') ?? 500,
     ...(num.has('max.partition.fetch.bytes') && { maxPartitionFetchBytes: num.get('max.partition.fetch.bytes') }),
+    readUncommitted: props['isolation.level'] !== 'read_committed',
   };
   return {
     consumer,

@@ -1,3 +1,4 @@
+import type { TransactionalProducers } from '../producer/kafka-transactions.js';
 import type { KafkaObserver } from '../metrics/kafka-observer.js';
 import type { CommonErrorHandler } from '../error-handling/common-error-handler.js';
 import type { KafkaClientOptions, KafkaTransport } from '../transport/kafka-transport.js';
@@ -44,4 +45,6 @@ export interface ContainerEnvironment {
   readonly shutdownTimeoutMs: number;
   /** Told what the containers do (metrics); absent unless metrics are enabled. */
   readonly observer?: KafkaObserver;
+  /** The transactional producers, when `transactionIdPrefix` is set: every delivery then runs in a transaction. */
+  readonly transactions?: () => TransactionalProducers;
 }

@@ -33,6 +33,7 @@ import type {
   TransportProducer,
   TransportProducerConfig,
   TransportProducerRecord,
+  TransportTransaction,
 } from './kafka-transport.js';
 
 const logger = new Logger('kafkajs');
@@ -237,6 +238,7 @@ class KafkajsConsumer implements TransportConsumer {
       ...(config.fetchMaxBytes !== undefined && { maxBytes: config.fetchMaxBytes }),
       ...(config.fetchMaxWaitMs !== undefined && { maxWaitTimeInMs: config.fetchMaxWaitMs }),
       ...(config.maxPartitionFetchBytes !== undefined && { maxBytesPerPartition: config.maxPartitionFetchBytes }),
+      readUncommitted: config.readUncommitted ?? false,
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.settleRun();
@@ -353,8 +355,11 @@ class KafkajsProducer implements TransportProducer {
   private readonly chosen = new WeakMap<object, number>();
 
   constructor(client: KafkaClientOptions, private readonly config: TransportProducerConfig) {
+    const transactional = config.transactionalId !== undefined;
     this.producer = kafkaOf(client).producer({
-      idempotent: config.idempotent,
+      idempotent: config.idempotent || transactional,
+      ...(transactional && { transactionalId: config.transactionalId }),
+      ...(config.transactionTimeoutMs !== undefined && { transactionTimeout: config.transactionTimeoutMs }),
       allowAutoTopicCreation: config.allowAutoTopicCreation,
       // Java's default partitioner (murmur2 on the key), remembering each choice so a send can report
       // where every record of a multi-partition batch was written.
@@ -366,17 +371,32 @@ class KafkajsProducer implements TransportProducer {
           return p;
         };
       },
-      ...(config.idempotent && { maxInFlightRequests: 1 }),
+      ...((config.idempotent || transactional) && { maxInFlightRequests: 1 }),
     });
+  }
+
+  async transaction(): Promise<TransportTransaction> {
+    if (this.config.transactionalId === undefined) throw new Error('this producer was made without a transactionalId, so it cannot begin transactions');
+    const txn = await this.producer.transaction();
+    return {
+      send: (topic, records) => this.sendWith(txn, topic, records, -1),
+      sendOffsets: (groupId, offsets) => txn.sendOffsets({ consumerGroupId: groupId, topics: groupByTopic(offsets) }),
+      commit: () => txn.commit(),
+      abort: () => txn.abort(),
+    };
   }
 
   connect(): Promise<void> {
     return this.producer.connect();
   }
 
-  async send(topic: string, records: readonly TransportProducerRecord[], options: { readonly acks?: -1 | 0 | 1 } = {}): Promise<RecordMetadata[]> {
+  send(topic: string, records: readonly TransportProducerRecord[], options: { readonly acks?: -1 | 0 | 1 } = {}): Promise<RecordMetadata[]> {
+    return this.sendWith(this.producer, topic, records, options.acks ?? this.config.acks);
+  }
+
+  /** Sends through the producer or one of its transactions (the same `send` in kafkajs). */
+  private async sendWith(sender: Pick<Producer, 'send'>, topic: string, records: readonly TransportProducerRecord[], acks: -1 | 0 | 1): Promise<RecordMetadata[]> {
     const now = Date.now();
-    const acks = options.acks ?? this.config.acks;
     const messages: Message[] = records.map((r) => ({
       key: r.key,
       value: r.value,
@@ -384,7 +404,7 @@ class KafkajsProducer implements TransportProducer {
       ...(r.partition !== undefined && { partition: r.partition }),
       ...(r.timestamp !== undefined && { timestamp: String(r.timestamp) }),
     }));
-    const result = await this.producer.send({
+    const result = await sender.send({
       topic,
       acks,
       ...(this.config.timeoutMs !== undefined && { timeout: this.config.timeoutMs }),

@@ -17,6 +17,7 @@ import { Outcome, type ContainerState, type ListenerInvoker } from './listener-i
 import type { ListenerMetrics } from './listener-metrics.js';
 import type { Busy, Liveness } from './liveness.js';
 import type { OffsetTracker } from './offset-tracker.js';
+import type { TransactionalDelivery } from './transactional-delivery.js';
 
 /** What a batch listener invocation did: `advance` records done; `complete` >= 0: resolve and commit up to that offset. */
 interface BatchStep {
@@ -37,6 +38,8 @@ export class BatchListenerInvoker implements ListenerInvoker {
     private readonly failures: DeliveryFailures,
     private readonly liveness: Liveness,
     private readonly metrics: ListenerMetrics,
+    /** With transactions: each call runs in a transaction that commits the offset after its last record. */
+    private readonly transactional?: TransactionalDelivery,
   ) {
     this.keysOnDemand = cannotFail(endpoint.keyDeserializer);
     this.maxPollRecords = endpoint.properties.maxPollRecords;
@@ -137,8 +140,13 @@ export class BatchListenerInvoker implements ListenerInvoker {
     try {
       const attempt = failures.errorHandler.deliveryAttempt(b.recordAt(start), failures.failureContext);
       const ctx = new KafkaBatchContext(recordsOf, endpoint.groupId, endpoint.id, attempt);
-      const result = endpoint.invoke(values, ctx, new Invocation(true, keys ?? UNREAD, recordsOf, offsets, b, endpoint.keyDeserializer));
-      if (result !== undefined) await settle(result);
+      const invocation = new Invocation(true, keys ?? UNREAD, recordsOf, offsets, b, endpoint.keyDeserializer);
+      if (this.transactional) {
+        await this.transactional.invokeBatch(b.recordAt(start + count - 1), () => settle(endpoint.invoke(values, ctx, invocation)));
+      } else {
+        const result = endpoint.invoke(values, ctx, invocation);
+        if (result !== undefined) await settle(result);
+      }
       failures.chunkSucceeded(b, recordsOf);
       metrics.succeeded(b, count, started);
       return { advance: count, outcome: Outcome.DONE, complete: b.recordAt(start + count - 1).offset };

@@ -32,6 +32,7 @@ import { ListenerMetrics } from './listener-metrics.js';
 import { Liveness } from './liveness.js';
 import { OffsetTracker } from './offset-tracker.js';
 import { RecordListenerInvoker } from './record.invoker.js';
+import { TransactionalDelivery } from './transactional-delivery.js';
 
 /** Back-off before replacing a crashed consumer: doubles from the first value up to the last. */
 const CRASH_RESTART_FIRST_MS = 1_000;
@@ -75,10 +76,12 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     this.liveness = new Liveness(properties.maxPollIntervalMs, properties.consumer.heartbeatIntervalMs, `listener '${this.id}' (${this.listener})`, this.logger);
     this.admin = new ContainerAdmin(endpoint, env, failureContext, this.logger);
     const metrics = new ListenerMetrics(env, endpoint.id, endpoint.groupId);
-    const offsets = new OffsetTracker(endpoint, metrics, this.logger);
-    const failures = new DeliveryFailures(endpoint.errorHandler, failureContext, endpoint.listener, offsets, this, this.logger);
+    // With transactionIdPrefix: each delivery runs in a transaction that also commits its offset.
+    const transactional = env.transactions ? new TransactionalDelivery(env.transactions(), endpoint.groupId) : undefined;
+    const offsets = new OffsetTracker(endpoint, metrics, this.logger, transactional !== undefined);
+    const failures = new DeliveryFailures(endpoint.errorHandler, failureContext, endpoint.listener, offsets, this, this.logger, transactional);
     const Invoker = endpoint.batch ? BatchListenerInvoker : RecordListenerInvoker;
-    this.invoker = new Invoker(endpoint, this, offsets, failures, this.liveness, metrics);
+    this.invoker = new Invoker(endpoint, this, offsets, failures, this.liveness, metrics, transactional);
   }
 
   /** Whether the container starts with the application. */

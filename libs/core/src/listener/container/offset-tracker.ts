@@ -47,6 +47,8 @@ export class OffsetTracker {
     private readonly endpoint: ListenerEndpoint,
     private readonly metrics: ListenerMetrics,
     private readonly logger: Logger,
+    /** Offsets are committed in the deliveries' transactions (`transactionIdPrefix`): none is committed here. */
+    private readonly transactional = false,
   ) {
     this.ackMode = endpoint.ackMode;
     this.maxPollRecords = endpoint.properties.maxPollRecords;
@@ -136,6 +138,9 @@ export class OffsetTracker {
    * logged, not thrown: the records after the last commit are delivered again.
    */
   private commit(b: TransportBatch, offset: number, busy?: Busy): Promise<void> {
+    // With transactions, every processed or recovered record's offset was committed in its transaction
+    // (transactional-delivery.ts): the consumer commits nothing itself.
+    if (this.transactional) return Promise.resolve();
     const metrics = this.metrics;
     let sent = b.commit([{ topic: b.topic, partition: b.partition, offset }]);
     if (metrics.observer) sent = sent.then(() => metrics.committed(b, true));
