@@ -53,7 +53,10 @@ function isBackOff(value: unknown): value is BackOff {
  * recoverer and lets the container commit it.
  *
  * - Deliveries are counted per group, topic, partition and offset; the count starts again when another
- *   record of the partition fails, or when the error's class (or a class in its cause chain) changes.
+ *   record of the partition fails, or when the error's class changes to one the previous error is not an
+ *   instance of (Spring's `resetStateOnExceptionChange`, on by default; see
+ *   `setResetStateOnExceptionChange`). Only the top-level error is compared, after looking through
+ *   kafka-nest's `ListenerExecutionFailedError` wrapper: an error whose cause alternates keeps its count.
  * - Errors classified as not retryable (see `ExceptionClassifier`) go to the recoverer on their first
  *   failure.
  * - If the recoverer throws, the record is not committed: it is delivered again after the back-off's first
@@ -91,6 +94,18 @@ export class DefaultErrorHandler implements CommonErrorHandler {
   /** Picks a back-off per record and error; when it returns `undefined` the handler's own is used. */
   setBackOffFunction(fn: BackOffFunction | undefined): void {
     this.backOffFunction = fn;
+  }
+
+  /**
+   * Whether a failure with an error of another class starts the record's back-off again. With `true` (the
+   * default, as in Spring Kafka since 2.9), the count restarts when the previous error is not an instance of
+   * the new error's class (a subclass followed by its superclass continues the count; the reverse restarts
+   * it); causes are not compared. With `false`, the count goes on whatever the error. Spring's
+   * `setResetStateOnExceptionChange`.
+   * @default true
+   */
+  setResetStateOnExceptionChange(reset: boolean): void {
+    this.tracker.resetStateOnExceptionChange = reset;
   }
 
   /** Replaces the retry listeners. Spring's `setRetryListeners`. */
