@@ -39,6 +39,7 @@ import { KafkaListenerEndpointRegistry } from './listener/kafka-listener-endpoin
 import type { KafkaListenerOptions } from './listener/kafka-listener-options.js';
 import { KafkaParamsFactory } from './listener/kafka-params.factory.js';
 import type { ContainerEnvironment, ListenerEndpoint } from './listener/listener-endpoint.js';
+import { type FilterRef, ListenerErrorProxy } from './listener/listener-error-proxy.js';
 import { KAFKA_OBSERVER } from './metrics/kafka-metrics.js';
 import type { KafkaObserver } from './metrics/kafka-observer.js';
 import { RetryTopicConfigurer } from './retry-topic/retry-topic.configurer.js';
@@ -281,19 +282,39 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
         return method.apply(instance, args);
       };
     }
-    return this.externalContextCreator.create(
-      instance,
-      method,
-      methodName,
-      KAFKA_PARAMS_METADATA,
-      this.paramsFactory,
-      undefined,
-      undefined,
-      // Without exception filters to run, errors go straight to the error handler: Nest's fallback filter
-      // would log every failed delivery as an uncaught exception, before the error handler decides anything.
-      { guards: true, interceptors: true, filters: this.hasFilters(instance, method) },
-      KAFKA_CONTEXT_TYPE,
-    ) as ListenerEndpoint['invoke'];
+    const create = () =>
+      this.externalContextCreator.create(
+        instance,
+        method,
+        methodName,
+        KAFKA_PARAMS_METADATA,
+        this.paramsFactory,
+        undefined,
+        undefined,
+        // Without exception filters to run, errors go straight to the error handler: Nest's fallback filter
+        // would log every failed delivery as an uncaught exception, before the error handler decides anything.
+        { guards: true, interceptors: true, filters: this.hasFilters(instance, method) },
+        KAFKA_CONTEXT_TYPE,
+      ) as ListenerEndpoint['invoke'];
+    // A filter that fails must not replace the listener's error: Nest's error proxy is swapped for ours
+    // while `create` builds this listener's invoker (it is read synchronously, once, in `create`).
+    const creator = this.externalContextCreator as unknown as { externalErrorProxy?: unknown };
+    if (!('externalErrorProxy' in creator)) return create();
+    const nests = creator.externalErrorProxy;
+    const listener = `${instance.constructor?.name ?? 'Object'}.${methodName}`;
+    creator.externalErrorProxy = new ListenerErrorProxy(listener, () => this.filtersOf(instance, method));
+    try {
+      return create();
+    } finally {
+      creator.externalErrorProxy = nests;
+    }
+  }
+
+  /** The exception filters of a listener in the order Nest tries them: method, class, then global ones, the last declared first. */
+  private filtersOf(instance: object, method: Function): FilterRef[] {
+    const config = (this.externalContextCreator as unknown as { container?: { applicationConfig?: ApplicationConfig } }).container?.applicationConfig;
+    const meta = (t: object) => (Reflect.getMetadata(EXCEPTION_FILTERS_METADATA, t) as FilterRef[] | undefined) ?? [];
+    return [...(config?.getGlobalFilters() ?? []), ...meta(instance.constructor), ...meta(method)].reverse();
   }
 
   private paramsOf(instance: object, methodName: string): { index: number; type: number; data: string | undefined; key: string; pipes: unknown[] }[] {

@@ -13,7 +13,7 @@ import {
   type ConsumedRecord,
   type RetryListener,
 } from '@kafka-nest/core';
-import { BadRequestException, Logger } from '@nestjs/common';
+import { BadRequestException, ForbiddenException, Logger, UnauthorizedException } from '@nestjs/common';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const ctx = { listenerId: 'orders', groupId: 'orders-service' };
@@ -186,6 +186,17 @@ describe('DefaultErrorHandler: classification', () => {
     expect(handler.isRetryable(new TypeError('x is undefined'))).toBe(false);
     expect(handler.isRetryable(new ReferenceError('y is not defined'))).toBe(false);
     expect(handler.isRetryable(new Error('timeout'))).toBe(true);
+  });
+
+  it("judges a TypeError with a cause (fetch's 'fetch failed') by its cause, and does not retry guard refusals", () => {
+    const handler = new DefaultErrorHandler();
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    expect(handler.isRetryable(new TypeError('fetch failed', { cause: refused }))).toBe(true);
+    expect(handler.isRetryable(new TypeError('bad', { cause: new ReferenceError('y') }))).toBe(false);
+    expect(handler.isRetryable(new ForbiddenException())).toBe(false);
+    expect(handler.isRetryable(new UnauthorizedException())).toBe(false);
+    handler.addNotRetryableErrors(TypeError);
+    expect(handler.isRetryable(new TypeError('fetch failed', { cause: refused }))).toBe(false);
   });
 
   it('sends a not-retryable error to the recoverer on its first delivery', async () => {
