@@ -32,11 +32,12 @@ import { KafkaConfigurationError, KafkaNestError } from './kafka.errors.js';
 import { KafkaMetadataAccessor } from './kafka-metadata.accessor.js';
 import type { KafkaModuleOptions } from './kafka-module-options.interface.js';
 import { AckMode } from './listener/ack-mode.js';
-import { resolveConsumerProperties } from './listener/consumer-properties.js';
+import { CONSUMER_PROPERTY_NAMES, resolveConsumerProperties } from './listener/consumer-properties.js';
+import { didYouMean } from './listener/did-you-mean.js';
 import { deserializerFn, type Deserializer } from './listener/deserializers.js';
 import { KafkaListenerContainer } from './listener/kafka-listener.container.js';
 import { KafkaListenerEndpointRegistry } from './listener/kafka-listener-endpoint.registry.js';
-import type { KafkaListenerOptions } from './listener/kafka-listener-options.js';
+import { checkListenerOptionNames, type KafkaListenerOptions } from './listener/kafka-listener-options.js';
 import { KafkaParamsFactory } from './listener/kafka-params.factory.js';
 import type { ContainerEnvironment, ListenerEndpoint } from './listener/listener-endpoint.js';
 import { type FilterRef, ListenerErrorProxy } from './listener/listener-error-proxy.js';
@@ -175,6 +176,7 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
     const problem = (message: string) =>
       new KafkaConfigurationError(`@KafkaListener on ${listener}${opts.id ? ` (id '${opts.id}')` : ''}: ${message}`, listener);
     if (opts === null || typeof opts !== 'object') throw problem('options are required: @KafkaListener({ topics: [...] })');
+    checkListenerOptionNames(opts, CONSUMER_PROPERTY_NAMES, didYouMean, problem);
 
     const id = opts.id ?? (n === 0 ? listener : `${listener}#${n}`);
     if (typeof id !== 'string' || id === '') throw problem(`'id' must be a non-empty string`);
