@@ -34,8 +34,11 @@ export type DeadLetterTemplate = Pick<KafkaTemplate, 'send'> & Partial<Pick<Kafk
 export interface DeadLetterPublishingRecovererOptions {
   /**
    * Appended to the source topic to name the dead-letter topic, when no `destinationResolver` is given.
-   * Spring Kafka 3.3+ names its non-blocking-retry DLTs with `'-dlt'`.
-   * @default '.DLT' (Spring's `DeadLetterPublishingRecoverer` default)
+   * `'.DLT'` is this project's deliberate default: it was Spring Kafka's `DeadLetterPublishingRecoverer`
+   * default up to 3.2, and many existing topics are named so. Spring Kafka 3.3 and later default to
+   * `'-dlt'` (as their `@RetryableTopic` does); pass `suffix: '-dlt'` to share dead-letter topics with such
+   * an application.
+   * @default '.DLT'
    */
   readonly suffix?: string;
   /**
@@ -125,7 +128,7 @@ function findDeserializationError(error: unknown): DeserializationError | undefi
  */
 export class DeadLetterPublishingRecoverer implements ConsumerRecordRecoverer {
   private readonly logger = new Logger(DeadLetterPublishingRecoverer.name);
-  /** @default '.DLT' */
+  /** @default '.DLT' (Spring Kafka 3.3+: '-dlt'; see the `suffix` option) */
   readonly suffix: string;
   private readonly resolver: DeadLetterDestinationResolver | undefined;
   private readonly headersFunction: DeadLetterPublishingRecovererOptions['headersFunction'];

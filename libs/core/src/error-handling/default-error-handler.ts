@@ -13,7 +13,7 @@ import type {
   TopicToCreate,
 } from './common-error-handler.js';
 import { type ConsumerRecordRecovererLike, invokeRecoverer } from './consumer-record-recoverer.js';
-import { BatchListenerFailedError } from './error-handling.errors.js';
+import { BatchListenerFailedError, ErrorHandlingConfigurationError } from './error-handling.errors.js';
 import { type ErrorClass, ExceptionClassifier } from './exception-classifier.js';
 import { FailedRecordTracker } from './failed-record-tracker.js';
 
@@ -77,6 +77,7 @@ export class DefaultErrorHandler implements CommonErrorHandler {
   readonly backOff: BackOff;
   private backOffFunction: BackOffFunction | undefined;
   private retryListeners: readonly RetryListener[] = [];
+  private ackAfterHandle = true;
 
   /** `new DefaultErrorHandler(backOff)` is accepted too, as in Spring. */
   constructor(backOff: BackOff);
@@ -106,6 +107,24 @@ export class DefaultErrorHandler implements CommonErrorHandler {
    */
   setResetStateOnExceptionChange(reset: boolean): void {
     this.tracker.resetStateOnExceptionChange = reset;
+  }
+
+  /**
+   * Whether the container commits a record this handler recovered (in the manual ack modes too). With
+   * false, its offset is committed only with the next record the listener processes (or acknowledges).
+   * Spring's `setAckAfterHandle`.
+   * @default true
+   */
+  setAckAfterHandle(ack: boolean): void {
+    if (typeof ack !== 'boolean') {
+      throw new ErrorHandlingConfigurationError(`DefaultErrorHandler.setAckAfterHandle takes true or false, got ${JSON.stringify(ack)}`, 'ackAfterHandle', ack);
+    }
+    this.ackAfterHandle = ack;
+  }
+
+  /** See `setAckAfterHandle`. Spring's `isAckAfterHandle`. */
+  isAckAfterHandle(): boolean {
+    return this.ackAfterHandle;
   }
 
   /** Replaces the retry listeners. Spring's `setRetryListeners`. */
@@ -162,13 +181,13 @@ export class DefaultErrorHandler implements CommonErrorHandler {
       const attempt = this.deliveryAttempt(record, ctx);
       this.tracker.clear(record, ctx);
       this.notify('failedDelivery', (l) => l.failedDelivery?.(record, error, attempt));
-      return (await this.recover(record, error, ctx)) ? { action: 'skip' } : this.redeliverAfterRecoveryFailure(record, error);
+      return (await this.recover(record, error, ctx)) ? this.redeliverAfterRecoveryFailure(record, error) : { action: 'skip' };
     }
     const failed = this.tracker.failed(record, error, ctx, () => this.backOffFor(record, error));
     this.notify('failedDelivery', (l) => l.failedDelivery?.(record, error, failed.deliveries));
     const delayMs = failed.execution.nextBackOff();
     if (delayMs !== STOP) return { action: 'retry', delayMs };
-    return (await this.recover(record, error, ctx)) ? { action: 'skip' } : this.redeliverAfterRecoveryFailure(record, error);
+    return (await this.recover(record, error, ctx)) ? this.redeliverAfterRecoveryFailure(record, error) : { action: 'skip' };
   }
 
   async handleBatch(records: readonly ConsumedRecord[], error: Error, ctx: ListenerFailureContext): Promise<BatchErrorHandlingResult> {
@@ -202,15 +221,18 @@ export class DefaultErrorHandler implements CommonErrorHandler {
     }
     this.tracker.clear(first, ctx);
     for (let i = 0; i < records.length; i++) {
-      if (!(await this.recover(records[i]!, error, ctx))) {
+      const failure = await this.recover(records[i]!, error, ctx);
+      if (failure) {
+        this.notify('batchRecoveryFailed', (l) => l.batchRecoveryFailed?.(records, error, failure));
         return { committed: i, then: this.redeliverAfterRecoveryFailure(records[i]!, error) };
       }
     }
+    this.notify('batchRecovered', (l) => l.batchRecovered?.(records, error));
     return { committed: records.length, then: { action: 'skip' } };
   }
 
-  /** Hands the record to the recoverer; true when it succeeded. */
-  private async recover(record: ConsumedRecord, error: Error, ctx: ListenerFailureContext): Promise<boolean> {
+  /** Hands the record to the recoverer; returns the recoverer's error when it failed, undefined when it succeeded. */
+  private async recover(record: ConsumedRecord, error: Error, ctx: ListenerFailureContext): Promise<Error | undefined> {
     try {
       await invokeRecoverer(this.recoverer, record, error, ctx);
     } catch (thrown) {
@@ -222,11 +244,11 @@ export class DefaultErrorHandler implements CommonErrorHandler {
         failure.stack,
       );
       this.notify('recoveryFailed', (l) => l.recoveryFailed?.(record, error, failure));
-      return false;
+      return failure;
     }
     this.tracker.clear(record, ctx);
     this.notify('recovered', (l) => l.recovered?.(record, error));
-    return true;
+    return undefined;
   }
 
   /**

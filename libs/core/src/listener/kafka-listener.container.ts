@@ -45,6 +45,8 @@ const enum Outcome {
   AGAIN,
   /** Leave the rest of this fetch: a back-off was scheduled, the container stops, or it is stopping. */
   HALT,
+  /** Recovered by an error handler whose `isAckAfterHandle()` is false: go on, but commit nothing for it. */
+  RECOVERED,
 }
 
 interface Child {
@@ -456,6 +458,8 @@ export class KafkaListenerContainer implements MessageListenerContainer {
           // between two polls; and the heartbeat below is sent if due.
           i--;
           await nextTurn();
+        } else if (outcome === Outcome.RECOVERED) {
+          lastDone = record.offset;
         } else {
           lastDone = record.offset;
           if (mode === AckMode.BATCH) {
@@ -543,6 +547,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
   private async apply(result: ErrorHandlingResult, b: TransportBatch, child: Child, record: ConsumedRecord, single: boolean): Promise<Outcome> {
     switch (result.action) {
       case 'skip':
+        if (this.errorHandler.isAckAfterHandle?.() === false) return Outcome.RECOVERED;
         // A recovered record counts as acknowledged in the manual modes too (Spring's ackAfterHandle).
         if (single && (this.endpoint.ackMode === AckMode.MANUAL || this.endpoint.ackMode === AckMode.MANUAL_IMMEDIATE)) {
           await this.acknowledged(b, record.offset);
@@ -594,9 +599,9 @@ export class KafkaListenerContainer implements MessageListenerContainer {
         this.reportHandled(b, result, 1);
         const next = await this.apply(result, b, child, bad, true);
         if (next === Outcome.HALT) break;
-        if (next === Outcome.DONE) {
+        if (next === Outcome.DONE || next === Outcome.RECOVERED) {
           b.resolveOffset(bad.offset);
-          await this.commit(b, bad.offset + 1);
+          if (next === Outcome.DONE) await this.commit(b, bad.offset + 1);
           start++;
         } else {
           await this.beforeRetry(b);
@@ -692,10 +697,11 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     }
     if (committed === records.length) return { advance: committed, outcome: Outcome.DONE, complete: -1 };
     const outcome = await this.apply(result.then, b, child, records[committed], false);
-    if (outcome === Outcome.DONE) {
+    if (outcome === Outcome.DONE || outcome === Outcome.RECOVERED) {
       // Skipped: every record from `committed` on is recovered.
-      await this.completeBatch(b, records[records.length - 1].offset, true);
-      return { advance: records.length, outcome, complete: -1 };
+      if (outcome === Outcome.DONE) await this.completeBatch(b, records[records.length - 1].offset, true);
+      else b.resolveOffset(records[records.length - 1].offset);
+      return { advance: records.length, outcome: Outcome.DONE, complete: -1 };
     }
     return { advance: committed, outcome, complete: -1 };
   }
