@@ -16,10 +16,12 @@ import {
   logLevel,
   type LogEntry,
   type Message,
+  PartitionAssigners,
   Partitioners,
   type Producer,
 } from 'kafkajs';
 import type { ConsumedRecord } from '../listener/consumed-record.js';
+import { RangeAssigner } from './range-assigner.js';
 import type {
   KafkaClientOptions,
   KafkaTransport,
@@ -233,6 +235,10 @@ class KafkajsConsumer implements TransportConsumer {
       sessionTimeout: config.sessionTimeoutMs,
       heartbeatInterval: config.heartbeatIntervalMs,
       rebalanceTimeout: config.rebalanceTimeoutMs,
+      // Kafka's range semantics (each topic to the members subscribed to it), so that listeners sharing a
+      // groupId on different topics all get partitions. kafkajs's round-robin is offered second, only so that
+      // members of an earlier kafka-nest (or plain kafkajs) can share the group during a rolling upgrade.
+      partitionAssigners: [RangeAssigner, PartitionAssigners.roundRobin],
       ...(config.fetchMinBytes !== undefined && { minBytes: config.fetchMinBytes }),
       ...(config.fetchMaxBytes !== undefined && { maxBytes: config.fetchMaxBytes }),
       ...(config.fetchMaxWaitMs !== undefined && { maxWaitTimeInMs: config.fetchMaxWaitMs }),
