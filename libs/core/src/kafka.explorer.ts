@@ -83,6 +83,7 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
       client: this.options.client,
       transport: this.options.transport ?? new KafkajsTransport(),
       shutdownTimeoutMs: this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
+      startupTimeoutMs: this.startupTimeoutMs(),
       observer: this.observer,
     };
     const seen = new Set<object>();
@@ -133,6 +134,17 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
     if (failures.length === 1) throw failures[0];
     const lines = failures.map((e) => `- ${e instanceof Error ? e.message : String(e)}`);
     throw new KafkaNestError(`${failures.length} listeners could not start:\n${lines.join('\n')}`, { cause: new AggregateError(failures) });
+  }
+
+  private startupTimeoutMs(): number | undefined {
+    const value = this.options.startupTimeoutMs;
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      throw new KafkaConfigurationError(
+        `KafkaModule option 'startupTimeoutMs' must be a positive number of milliseconds (above the listeners' session.timeout.ms), got ${JSON.stringify(value)}`,
+      );
+    }
+    return value;
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -14,6 +14,7 @@ import { Logger } from '@nestjs/common';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { CommonErrorHandler, ErrorHandlingResult, ListenerFailureContext } from '../error-handling/common-error-handler.js';
 import { KafkaNestError, ListenerExecutionFailedError } from '../kafka.errors.js';
+import { defaultStartupTimeoutMs, NotAdmittedError, startUntilAdmitted } from './group-admission.js';
 import type { TopicPartitions, TransportAdmin, TransportBatch, TransportConsumer } from '../transport/kafka-transport.js';
 import { AckMode } from './ack-mode.js';
 import type { Acknowledgment } from './acknowledgment.js';
@@ -217,7 +218,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     if (!this.running) return;
     this.children = Array.from({ length: endpoint.concurrency }, (_, index) => this.createChild(index));
     try {
-      await Promise.all(this.children.map((child) => this.runChild(child)));
+      await Promise.all(this.children.map((child) => this.admit(child)));
     } catch (err) {
       this.running = false;
       await this.tearDown();
@@ -233,9 +234,50 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     if (endpoint.concurrency > 1) void this.warnIfIdleConsumers();
   }
 
+  /** Starts a consumer, retrying while its group does not admit it yet (see `group-admission.ts`). */
+  private admit(first: Child): Promise<void> {
+    let child = first;
+    const { sessionTimeoutMs } = this.endpoint.properties.consumer;
+    const timeoutMs = this.env.startupTimeoutMs ?? defaultStartupTimeoutMs(sessionTimeoutMs);
+    return startUntilAdmitted({
+      start: () => this.runChild(child),
+      replace: async () => {
+        await child.consumer.disconnect().catch(() => undefined);
+        const fresh = this.createChild(child.index);
+        this.children[this.children.indexOf(child)] = fresh;
+        child = fresh;
+      },
+      wanted: () => this.running,
+      sleep: (ms) =>
+        new Promise<void>((resolve) => {
+          const wait = { timer: setTimeout(() => this.pendingRestarts.delete(wait) && resolve(), ms), resolve };
+          this.pendingRestarts.add(wait);
+        }),
+      waiting: (reason, attempt) => {
+        const line =
+          `consumer ${child.index} of listener '${this.id}' is waiting for group '${this.groupId}' to admit it (${reason}); ` +
+          `after a crash, the previous instance's members keep their places until their session times out ` +
+          `(session.timeout.ms ${sessionTimeoutMs}); retrying for up to ${timeoutMs} ms ('startupTimeoutMs')`;
+        if (attempt === 1) this.logger.warn(line);
+        else this.logger.debug(line);
+      },
+      timeoutMs,
+    });
+  }
+
   /** Why a consumer could not connect, subscribe or join, and what to do about it. */
   private startupProblem(err: unknown): string {
     const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof NotAdmittedError) {
+      const session = this.endpoint.properties.consumer.sessionTimeoutMs;
+      return (
+        `group '${this.groupId}' did not admit its consumer within ${err.waitedMs} ms (last attempt: ${err.reason}). ` +
+        `Members of a previous run that did not leave (a crashed instance) keep their places until their session times out ` +
+        `(session.timeout.ms, ${session} here), and the rebalance that admits new members can take as long as the longest ` +
+        `max.poll.interval.ms of the members; raise 'startupTimeoutMs' above that, or see who holds the group with ` +
+        `kafka-consumer-groups.sh --describe --members --group ${this.groupId}`
+      );
+    }
     const type = kafkaErrorType(err);
     if (type === 'INVALID_SESSION_TIMEOUT') {
       return `${message} (${type}); set 'session.timeout.ms' (${this.endpoint.properties.consumer.sessionTimeoutMs}) within the broker's group.min.session.timeout.ms and group.max.session.timeout.ms (Kafka's defaults: 6000 and 1800000)`;

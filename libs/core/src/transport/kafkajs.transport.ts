@@ -5,6 +5,7 @@
  * listener container resolves and commits offsets itself, so each ack mode's commit points are exact.
  * kafkajs log lines go to Nest's `Logger` under the context `kafkajs`.
  */
+import { createRequire } from 'node:module';
 import { Logger } from '@nestjs/common';
 import {
   type Admin,
@@ -38,6 +39,29 @@ import type {
 } from './kafka-transport.js';
 
 const logger = new Logger('kafkajs');
+
+/** kafkajs's table of Kafka error codes: `{ type, code, message }`, the messages its errors carry. */
+const KAFKA_ERRORS: readonly { type: string; message: string }[] = (
+  createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { errorCodes: { type: string; message: string }[] }
+).errorCodes;
+
+/**
+ * kafkajs rethrows some protocol errors (REBALANCE_IN_PROGRESS from a join, among others) as a plain
+ * `KafkaJSError` that keeps the message but drops the error's `type`. Sets `type` again, from the message,
+ * on the first error of the chain that has none and whose message is one of Kafka's, so that callers can
+ * tell the errors apart.
+ */
+function restoreKafkaErrorType(error: Error): Error {
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (typeof (e as { type?: unknown }).type === 'string') return error;
+    const known = KAFKA_ERRORS.find((k) => k.message === (e as { message?: unknown }).message);
+    if (known) {
+      Object.defineProperty(e, 'type', { value: known.type, enumerable: false, configurable: true, writable: true });
+      return error;
+    }
+  }
+  return error;
+}
 
 function logCreator() {
   return ({ level, log }: LogEntry) => {
@@ -269,7 +293,7 @@ class KafkajsConsumer implements TransportConsumer {
     const pending = this.firstJoin;
     if (!pending) return false;
     this.firstJoin = undefined;
-    if (error) pending.reject(error);
+    if (error) pending.reject(restoreKafkaErrorType(error));
     else pending.resolve();
     return true;
   }
