@@ -65,7 +65,7 @@ describe('DefaultErrorHandler: default classification, end to end', () => {
     expect(errors).toHaveLength(3);
     expect(errors[0]).toBeInstanceOf(TypeError);
     expect(errors[0]!.message).toBe('fetch failed');
-    expect(headersOf(dead)[DltHeaders.EXCEPTION_FQCN]).toEqual(Buffer.from('TypeError'));
+    expect(headersOf(dead)[DltHeaders.EXCEPTION_CAUSE_FQCN]).toEqual(Buffer.from('TypeError'));
   });
 
   it("dead-letters a record a guard refuses on its first delivery (ForbiddenException is not retried)", async () => {
@@ -89,7 +89,7 @@ describe('DefaultErrorHandler: default classification, end to end', () => {
     const dead = await getSingleRecord(env.broker, 'orders.DLT');
     await waitForCommit(env.broker, 'guarded', 'orders', 0, 1);
     expect(checks).toBe(1);
-    expect(headersOf(dead)[DltHeaders.EXCEPTION_FQCN]).toEqual(Buffer.from('ForbiddenException'));
+    expect(headersOf(dead)[DltHeaders.EXCEPTION_CAUSE_FQCN]).toEqual(Buffer.from('ForbiddenException'));
   });
 
   it("keeps the listener's error when a global catch-all HTTP filter throws, and names the filter in one warning", async () => {
@@ -116,7 +116,7 @@ describe('DefaultErrorHandler: default classification, end to end', () => {
     const dead = await getSingleRecord(env.broker, 'orders.DLT');
     expect(deliveries).toBe(3);
     const h = headersOf(dead);
-    expect(h[DltHeaders.EXCEPTION_FQCN]).toEqual(Buffer.from('OrderRejectedError'));
+    expect(h[DltHeaders.EXCEPTION_CAUSE_FQCN]).toEqual(Buffer.from('OrderRejectedError'));
     expect(h[DltHeaders.EXCEPTION_MESSAGE]).toEqual(Buffer.from('credit limit exceeded'));
     const warnings = logger.lines('warn').filter((l) => l.includes('exception filter'));
     expect(warnings).toHaveLength(1);

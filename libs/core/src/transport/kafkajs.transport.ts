@@ -107,6 +107,21 @@ function toHeaders(headers: KafkajsHeaders): Readonly<Record<string, Buffer | un
   return out ?? NO_HEADERS;
 }
 
+const NO_HEADER_VALUES: Readonly<Record<string, readonly Buffer[]>> = Object.freeze({});
+
+/** Every value of each header, in order (kafkajs gives a header sent more than once as an array). */
+function toHeaderValues(headers: KafkajsHeaders): Readonly<Record<string, readonly Buffer[]>> {
+  if (!headers) return NO_HEADER_VALUES;
+  let out: Record<string, Buffer[]> | undefined;
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name)) continue;
+    const v = headers[name];
+    const values = v === undefined ? [] : Array.isArray(v) ? v : [v];
+    (out ??= {})[name] = values.map((x) => (typeof x === 'string' ? Buffer.from(x) : x));
+  }
+  return out ?? NO_HEADER_VALUES;
+}
+
 /**
  * `Number(s)` for the decimal strings kafkajs gives offsets and timestamps as: a digit loop takes half the
  * time (two per record add up). Anything else (a sign, more digits than a double holds exactly) goes to `Number`.
@@ -148,6 +163,7 @@ export class KafkajsRecord implements ConsumedRecord {
   private offsetValue = Number.NaN;
   private timestampValue = Number.NaN;
   private headersValue: Readonly<Record<string, Buffer | undefined>> | undefined;
+  private headerValuesValue: Readonly<Record<string, readonly Buffer[]>> | undefined;
 
   constructor(
     readonly topic: string,
@@ -182,6 +198,10 @@ export class KafkajsRecord implements ConsumedRecord {
 
   get headers(): Readonly<Record<string, Buffer | undefined>> {
     return (this.headersValue ??= toHeaders(this.message.headers));
+  }
+
+  get headerValues(): Readonly<Record<string, readonly Buffer[]>> {
+    return (this.headerValuesValue ??= toHeaderValues(this.message.headers));
   }
 
   /** Plain data for logs, `JSON.stringify` and test assertions. */
@@ -410,7 +430,7 @@ class KafkajsProducer implements TransportProducer {
     const messages: Message[] = records.map((r) => ({
       key: r.key,
       value: r.value,
-      ...(r.headers && { headers: { ...r.headers } }),
+      ...(r.headers && { headers: { ...r.headers } as Message['headers'] }),
       ...(r.partition !== undefined && { partition: r.partition }),
       ...(r.timestamp !== undefined && { timestamp: String(r.timestamp) }),
     }));
