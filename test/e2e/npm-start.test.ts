@@ -68,17 +68,25 @@ afterEach(() => {
 });
 
 describe('npm start', () => {
-  it('starts the embedded broker, prints the demo progress, and stops on SIGTERM', async () => {
-    const app = npmStart({ PORT: '0' });
-    running = app.child;
-    await waitFor(() => /\[progress\] orders: [1-9]\d* processed/.test(app.output()), {
+  it('starts the embedded broker, prints the demo progress, and stops, with npm, on SIGTERM to the npm process', async () => {
+    // `npm start` itself: npm runs the script in a shell, and a SIGTERM to npm must reach the application.
+    const npm = spawn('npm', ['start', '--silent'], { cwd: ROOT, env: { ...process.env, PORT: '0', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    running = npm;
+    let text = '';
+    npm.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+    npm.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+    const exit = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+    await waitFor(() => /\[progress\] orders: [1-9]\d* processed/.test(text), {
       timeoutMs: 20_000,
-      message: `a progress line with processed orders; output so far:\n${app.output()}`,
+      message: `a progress line with processed orders; output so far:\n${text}`,
     });
-    expect(app.output()).toMatch(/No KAFKA_BROKERS set: started the embedded Kafka broker at 127\.0\.0\.1:\d+/);
-    expect(app.output()).toMatch(/kafka-nest sample listening on http:\/\/127\.0\.0\.1:\d+/);
-    app.child.kill('SIGTERM');
-    expect(await app.exit).toBe(0);
+    expect(text).toMatch(/No KAFKA_BROKERS set: started the embedded Kafka broker at 127\.0\.0\.1:\d+/);
+    expect(text).toMatch(/kafka-nest sample listening on http:\/\/127\.0\.0\.1:\d+/);
+    strays = descendants(npm.pid!);
+    expect(strays.length).toBeGreaterThan(0);
+    npm.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    await waitFor(() => strays.every((pid) => !alive(pid)), { timeoutMs: 10_000, message: `the application (pids ${strays.join(', ')}) to stop` });
   });
 
   it('refuses a malformed KAFKA_BROKERS with exit code 1 and the expected form', async () => {
@@ -87,21 +95,6 @@ describe('npm start', () => {
     expect(await app.exit).toBe(1);
     expect(app.output()).toMatch(/^error: KAFKA_BROKERS/m);
     expect(app.output()).toMatch(/host:port/);
-  });
-
-  it('stops, with the npm process, when SIGTERM is sent to npm (the application does not outlive it)', async () => {
-    const npm = spawn('npm', ['start', '--silent'], { cwd: ROOT, env: { ...process.env, PORT: '0', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    running = npm;
-    let text = '';
-    npm.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-    npm.stderr!.on('data', (d: Buffer) => (text += d.toString()));
-    const exit = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
-    await waitFor(() => /kafka-nest sample listening on/.test(text), { timeoutMs: 20_000, message: `the listening line; output so far:\n${text}` });
-    strays = descendants(npm.pid!);
-    expect(strays.length).toBeGreaterThan(0);
-    npm.kill('SIGTERM');
-    expect(await exit).toBe(0);
-    await waitFor(() => strays.every((pid) => !alive(pid)), { timeoutMs: 10_000, message: `the application (pids ${strays.join(', ')}) to stop` });
   });
 
   it('says in one line that PORT is in use, naming HOST and PORT, and exits 1', async () => {

@@ -4,6 +4,7 @@
  * its session times out) is retried until admitted, up to a start-up timeout, instead of failing start-up
  * with a misleading hint. Internal.
  */
+import { KafkaNestError } from '../kafka.errors.js';
 
 /** Kafka errors that mean "not admitted yet": the same join, made again later, succeeds. */
 const RETRIABLE_GROUP_ERRORS: ReadonlySet<string> = new Set([
@@ -53,7 +54,7 @@ export function admissionRetryDelayMs(attempt: number): number {
 }
 
 /** A consumer was still not admitted to its group when the start-up timeout ran out. */
-export class NotAdmittedError extends Error {
+export class NotAdmittedError extends KafkaNestError {
   override name = 'NotAdmittedError';
 
   constructor(

@@ -243,9 +243,9 @@ export class KafkaListenerContainer implements MessageListenerContainer {
       start: () => this.runChild(child),
       replace: async () => {
         await child.consumer.disconnect().catch(() => undefined);
-        const fresh = this.createChild(child.index);
-        this.children[this.children.indexOf(child)] = fresh;
-        child = fresh;
+        const at = this.children.indexOf(child);
+        if (at < 0) return; // torn down meanwhile (a stop): nothing more is made
+        child = this.children[at] = this.createChild(child.index);
       },
       wanted: () => this.running,
       sleep: (ms) =>

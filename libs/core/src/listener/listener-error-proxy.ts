@@ -71,9 +71,8 @@ export class ListenerErrorProxy {
 
   private warnOnce(original: unknown, thrown: unknown): void {
     const filter = selectedFilterName(this.filters(), original) ?? 'an exception filter';
-    const key = filter;
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
+    if (this.warned.has(filter)) return;
+    this.warned.add(filter);
     const what = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
     const originalName = original instanceof Error ? original.name : typeof original;
     this.logger.warn(

@@ -46,10 +46,11 @@ export function rangeAssign(
 /** kafkajs's `Cluster`, with the `metadata({ topics })` its JavaScript takes (its types omit the argument). */
 interface MetadataCluster {
   metadata(options: { topics: string[] }): Promise<{ topicMetadata: { topic: string; partitionMetadata: unknown[] }[] }>;
+  findTopicPartitionMetadata(topic: string): unknown[];
 }
 
 /** The `range` assigner for kafkajs's `partitionAssigners`. */
-export const RangeAssigner: PartitionAssigner = ({ cluster }): Assigner => ({
+export const RangeAssigner: PartitionAssigner = ({ cluster, logger }): Assigner => ({
   name: RANGE_PROTOCOL,
   version: 0,
 
@@ -62,9 +63,22 @@ export const RangeAssigner: PartitionAssigner = ({ cluster }): Assigner => ({
     // The leader's own metadata covers only its topics: ask for the whole group's, in one request.
     const topics = [...new Set([...subscriptions.values()].flat())];
     const counts = new Map<string, number>();
+    const metadataCluster = cluster as unknown as MetadataCluster;
     if (topics.length > 0) {
-      const metadata = await (cluster as unknown as MetadataCluster).metadata({ topics });
-      for (const t of metadata.topicMetadata) counts.set(t.topic, t.partitionMetadata.length);
+      try {
+        const metadata = await metadataCluster.metadata({ topics });
+        for (const t of metadata.topicMetadata) counts.set(t.topic, t.partitionMetadata.length);
+      } catch (err) {
+        // A topic of another member that cannot be described (deleted, not authorized): assign what is known.
+        logger.warn(`range assignor: no metadata for the group's topics (${err instanceof Error ? err.message : String(err)}); assigning the topics already known`, { topics });
+        for (const topic of topics) {
+          try {
+            counts.set(topic, metadataCluster.findTopicPartitionMetadata(topic).length);
+          } catch {
+            // not loaded: no partitions to assign for it
+          }
+        }
+      }
     }
     const assignment = rangeAssign(subscriptions, counts);
     return [...assignment].map(([memberId, partitions]) => ({
