@@ -63,6 +63,15 @@ export interface KafkaModuleOptions {
   /** How long `app.close()` waits for handlers in flight. @default 10000 */
   shutdownTimeoutMs?: number;
   /**
+   * How long each listener consumer may wait at start-up for its group to admit it. Group errors that pass
+   * (a request to the group coordinator timing out, `REBALANCE_IN_PROGRESS`, `NOT_COORDINATOR`...) are
+   * retried until then, with a log line saying what the consumer waits for: after a crash, the previous
+   * instance's members hold their places until their session times out. Keep it above
+   * `session.timeout.ms`. (No Spring counterpart: a Spring container polls on in the background.)
+   * @default twice the listener's `session.timeout.ms`, at least 60000 (90000 with the default 45 s session)
+   */
+  startupTimeoutMs?: number;
+  /**
    * Prometheus metrics (prom-client): `true` registers them on prom-client's default registry, or give
    * `{ registry, prefix }`. See `KafkaMetrics` for the list. @default off
    */

@@ -12,8 +12,8 @@ import { KafkajsTransport } from '../transport/kafkajs.transport.js';
 export interface RecordOptions {
   /** Strings are sent as UTF-8, Buffers as they are; numbers as their decimal string. @default null */
   key?: Buffer | string | number | null;
-  /** Header values: strings as UTF-8, Buffers as they are. */
-  headers?: Record<string, Buffer | string>;
+  /** Header values: strings as UTF-8, Buffers as they are; an array sends the header once per value, in order. */
+  headers?: Record<string, Buffer | string | readonly (Buffer | string)[]>;
   /** @default chosen by the partitioner from the key (murmur2, as Java's), round robin without one */
   partition?: number;
   /** Record timestamp in ms since the epoch. @default now */

@@ -110,7 +110,8 @@ export interface TransportConsumer {
 export interface TransportProducerRecord {
   readonly key: Buffer | string | null;
   readonly value: Buffer | string | null;
-  readonly headers?: Readonly<Record<string, Buffer | string>>;
+  /** An array value: the header once per value, in order. */
+  readonly headers?: Readonly<Record<string, Buffer | string | readonly (Buffer | string)[]>>;
   readonly partition?: number;
   readonly timestamp?: number;
 }

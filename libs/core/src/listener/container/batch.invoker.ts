@@ -74,8 +74,9 @@ export class BatchListenerInvoker implements ListenerInvoker {
         metrics.handled(b, result, 1);
         const next = await failures.apply(result, b, backoffs, bad, true);
         if (next === Outcome.HALT) break;
-        if (next === Outcome.DONE) {
-          await offsets.recovered(b, bad.offset);
+        if (next === Outcome.DONE || next === Outcome.RECOVERED) {
+          if (next === Outcome.DONE) await offsets.recovered(b, bad.offset);
+          else offsets.recoveredUncommitted(b, bad.offset);
           start++;
         } else {
           await this.beforeRetry(b);
@@ -162,10 +163,12 @@ export class BatchListenerInvoker implements ListenerInvoker {
     if (committed > 0) await offsets.recovered(b, records[committed - 1].offset);
     if (committed === records.length) return { advance: committed, outcome: Outcome.DONE, complete: -1 };
     const outcome = await failures.apply(result.then, b, backoffs, records[committed], false);
-    if (outcome === Outcome.DONE) {
+    if (outcome === Outcome.DONE || outcome === Outcome.RECOVERED) {
       // Skipped: every record from `committed` on is recovered.
-      await offsets.recovered(b, records[records.length - 1].offset);
-      return { advance: records.length, outcome, complete: -1 };
+      const last = records[records.length - 1].offset;
+      if (outcome === Outcome.DONE) await offsets.recovered(b, last);
+      else offsets.recoveredUncommitted(b, last);
+      return { advance: records.length, outcome: Outcome.DONE, complete: -1 };
     }
     return { advance: committed, outcome, complete: -1 };
   }

@@ -105,6 +105,8 @@ export class DeliveryFailures {
   async apply(result: ErrorHandlingResult, b: TransportBatch, backoffs: BackOffScheduler, record: ConsumedRecord, single: boolean): Promise<Outcome> {
     switch (result.action) {
       case 'skip':
+        // An error handler may ask that what it recovered is not committed yet (Spring's ackAfterHandle false).
+        if (this.errorHandler.isAckAfterHandle?.() === false) return Outcome.RECOVERED;
         // A recovered record counts as acknowledged in the manual modes too (Spring's ackAfterHandle).
         if (single && this.offsets.manual) await this.offsets.acknowledged(b, record.offset);
         return Outcome.DONE;

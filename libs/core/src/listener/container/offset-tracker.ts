@@ -9,6 +9,9 @@
  *   (`recordFetchEnded`), MANUAL/MANUAL_IMMEDIATE only when acknowledged;
  * - `chunkDone`: a batch listener processed a chunk; committed in RECORD and BATCH modes;
  * - `recovered`: the error handler recovered records of a batch; committed in every mode;
+ * - `recoveredUncommitted`: the error handler recovered records and says not to commit them
+ *   (`isAckAfterHandle()` false, Spring's ackAfterHandle): the fetch position moves past them, and their
+ *   offsets are committed only with the next record processed (or acknowledged);
  * - `acknowledged`: the listener acknowledged (`@Ack()`) a record it was handed, or a record it failed on
  *   was recovered in a manual mode (Spring's ackAfterHandle); queued (MANUAL) or committed (MANUAL_IMMEDIATE);
  * - `recordFetchEnded` / `batchFetchEnded`: the loop over a fetch ended: the fetch position moves past the
@@ -74,6 +77,16 @@ export class OffsetTracker {
       return this.commit(b, offset + 1, busy);
     }
     return undefined;
+  }
+
+  /**
+   * The error handler recovered records up to `lastOffset` of `b` and its `isAckAfterHandle()` is false:
+   * the fetch position moves past them (at the end of a record listener's loop, with `progress`), nothing is
+   * committed for them now.
+   */
+  recoveredUncommitted(b: TransportBatch, lastOffset: number, progress?: FetchProgress): void {
+    if (progress) progress.lastDone = lastOffset;
+    else b.resolveOffset(lastOffset);
   }
 
   /** A record listener's loop over `b` ended (done, halted, stopping or failed): settles what it did. */

@@ -56,6 +56,8 @@ export class RecordListenerInvoker implements ListenerInvoker {
           // between two polls; and the heartbeat below is sent if due.
           i--;
           await nextTurn();
+        } else if (outcome === Outcome.RECOVERED) {
+          offsets.recoveredUncommitted(b, record.offset, progress);
         } else {
           const commit = offsets.recordDone(b, record.offset, progress, busy);
           if (commit) await commit;
