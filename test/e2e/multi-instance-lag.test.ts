@@ -4,6 +4,7 @@
  * dashboard's `sum by (group, topic, partition)` over their scrapes equals the broker's own lag for the group,
  * and `max by (group, topic)` of `kafka_nest_consumer_group_lag` equals the group's total.
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { ChildApp, type ChildMessage } from '@kafka-nest/testing';
@@ -48,6 +49,15 @@ async function seed(brokers: string[]): Promise<void> {
 }
 
 describe('kafka_nest_consumer_lag across instances of one group', () => {
+  it('the Grafana dashboard aggregates as this test does: lag summed per partition, group lag by max', () => {
+    const dashboard = JSON.parse(readFileSync(new URL('../../ops/grafana/kafka-nest-dashboard.json', import.meta.url), 'utf8')) as {
+      panels: { targets: { expr: string }[] }[];
+    };
+    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    expect(exprs).toContain('sum by (group, topic, partition) (kafka_nest_consumer_lag)');
+    expect(exprs).toContain('max by (group, topic) (kafka_nest_consumer_group_lag)');
+  });
+
   it.each([2, 3])('%i instances: the dashboard sum equals the broker lag, each partition counted once', async (count) => {
     env.broker.createTopics({ name: 'orders', partitions: PARTITIONS });
     await seed(env.broker.brokers);
