@@ -22,6 +22,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import type { ConsumedRecord } from '../listener/consumed-record.js';
+import { fixKafkajsRequestQueue } from './kafkajs-request-queue.js';
 import { RangeAssigner } from './range-assigner.js';
 import type {
   KafkaClientOptions,
@@ -545,8 +546,15 @@ class KafkajsAdmin implements TransportAdmin {
   }
 }
 
-/** `KafkaTransport` on kafkajs 2.x. ssl, sasl, retry and timeouts of `KafkaClientOptions` pass through. */
+/**
+ * `KafkaTransport` on kafkajs 2.x. ssl, sasl, retry and timeouts of `KafkaClientOptions` pass through.
+ * Creating one fixes kafkajs's idle request-queue timer (see `kafkajs-request-queue.ts`).
+ */
 export class KafkajsTransport implements KafkaTransport {
+  constructor() {
+    fixKafkajsRequestQueue();
+  }
+
   createConsumer(client: KafkaClientOptions, config: TransportConsumerConfig): TransportConsumer {
     return new KafkajsConsumer(client, config);
   }
