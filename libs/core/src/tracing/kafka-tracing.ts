@@ -78,7 +78,10 @@ const HEADERS_GETTER: TextMapGetter<Readonly<Record<string, Buffer | undefined>>
   get: (carrier, key) => carrier[key]?.toString('utf8'),
 };
 
-const HEADERS_SETTER: TextMapSetter<Record<string, Buffer | string>> = {
+/** Headers of a record to send, as `KafkaTemplate` hands them to the transport (a value may repeat). */
+type SendHeaders = Record<string, Buffer | string | readonly (Buffer | string)[]>;
+
+const HEADERS_SETTER: TextMapSetter<SendHeaders> = {
   set: (carrier, key, value) => {
     carrier[key] = value;
   },
@@ -138,8 +141,8 @@ export class KafkaTracing {
    */
   async send<T extends readonly { offset: number; partition: number }[]>(
     topic: string,
-    records: readonly (TracedProducerRecord & { headers?: Record<string, Buffer | string> })[],
-    send: (headers: Record<string, Buffer | string>[]) => Promise<T>,
+    records: readonly (TracedProducerRecord & { headers?: Readonly<SendHeaders> })[],
+    send: (headers: SendHeaders[]) => Promise<T>,
   ): Promise<T> {
     const o = this.options;
     const attributes: Attributes = {
@@ -159,7 +162,7 @@ export class KafkaTracing {
     const span = this.tracer.startSpan(o.producerSpanName ? o.producerSpanName(topic) : `send ${topic}`, { kind: SpanKind.PRODUCER, attributes });
     const spanContext = trace.setSpan(context.active(), span);
     const headers = records.map((r) => {
-      const h: Record<string, Buffer | string> = { ...r.headers };
+      const h: SendHeaders = { ...r.headers };
       propagation.inject(spanContext, h, HEADERS_SETTER);
       return h;
     });
