@@ -94,7 +94,7 @@ export class EmbeddedKafkaBroker {
   /** Decoded records of a partition from `fromOffset` (default: the log start). */
   records(topic: string, partition = 0, fromOffset?: number): BrokerRecord[] {
     return this.partitionOf(topic, partition)
-      .log.records(fromOffset)
+      .log.records(fromOffset, this.cluster.options.maxDecompressedBatchBytes)
       .map((r) => ({ ...r, topic, partition }));
   }
 

@@ -16,6 +16,7 @@ import { type BrokerLogger, consoleLogger } from './logger.js';
 import { BrokerNode } from './node.js';
 import { ProducerStateManager } from './producers.js';
 import { ErrorCode } from './protocol/error-codes.js';
+import { DEFAULT_MAX_DECOMPRESSED_BATCH_BYTES } from './protocol/record-batch.js';
 import { type Partition, Topic, topicConfigProblem, topicNameProblem } from './topics.js';
 
 /** A topic to create at start-up. */
@@ -56,6 +57,15 @@ export interface EmbeddedKafkaBrokerOptions {
   readonly defaultPartitions?: number;
   /** Largest request frame accepted; a larger one closes the connection. @default 104857600 (100 MiB, Kafka's socket.request.max.bytes) */
   readonly maxRequestBytes?: number;
+  /**
+   * Most bytes one produced batch's records may decompress to; a batch that would inflate past it is refused
+   * with MESSAGE_TOO_LARGE and nothing of it is stored. Kafka streams records and has no such bound; here a
+   * batch is decompressed whole to validate it, so this bound is what keeps a compression bomb (1 MB of gzip
+   * inflating to 1 GB) from taking the broker's memory. It also bounds decompression for ListOffsets by
+   * timestamp and the inspection API (`records()`).
+   * @default 67108864 (64 MiB)
+   */
+  readonly maxDecompressedBatchBytes?: number;
   /** Delay before the first rebalance of a new group (group.initial.rebalance.delay.ms). @default 0, so tests are fast (Kafka: 3000) */
   readonly groupInitialRebalanceDelayMs?: number;
   /** Smallest and largest session timeout a member may ask for. @default 6000 and 1800000, Kafka's */
@@ -97,6 +107,7 @@ export function resolveOptions(o: EmbeddedKafkaBrokerOptions = {}): ResolvedOpti
     autoCreateTopics: o.autoCreateTopics ?? true,
     defaultPartitions: positiveInt('defaultPartitions', o.defaultPartitions ?? 1),
     maxRequestBytes: positiveInt('maxRequestBytes', o.maxRequestBytes ?? 100 * 1024 * 1024, 1024),
+    maxDecompressedBatchBytes: positiveInt('maxDecompressedBatchBytes', o.maxDecompressedBatchBytes ?? DEFAULT_MAX_DECOMPRESSED_BATCH_BYTES, 1024),
     groupInitialRebalanceDelayMs: positiveInt('groupInitialRebalanceDelayMs', o.groupInitialRebalanceDelayMs ?? 0, 0),
     groupMinSessionTimeoutMs: positiveInt('groupMinSessionTimeoutMs', o.groupMinSessionTimeoutMs ?? 6000, 0),
     groupMaxSessionTimeoutMs: positiveInt('groupMaxSessionTimeoutMs', o.groupMaxSessionTimeoutMs ?? 1_800_000, 0),

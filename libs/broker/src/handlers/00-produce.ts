@@ -4,7 +4,9 @@
  * Each partition's record set is split into batches, each validated (lengths and CRC-32C: CORRUPT_MESSAGE;
  * magic 2, an empty or null record set, a header that contradicts itself, a control batch, an idempotent
  * batch without a sequence number, an unknown codec: INVALID_RECORD; zstd before v7:
- * UNSUPPORTED_COMPRESSION_TYPE; as Kafka answers) and appended as received, its baseOffset rewritten. In a
+ * UNSUPPORTED_COMPRESSION_TYPE; as Kafka answers), then its records are decompressed (within
+ * maxDecompressedBatchBytes) and read (protocol/batch-validator.ts); only when every batch of the record
+ * set passes are they appended as received, each baseOffset rewritten. In a
  * topic with message.timestamp.type=LogAppendTime each batch is also stamped with the append time
  * (timestamp-type bit, maxTimestamp, CRC recomputed) and the response's log_append_time is that time; it is
  * -1 for CreateTime topics, whose batches are not touched otherwise.
@@ -29,6 +31,7 @@
  */
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { validateBatchRecords } from '../protocol/batch-validator.js';
 import { Compression, InvalidBatchError, splitBatches } from '../protocol/record-batch.js';
 import { DEFAULT_TOPIC_CONFIGS, topicNameProblem } from '../topics.js';
 import type { ApiHandler } from './handler.js';
@@ -112,6 +115,14 @@ export const produceHandler: ApiHandler<Request, Response> = {
         const tooLarge = batches.find((b) => b.header.length > maxBytes);
         if (tooLarge) {
           return fail(p.index, ErrorCode.MESSAGE_TOO_LARGE, `batch of ${tooLarge.header.length} bytes exceeds max.message.bytes ${maxBytes}`);
+        }
+        // Every batch is read before any is stored, so a refused record set leaves nothing in the log.
+        try {
+          for (const b of batches) validateBatchRecords(b.header, b.bytes, cluster.options.maxDecompressedBatchBytes);
+        } catch (err) {
+          if (!(err instanceof InvalidBatchError)) throw err;
+          cluster.logger.warn(`rejected produce to ${t.name}-${p.index} from ${ctx.clientId ?? ctx.connection.remote}: ${err.message}`);
+          return fail(p.index, err.errorCode, err.message);
         }
         // One append time per partition's record set, as Kafka stamps one append.
         const appendTime = topic!.logAppendTime ? Date.now() : undefined;

@@ -1,0 +1,315 @@
+/**
+ * Bounded decompression of a record batch's body, for the four codecs a RecordBatch v2 may name in its
+ * attributes (bits 0-2): gzip (1), snappy (2), lz4 (3), zstd (4). Every codec stops with
+ * {@link DecompressionError} (`tooLarge`) as soon as its output would pass `limit` bytes, so a small
+ * batch that inflates to gigabytes (a "compression bomb") costs at most `limit` bytes of memory and the
+ * time to produce them; bytes that are not valid for the codec stop it with `tooLarge` false.
+ *
+ * - gzip: Node's zlib with `maxOutputLength`.
+ * - snappy: raw snappy (what librdkafka and kafkajs write) or xerial's framing (what the Java client
+ *   writes: the magic `\x82SNAPPY\0`, two int32 versions, then blocks each prefixed by its int32 size).
+ *   Each raw block states its decompressed size first, so it is checked before the `snappy` package
+ *   (napi-rs) decodes it.
+ * - lz4: the LZ4 frame format (magic 0x184D2204), as Kafka uses since magic v1. The frame and its blocks
+ *   are read here, by a small decoder that writes into an output that grows up to `limit`: the published
+ *   LZ4 packages decode without an output bound. Block and content checksums are not verified (the
+ *   batch's CRC-32C already covers the compressed bytes).
+ * - zstd: `fzstd` (pure JS) streaming block by block; every frame's header is read first and a window
+ *   larger than `limit` is refused before the decoder allocates it.
+ */
+import { gunzipSync } from 'node:zlib';
+import { Decompress as ZstdDecompress } from 'fzstd';
+import { uncompressSync as snappyUncompress } from 'snappy';
+
+export enum Compression {
+  None = 0,
+  Gzip = 1,
+  Snappy = 2,
+  Lz4 = 3,
+  Zstd = 4,
+}
+
+/** The codec's name as Kafka's `compression.type` spells it. */
+export const CODEC_NAMES: readonly string[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+
+/** A body that does not decompress, or whose output would pass the limit (`tooLarge`). */
+export class DecompressionError extends Error {
+  override readonly name = 'DecompressionError';
+  constructor(
+    message: string,
+    readonly tooLarge: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** Decompresses `body` written with `codec`, producing at most `limit` bytes; throws {@link DecompressionError}. */
+export function decompress(codec: Compression, body: Buffer, limit: number): Buffer {
+  const name = CODEC_NAMES[codec] ?? String(codec);
+  try {
+    switch (codec) {
+      case Compression.None:
+        return body;
+      case Compression.Gzip:
+        return gunzip(body, limit);
+      case Compression.Snappy:
+        return snappy(body, limit);
+      case Compression.Lz4:
+        return lz4Frame(body, limit);
+      case Compression.Zstd:
+        return zstd(body, limit);
+      default:
+        throw new DecompressionError(`unknown compression type id ${codec}`, false);
+    }
+  } catch (err) {
+    if (err instanceof DecompressionError) {
+      throw err.tooLarge ? err : new DecompressionError(`${name} body does not decompress: ${err.message}`, false);
+    }
+    throw new DecompressionError(`${name} body does not decompress: ${(err as Error)?.message ?? err}`, false);
+  }
+}
+
+function tooLarge(limit: number): DecompressionError {
+  return new DecompressionError(`decompressed batch would exceed ${limit} bytes (maxDecompressedBatchBytes)`, true);
+}
+
+function gunzip(body: Buffer, limit: number): Buffer {
+  try {
+    return gunzipSync(body, { maxOutputLength: limit });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(limit);
+    throw err;
+  }
+}
+
+const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
+/** Magic (8 bytes), version and compatible version (int32 each). */
+const XERIAL_HEADER_SIZE = 16;
+
+function snappy(body: Buffer, limit: number): Buffer {
+  if (body.length < XERIAL_HEADER_SIZE || !body.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC)) return snappyBlock(body, limit);
+  const blocks: Buffer[] = [];
+  let total = 0;
+  let pos = XERIAL_HEADER_SIZE;
+  while (pos < body.length) {
+    if (pos + 4 > body.length) throw new DecompressionError('xerial snappy block size truncated', false);
+    const size = body.readInt32BE(pos);
+    pos += 4;
+    if (size < 0 || pos + size > body.length) throw new DecompressionError(`xerial snappy block of ${size} bytes does not fit the body`, false);
+    const block = snappyBlock(body.subarray(pos, pos + size), limit, total);
+    total += block.length;
+    blocks.push(block);
+    pos += size;
+  }
+  return Buffer.concat(blocks, total);
+}
+
+/** One raw snappy block: its decompressed length (a varint) is checked against the limit before decoding. */
+function snappyBlock(block: Buffer, limit: number, before = 0): Buffer {
+  let length = 0;
+  for (let i = 0, shift = 0; ; i++, shift += 7) {
+    if (i >= block.length || i >= 5) throw new DecompressionError('snappy block length preamble is malformed', false);
+    length += (block[i] & 0x7f) * 2 ** shift;
+    if ((block[i] & 0x80) === 0) break;
+  }
+  if (before + length > limit) throw tooLarge(limit);
+  return snappyUncompress(block, { asBuffer: true }) as Buffer;
+}
+
+/** An output buffer that grows by doubling, never past `limit`. */
+class BoundedOutput {
+  buf: Buffer;
+  length = 0;
+  constructor(private readonly limit: number) {
+    this.buf = Buffer.allocUnsafe(Math.min(limit, 64 * 1024));
+  }
+
+  /** Makes room for `n` more bytes. */
+  reserve(n: number): void {
+    const need = this.length + n;
+    if (need > this.limit) throw tooLarge(this.limit);
+    if (need <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.min(this.limit, Math.max(need, this.buf.length * 2)));
+    this.buf.copy(next, 0, 0, this.length);
+    this.buf = next;
+  }
+
+  result(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
+const LZ4_MAGIC = 0x184d2204;
+const LZ4_SKIPPABLE_MASK = 0xfffffff0;
+const LZ4_SKIPPABLE_MAGIC = 0x184d2a50;
+
+/**
+ * LZ4 frame format: magic (LE uint32), FLG (version 01, block independence, block checksum, content size,
+ * content checksum, dict id), BD (block max size 64 KiB..4 MiB), [content size: 8][dict id: 4], header
+ * checksum: 1; then blocks (LE uint32 size, high bit set for an uncompressed block, 0 ends the frame),
+ * each followed by a 4-byte checksum when FLG says so; then a 4-byte content checksum when FLG says so.
+ * Several frames may follow one another.
+ */
+function lz4Frame(body: Buffer, limit: number): Buffer {
+  const out = new BoundedOutput(limit);
+  let pos = 0;
+  const need = (n: number, what: string) => {
+    if (pos + n > body.length) throw new DecompressionError(`lz4 frame truncated in its ${what}`, false);
+  };
+  while (pos < body.length) {
+    need(4, 'magic');
+    const magic = body.readUInt32LE(pos);
+    pos += 4;
+    if (((magic & LZ4_SKIPPABLE_MASK) >>> 0) === LZ4_SKIPPABLE_MAGIC) {
+      need(4, 'skippable frame size');
+      pos += 4 + body.readUInt32LE(pos);
+      continue;
+    }
+    if (magic !== LZ4_MAGIC) throw new DecompressionError(`lz4 frame magic 0x${magic.toString(16)} is not 0x184d2204`, false);
+    need(2, 'header');
+    const flg = body[pos];
+    const bd = body[pos + 1];
+    pos += 2;
+    if (flg >> 6 !== 1) throw new DecompressionError(`lz4 frame version ${flg >> 6} is not supported`, false);
+    const blockChecksum = (flg & 0x10) !== 0;
+    const contentSize = (flg & 0x08) !== 0;
+    const contentChecksum = (flg & 0x04) !== 0;
+    const dictId = (flg & 0x01) !== 0;
+    const blockMax = [0, 0, 0, 0, 64 << 10, 256 << 10, 1 << 20, 4 << 20][(bd >> 4) & 7];
+    if (!blockMax) throw new DecompressionError(`lz4 block max size code ${(bd >> 4) & 7} is invalid`, false);
+    pos += (contentSize ? 8 : 0) + (dictId ? 4 : 0) + 1; // header checksum
+    for (;;) {
+      need(4, 'block size');
+      const word = body.readUInt32LE(pos);
+      pos += 4;
+      if (word === 0) break;
+      const size = word & 0x7fffffff;
+      if (size > blockMax) throw new DecompressionError(`lz4 block of ${size} bytes is over the frame's block max ${blockMax}`, false);
+      need(size, 'block');
+      if (word & 0x80000000) {
+        out.reserve(size);
+        body.copy(out.buf, out.length, pos, pos + size);
+        out.length += size;
+      } else {
+        lz4Block(body, pos, pos + size, out, blockMax);
+      }
+      pos += size + (blockChecksum ? 4 : 0);
+    }
+    pos += contentChecksum ? 4 : 0;
+    if (pos > body.length) throw new DecompressionError('lz4 frame truncated in its content checksum', false);
+  }
+  return out.result();
+}
+
+/**
+ * One LZ4 block: sequences of a token (literal length : 4 | match length - 4 : 4), extra literal-length
+ * bytes while 255, the literals, a LE uint16 match offset, extra match-length bytes while 255. The last
+ * sequence has literals only. A match may reach back into earlier blocks (linked blocks) and overlap itself.
+ */
+function lz4Block(src: Buffer, start: number, end: number, out: BoundedOutput, blockMax: number): void {
+  const blockStart = out.length;
+  let s = start;
+  const corrupt = (what: string) => new DecompressionError(`lz4 block is corrupt: ${what}`, false);
+  const extra = (n: number) => {
+    let b = 255;
+    while (b === 255) {
+      if (s >= end) throw corrupt('length runs past the block');
+      b = src[s++];
+      n += b;
+    }
+    return n;
+  };
+  while (s < end) {
+    const token = src[s++];
+    let literals = token >> 4;
+    if (literals === 15) literals = extra(literals);
+    if (s + literals > end) throw corrupt('literals run past the block');
+    if (out.length - blockStart + literals > blockMax) throw corrupt('block decodes past its max size');
+    out.reserve(literals);
+    src.copy(out.buf, out.length, s, s + literals);
+    out.length += literals;
+    s += literals;
+    if (s === end) return;
+    if (s + 2 > end) throw corrupt('match offset runs past the block');
+    const offset = src[s] | (src[s + 1] << 8);
+    s += 2;
+    if (offset === 0 || offset > out.length) throw corrupt(`match offset ${offset} reaches before the output`);
+    let match = token & 15;
+    if (match === 15) match = extra(match);
+    match += 4;
+    if (out.length - blockStart + match > blockMax) throw corrupt('block decodes past its max size');
+    out.reserve(match);
+    const buf = out.buf;
+    let from = out.length - offset;
+    if (offset >= match) buf.copy(buf, out.length, from, from + match);
+    else for (let i = 0; i < match; i++) buf[out.length + i] = buf[from++];
+    out.length += match;
+  }
+}
+
+const ZSTD_MAGIC = 0xfd2fb528;
+const ZSTD_SKIPPABLE_MASK = 0xfffffff0;
+const ZSTD_SKIPPABLE_MAGIC = 0x184d2a50;
+
+/** Walks zstd frames (header, blocks, checksum) without decoding, refusing a window larger than `limit`. */
+function zstdWindowsWithin(body: Buffer, limit: number): void {
+  let pos = 0;
+  const need = (n: number) => {
+    if (pos + n > body.length) throw new DecompressionError('zstd frame truncated', false);
+  };
+  while (pos < body.length) {
+    need(4);
+    const magic = body.readUInt32LE(pos);
+    pos += 4;
+    if (((magic & ZSTD_SKIPPABLE_MASK) >>> 0) === ZSTD_SKIPPABLE_MAGIC) {
+      need(4);
+      pos += 4 + body.readUInt32LE(pos);
+      continue;
+    }
+    if (magic !== ZSTD_MAGIC) throw new DecompressionError(`zstd frame magic 0x${magic.toString(16)} is not 0xfd2fb528`, false);
+    need(1);
+    const fhd = body[pos++];
+    const singleSegment = (fhd >> 5) & 1;
+    const checksum = (fhd >> 2) & 1;
+    const dictBytes = [0, 1, 2, 4][fhd & 3];
+    const fcsBytes = [singleSegment, 2, 4, 8][fhd >> 6];
+    let window = 0;
+    if (!singleSegment) {
+      need(1);
+      const wd = body[pos++];
+      const base = 2 ** (10 + (wd >> 3));
+      window = base + (base / 8) * (wd & 7);
+    }
+    pos += dictBytes;
+    need(fcsBytes);
+    if (singleSegment) {
+      // the window is the content size
+      window = fcsBytes === 8 ? Number(body.readBigUInt64LE(pos)) : fcsBytes === 2 ? body.readUInt16LE(pos) + 256 : fcsBytes === 4 ? body.readUInt32LE(pos) : body[pos];
+    }
+    pos += fcsBytes;
+    if (window > limit) throw tooLarge(limit);
+    for (let last = 0; !last; ) {
+      need(3);
+      const header = body[pos] | (body[pos + 1] << 8) | (body[pos + 2] << 16);
+      pos += 3;
+      last = header & 1;
+      const type = (header >> 1) & 3;
+      pos += type === 1 ? 1 : header >>> 3; // RLE: one byte repeated
+    }
+    pos += checksum ? 4 : 0;
+  }
+  if (pos > body.length) throw new DecompressionError('zstd frame truncated', false);
+}
+
+function zstd(body: Buffer, limit: number): Buffer {
+  zstdWindowsWithin(body, limit);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const decoder = new ZstdDecompress((chunk) => {
+    total += chunk.length;
+    if (total > limit) throw tooLarge(limit);
+    chunks.push(chunk);
+  });
+  decoder.push(body, true);
+  return Buffer.concat(chunks, total);
+}
