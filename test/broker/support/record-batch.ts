@@ -19,6 +19,11 @@ export interface BatchOptions {
   producerId?: number;
   producerEpoch?: number;
   baseSequence?: number;
+  /** Codec id in the attributes (1 gzip, 2 snappy, 3 lz4, 4 zstd), with `compressBody` to compress the records. @default 0 */
+  codec?: number;
+  compressBody?: (records: Buffer) => Buffer;
+  /** Bytes to put where the records go, instead of encoding `records` (which then only sets the count). */
+  body?: Buffer;
 }
 
 export function encodeBatch(records: TestRecord[], options: BatchOptions = {}): Buffer {
@@ -39,7 +44,7 @@ export function encodeBatch(records: TestRecord[], options: BatchOptions = {}): 
   });
   const tail = new Writer();
   tail
-    .int16(0)
+    .int16(options.codec ?? 0)
     .int32(records.length - 1)
     .int64(timestamp)
     .int64(timestamp)
@@ -47,7 +52,7 @@ export function encodeBatch(records: TestRecord[], options: BatchOptions = {}): 
     .int16(options.producerEpoch ?? -1)
     .int32(options.baseSequence ?? -1)
     .int32(records.length)
-    .raw(body.toBuffer());
+    .raw(options.body ?? (options.compressBody ?? ((b: Buffer) => b))(body.toBuffer()));
   const afterCrc = tail.toBuffer();
   const w = new Writer();
   w.int64(0).int32(4 + 1 + 4 + afterCrc.length).int32(-1).int8(options.magic ?? 2).uint32(crc32c(afterCrc)).raw(afterCrc);
