@@ -149,6 +149,41 @@ describe('batch validation on produce', () => {
     expect(errors).toEqual([]);
   });
 
+  it.each([0, 1, 2])('serves Produce v%i (advertised so librdkafka < 2.10 compresses) in its own format, magic 2 batches only', async (version) => {
+    const topic = `produce-v${version}`;
+    const raw = await RawClient.connect(port);
+    const send = async (batch: Buffer) => {
+      const r = await raw.request({
+        apiKey: ApiKey.Produce,
+        apiVersion: version,
+        body: (w: Writer) => {
+          w.int16(1).int32(30_000); // no transactional_id before v3
+          w.array([topic], (w, name) => w.string(name).array([0], (w, p) => w.int32(p).bytes(batch)));
+        },
+      });
+      const [[name, [[index, errorCode, baseOffset, logAppendTime]]]] = r.array((r) => [
+        r.string(),
+        r.array((r) => [r.int32(), r.int16(), Number(r.int64()), version >= 2 ? Number(r.int64()) : undefined] as const),
+      ]);
+      if (version >= 1) expect(r.int32()).toBe(0); // throttle_time_ms
+      expect(r.remaining).toBe(0);
+      return { name, index, errorCode, baseOffset, logAppendTime };
+    };
+    try {
+      expect(await send(encodeBatch([{ value: 'v' }], { codec: 1, compressBody: (b) => gzipSync(b) }))).toEqual({
+        name: topic,
+        index: 0,
+        errorCode: 0,
+        baseOffset: 0,
+        logAppendTime: version >= 2 ? -1 : undefined,
+      });
+      expect((await send(encodeBatch([{ value: 'old' }], { magic: 1 }))).errorCode).toBe(ErrorCode.INVALID_RECORD);
+      expect(broker.records(topic).map((r) => r.value?.toString())).toEqual(['v']);
+    } finally {
+      raw.close();
+    }
+  });
+
   it('refuses a record set whose second batch is invalid, storing none of its batches', async () => {
     const good = encodeBatch([{ value: 'good' }]);
     const bad = encodeBatch([{ value: 'x' }], { codec: 1, body: Buffer.from('not gzip') });

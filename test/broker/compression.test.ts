@@ -26,7 +26,7 @@ function sample(bytes: number): Buffer {
 
 /** xerial's snappy framing, as the Java client writes it: magic, two versions, then size-prefixed raw blocks. */
 function xerialFrame(data: Buffer, blockSize = 32 * 1024): Buffer {
-  const parts = [Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1])];
+  const parts: Buffer[] = [Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1])];
   for (let i = 0; i < data.length; i += blockSize) {
     const block = snappyCompress(data.subarray(i, i + blockSize));
     const size = Buffer.alloc(4);

@@ -1,5 +1,10 @@
 /**
- * Produce (key 0), versions 3-8 (RecordBatch v2 only; v9+ are flexible and not served).
+ * Produce (key 0), versions 0-8 (RecordBatch v2 only; v9+ are flexible and not served).
+ *
+ * v0-v2 are advertised, as Kafka 3.x does, because librdkafka before 2.10 compresses with gzip, snappy or lz4
+ * only when the broker advertises Produce v0 (it sends batches uncompressed otherwise, silently); every
+ * client that speaks magic 2 picks v3 or later. A v0-v2 request carrying a message set of magic 0 or 1 is
+ * refused with INVALID_RECORD (deliberate: Kafka 3.x converts them; Kafka 4.0 serves no such version).
  *
  * Each partition's record set is split into batches, each validated (lengths and CRC-32C: CORRUPT_MESSAGE;
  * magic 2, an empty or null record set, a header that contradicts itself, a control batch, an idempotent
@@ -22,12 +27,12 @@
  * one per partition from Produce v3 on); transactional batches are stored like any other (transactions are
  * not served yet).
  *
- *   ProduceRequest => transactional_id: NULLABLE_STRING acks: INT16 timeout_ms: INT32
+ *   ProduceRequest => transactional_id: NULLABLE_STRING (v3+) acks: INT16 timeout_ms: INT32
  *                     [topic_data: name: STRING [partition_data: index: INT32 records: RECORDS]]
  *   ProduceResponse => [responses: name [partition_responses: index error_code: INT16 base_offset: INT64
- *                      log_append_time_ms: INT64 log_start_offset: INT64 (v5+)
+ *                      log_append_time_ms: INT64 (v2+) log_start_offset: INT64 (v5+)
  *                      [record_errors: batch_index INT32 batch_index_error_message NULLABLE_STRING] (v8+)
- *                      error_message: NULLABLE_STRING (v8+)]] throttle_time_ms: INT32
+ *                      error_message: NULLABLE_STRING (v8+)]] throttle_time_ms: INT32 (v1+)
  */
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -60,12 +65,12 @@ interface Response {
 export const produceHandler: ApiHandler<Request, Response> = {
   apiKey: ApiKey.Produce,
   name: 'Produce',
-  minVersion: 3,
+  minVersion: 0,
   maxVersion: 8,
 
-  decode(r) {
+  decode(r, v) {
     return {
-      transactionalId: r.nullableString(),
+      transactionalId: v >= 3 ? r.nullableString() : null,
       acks: r.int16(),
       timeoutMs: r.int32(),
       topics: r.array((r) => ({
@@ -157,7 +162,8 @@ export const produceHandler: ApiHandler<Request, Response> = {
     w.array(res.topics, (w, t) => {
       w.string(t.name);
       w.array(t.partitions, (w, p) => {
-        w.int32(p.index).int16(p.errorCode).int64(p.baseOffset).int64(p.logAppendTime);
+        w.int32(p.index).int16(p.errorCode).int64(p.baseOffset);
+        if (v >= 2) w.int64(p.logAppendTime);
         if (v >= 5) w.int64(p.logStartOffset);
         if (v >= 8) {
           w.array([], () => {});
@@ -165,7 +171,7 @@ export const produceHandler: ApiHandler<Request, Response> = {
         }
       });
     });
-    w.int32(0);
+    if (v >= 1) w.int32(0);
   },
 
   errorResponse(req, errorCode) {

@@ -4,7 +4,7 @@ import { KafkaProducerError } from '../kafka.errors.js';
 import type { KafkaModuleOptions } from '../kafka-module-options.interface.js';
 import { KAFKA_OBSERVER } from '../metrics/kafka-metrics.js';
 import type { KafkaObserver } from '../metrics/kafka-observer.js';
-import type { RecordMetadata, TransportAdmin, TransportProducer, TransportProducerRecord } from '../transport/kafka-transport.js';
+import type { CompressionType, RecordMetadata, TransportAdmin, TransportProducer, TransportProducerRecord } from '../transport/kafka-transport.js';
 import { KafkajsTransport } from '../transport/kafkajs.transport.js';
 
 /** Key, headers, partition and timestamp of one record. */
@@ -31,12 +31,33 @@ export interface AcksOption {
   acks?: -1 | 0 | 1;
 }
 
+/** How a send is acknowledged and compressed. */
+export interface BatchSendOptions extends AcksOption {
+  /**
+   * Codec of this send's record batch: 'none', 'gzip', 'snappy', 'lz4' or 'zstd', instead of
+   * `producer.compression` (Kafka's `compression.type`).
+   * @default `producer.compression` ('none')
+   */
+  compression?: CompressionType;
+}
+
 /** Options of one send. */
-export interface SendOptions extends RecordOptions, AcksOption {}
+export interface SendOptions extends RecordOptions, BatchSendOptions {}
 
 /** One record of `sendBatch`. */
 export interface ProducerRecord extends RecordOptions {
   value: unknown;
+}
+
+const COMPRESSION_NAMES: readonly CompressionType[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+
+/** The codec asked for, checked; undefined when none was. */
+function compressionOf(topic: string, where: string, asked: CompressionType | undefined): CompressionType | undefined {
+  if (asked === undefined || COMPRESSION_NAMES.includes(asked)) return asked;
+  throw new KafkaProducerError(
+    `KafkaTemplate: ${where} asks for compression ${JSON.stringify(asked)}; use one of ${COMPRESSION_NAMES.map((n) => `'${n}'`).join(', ')} (Kafka's compression.type)`,
+    topic,
+  );
 }
 
 /**
@@ -58,22 +79,26 @@ export class KafkaTemplate implements OnApplicationShutdown {
 
   /** Sends one record; resolves to where it was written. */
   async send(topic: string, value: unknown, options: SendOptions = {}): Promise<RecordMetadata> {
-    const { acks, ...record } = options;
-    const [meta] = await this.sendBatch(topic, [{ ...record, value }], acks === undefined ? {} : { acks });
+    const { acks, compression, ...record } = options;
+    const [meta] = await this.sendBatch(topic, [{ ...record, value }], {
+      ...(acks !== undefined && { acks }),
+      ...(compression !== undefined && { compression }),
+    });
     return meta;
   }
 
   /** Sends records to one topic in one request; resolves to where each was written, in order. */
-  async sendBatch(topic: string, records: readonly ProducerRecord[], options: AcksOption = {}): Promise<RecordMetadata[]> {
+  async sendBatch(topic: string, records: readonly ProducerRecord[], options: BatchSendOptions = {}): Promise<RecordMetadata[]> {
     if (typeof topic !== 'string' || topic === '') {
       throw new KafkaProducerError(`KafkaTemplate: the topic must be a non-empty string, got ${JSON.stringify(topic)}`, String(topic));
     }
     const acks = this.acksOf(topic, options.acks);
+    const compression = compressionOf(topic, 'the send', options.compression);
     if (records.length === 0) return [];
     const out = records.map((r) => this.toTransport(topic, r));
     const producer = await this.connected();
     try {
-      const meta = await producer.send(topic, out, { acks });
+      const meta = await producer.send(topic, out, { acks, ...(compression !== undefined && { compression }) });
       this.observer?.send({ topic, count: records.length, ok: true });
       return meta;
     } catch (err) {
@@ -141,6 +166,7 @@ export class KafkaTemplate implements OnApplicationShutdown {
         idempotent: p.idempotent ?? false,
         allowAutoTopicCreation: p.allowAutoTopicCreation ?? true,
         ...(p.timeoutMs !== undefined && { timeoutMs: p.timeoutMs }),
+        ...(p.compression !== undefined && { compression: compressionOf('', "'producer.compression'", p.compression) }),
       });
       this.producer = producer.connect().then(
         () => producer,

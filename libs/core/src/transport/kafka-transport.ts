@@ -126,12 +126,25 @@ export interface TransportProducerConfig {
   readonly allowAutoTopicCreation: boolean;
   /** @default the client's */
   readonly timeoutMs?: number;
+  /** Codec of every send unless it says otherwise. @default 'none' */
+  readonly compression?: CompressionType;
+}
+
+/** A record batch codec, as Kafka's `compression.type` names it. */
+export type CompressionType = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+
+/** Options of one `TransportProducer.send`. */
+export interface TransportSendOptions {
+  /** Overrides the producer's acks for this send. */
+  readonly acks?: -1 | 0 | 1;
+  /** Overrides the producer's codec for this send. */
+  readonly compression?: CompressionType;
 }
 
 export interface TransportProducer {
   connect(): Promise<void>;
-  /** Sends records to one topic in one request; `acks` overrides the producer's for this send. */
-  send(topic: string, records: readonly TransportProducerRecord[], options?: { readonly acks?: -1 | 0 | 1 }): Promise<RecordMetadata[]>;
+  /** Sends records to one topic in one request; `acks` and `compression` override the producer's for this send. */
+  send(topic: string, records: readonly TransportProducerRecord[], options?: TransportSendOptions): Promise<RecordMetadata[]>;
   disconnect(): Promise<void>;
 }
 

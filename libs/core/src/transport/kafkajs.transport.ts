@@ -33,7 +33,9 @@ import type {
   TransportProducer,
   TransportProducerConfig,
   TransportProducerRecord,
+  TransportSendOptions,
 } from './kafka-transport.js';
+import { COMPRESSION_TYPES, registerKafkajsCodecs } from './kafkajs-codecs.js';
 
 const logger = new Logger('kafkajs');
 
@@ -49,6 +51,8 @@ function logCreator() {
 }
 
 function kafkaOf(client: KafkaClientOptions, overrides: { clientId?: string; requestTimeout?: number } = {}): Kafka {
+  // Listeners read, and the template writes, snappy, lz4 and zstd batches, not only gzip.
+  registerKafkajsCodecs();
   const config: KafkaConfig = {
     brokers: [...client.brokers],
     clientId: overrides.clientId ?? client.clientId ?? 'kafka-nest',
@@ -374,9 +378,10 @@ class KafkajsProducer implements TransportProducer {
     return this.producer.connect();
   }
 
-  async send(topic: string, records: readonly TransportProducerRecord[], options: { readonly acks?: -1 | 0 | 1 } = {}): Promise<RecordMetadata[]> {
+  async send(topic: string, records: readonly TransportProducerRecord[], options: TransportSendOptions = {}): Promise<RecordMetadata[]> {
     const now = Date.now();
     const acks = options.acks ?? this.config.acks;
+    const compression = COMPRESSION_TYPES[options.compression ?? this.config.compression ?? 'none'];
     const messages: Message[] = records.map((r) => ({
       key: r.key,
       value: r.value,
@@ -387,6 +392,7 @@ class KafkajsProducer implements TransportProducer {
     const result = await this.producer.send({
       topic,
       acks,
+      compression,
       ...(this.config.timeoutMs !== undefined && { timeout: this.config.timeoutMs }),
       messages,
     });
