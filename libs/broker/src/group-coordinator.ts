@@ -18,6 +18,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Cluster } from './cluster.js';
+import { clientText } from './connection-limits.js';
 import type { RequestContext } from './handlers/handler.js';
 import { OffsetStore } from './offsets.js';
 import { ErrorCode } from './protocol/error-codes.js';
@@ -233,7 +234,7 @@ export class GroupCoordinator {
       if (group.members.get(member.memberId) !== member) return;
       // A member waiting on JoinGroup or SyncGroup cannot heartbeat: the rebalance bounds it instead.
       if (member.awaitingJoin || member.awaitingSync) return this.touch(group, member);
-      this.cluster.logger.info(`group ${group.groupId}: member ${member.memberId} session expired after ${member.sessionTimeoutMs} ms`);
+      this.cluster.logger.info(`group ${clientText(group.groupId)}: member ${clientText(member.memberId)} session expired after ${member.sessionTimeoutMs} ms`);
       this.removeMember(group, member);
     });
   }
@@ -434,7 +435,7 @@ export class GroupCoordinator {
     group.initialDelayDeadline = null;
     for (const m of [...group.members.values()]) {
       if (m.awaitingJoin) continue;
-      this.cluster.logger.info(`group ${group.groupId}: member ${m.memberId} did not rejoin in time and is removed`);
+      this.cluster.logger.info(`group ${clientText(group.groupId)}: member ${clientText(m.memberId)} did not rejoin in time and is removed`);
       this.cancel(m.sessionTimer);
       group.members.delete(m.memberId);
     }
@@ -491,7 +492,7 @@ export class GroupCoordinator {
       group.pendingSync.clear();
       if (unsynced.length === 0) return;
       for (const m of unsynced) {
-        this.cluster.logger.info(`group ${group.groupId}: member ${m.memberId} sent no SyncGroup within the rebalance timeout and is removed`);
+        this.cluster.logger.info(`group ${clientText(group.groupId)}: member ${clientText(m.memberId)} sent no SyncGroup within the rebalance timeout and is removed`);
         this.cancel(m.sessionTimer);
         group.members.delete(m.memberId);
         const join = m.awaitingJoin;

@@ -34,6 +34,7 @@
  *                      [record_errors: batch_index INT32 batch_index_error_message NULLABLE_STRING] (v8+)
  *                      error_message: NULLABLE_STRING (v8+)]] throttle_time_ms: INT32 (v1+)
  */
+import { clientText } from '../connection-limits.js';
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { validateBatchRecords } from '../protocol/batch-validator.js';
@@ -107,7 +108,7 @@ export const produceHandler: ApiHandler<Request, Response> = {
           batches = splitBatches(p.records ?? Buffer.alloc(0));
         } catch (err) {
           if (!(err instanceof InvalidBatchError)) throw err;
-          cluster.logger.warn(`rejected produce to ${t.name}-${p.index} from ${ctx.clientId ?? ctx.connection.remote}: ${err.message}`);
+          cluster.logger.warn(`rejected produce to ${clientText(t.name)} partition ${p.index} from ${ctx.clientId === null ? ctx.connection.remote : clientText(ctx.clientId)}: ${err.message}`);
           return fail(p.index, err.errorCode, err.message);
         }
         if (batches.length === 0) {
@@ -126,7 +127,7 @@ export const produceHandler: ApiHandler<Request, Response> = {
           for (const b of batches) validateBatchRecords(b.header, b.bytes, cluster.options.maxDecompressedBatchBytes);
         } catch (err) {
           if (!(err instanceof InvalidBatchError)) throw err;
-          cluster.logger.warn(`rejected produce to ${t.name}-${p.index} from ${ctx.clientId ?? ctx.connection.remote}: ${err.message}`);
+          cluster.logger.warn(`rejected produce to ${clientText(t.name)} partition ${p.index} from ${ctx.clientId === null ? ctx.connection.remote : clientText(ctx.clientId)}: ${err.message}`);
           return fail(p.index, err.errorCode, err.message);
         }
         // One append time per partition's record set, as Kafka stamps one append.
@@ -149,7 +150,7 @@ export const produceHandler: ApiHandler<Request, Response> = {
     // acks 0: no response can carry an error, so the connection is closed instead, as Kafka does, and the
     // producer notices and refreshes its metadata. (The failures are listed only then.)
     if (req.acks === 0 && topics.some((t) => t.partitions.some((p) => p.errorCode !== 0))) {
-      const failed = topics.flatMap((t) => t.partitions.filter((p) => p.errorCode !== 0).map((p) => `${t.name}-${p.index}: error ${p.errorCode}`));
+      const failed = topics.flatMap((t) => t.partitions.filter((p) => p.errorCode !== 0).map((p) => `${clientText(t.name)} partition ${p.index}: error ${p.errorCode}`));
       cluster.logger.info(`closing connection ${ctx.connection.remote}: produce with acks=0 failed (${failed.join(', ')})`);
       ctx.connection.close();
     }

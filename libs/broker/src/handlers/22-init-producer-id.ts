@@ -13,6 +13,7 @@
  *   InitProducerIdRequest  => transactional_id NULLABLE_STRING transaction_timeout_ms INT32
  *   InitProducerIdResponse => throttle_time_ms INT32 error_code INT16 producer_id INT64 producer_epoch INT16
  */
+import { clientText } from '../connection-limits.js';
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { ApiHandler } from './handler.js';
@@ -42,7 +43,7 @@ export const initProducerIdHandler: ApiHandler<Request, Response> = {
     const { cluster, connection } = ctx;
     if (req.transactionalId !== null) {
       cluster.logger.warn(
-        `InitProducerId from ${connection.remote} names transactional id '${req.transactionalId}': the embedded broker does not support transactions; ` +
+        `InitProducerId from ${connection.remote} names transactional id ${clientText(req.transactionalId)}: the embedded broker does not support transactions; ` +
           'use an idempotent producer without a transactionalId',
       );
       return initProducerIdHandler.errorResponse(req, ErrorCode.INVALID_REQUEST, ctx);
