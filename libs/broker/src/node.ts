@@ -55,6 +55,11 @@ export class BrokerNode {
       server.listen({ host: this.host, port: this.port }, () => resolve());
     });
     server.on('error', (err) => this.cluster.logger.error(`node ${this.id} listener error: ${err.message}`));
+    // A failed or timed-out TLS handshake: Node reports it but leaves the raw socket open.
+    server.on('tlsClientError', (err: Error, socket: import('node:net').Socket) => {
+      this.cluster.logger.info(`node ${this.id}: TLS handshake from ${socket.remoteAddress}:${socket.remotePort} failed: ${err.message}`);
+      socket.destroy();
+    });
     const address = server.address();
     if (address && typeof address === 'object') this.port = address.port;
     this.server = server;
