@@ -5,11 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { compress as zstdCompress } from '@mongodb-js/zstd';
-import { compressFrameSync as lz4Compress } from 'lz4-napi';
+import { compress as zstdCompress, decompress as zstdDecompress } from '@mongodb-js/zstd';
+import { compressFrameSync as lz4Compress, decompressFrameSync as lz4Decompress } from 'lz4-napi';
+import xxhash from 'xxhash-wasm';
 import { compressSync as snappyCompress } from 'snappy';
-import { describe, expect, it } from 'vitest';
-import { Compression, DecompressionError, decompress } from '../../libs/broker/src/protocol/compression.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Compression, DecompressionError, decompress, loadCodecChecksums } from '../../libs/broker/src/protocol/compression.js';
 
 /** Compressible but not trivial: random words repeated, so every codec emits literals and matches. */
 function sample(bytes: number): Buffer {
@@ -45,6 +46,8 @@ const compressors: Record<string, { codec: Compression; compress: (b: Buffer) =>
 };
 
 describe('bounded decompression', () => {
+  beforeAll(() => loadCodecChecksums());
+
   for (const [name, { codec, compress }] of Object.entries(compressors)) {
     it(`${name}: small and multi-block bodies round-trip`, async () => {
       for (const size of [0, 1, 100, 70_000, 5 * 1024 * 1024 + 17]) {
@@ -87,6 +90,55 @@ describe('bounded decompression', () => {
       }
     });
   }
+
+  /** Whether a decoder accepts the bytes, for comparing the broker's verdict with a client's. */
+  const accepts = async (decode: () => unknown) => {
+    try {
+      await decode();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('lz4: verifies header and content checksums, agreeing with the decoder clients use', async () => {
+    const { h32Raw } = await xxhash();
+    const data = sample(100_000);
+    const frame = lz4Compress(data); // magic, FLG, BD, HC, blocks, end mark
+    // Turn the content checksum on: FLG bit 2, the header checksum recomputed, the checksum appended.
+    const withChecksum = Buffer.concat([frame, Buffer.alloc(4)]);
+    withChecksum[4] |= 0x04;
+    withChecksum[6] = (h32Raw(withChecksum.subarray(4, 6), 0) >>> 8) & 0xff;
+    withChecksum.writeUInt32LE(h32Raw(data, 0) >>> 0, withChecksum.length - 4);
+    expect(decompress(Compression.Lz4, withChecksum, 1 << 20).equals(data)).toBe(true);
+    expect(await accepts(() => lz4Decompress(withChecksum))).toBe(true);
+
+    const badContent = Buffer.from(withChecksum);
+    badContent[badContent.length - 1] ^= 1;
+    const badHeader = Buffer.from(frame);
+    badHeader[6] ^= 1;
+    for (const bad of [badContent, badHeader]) {
+      expect(() => decompress(Compression.Lz4, bad, 1 << 20)).toThrow(/checksum does not match/);
+      expect(await accepts(() => lz4Decompress(bad))).toBe(false);
+    }
+  });
+
+  it('zstd: verifies the content checksum, agreeing with libzstd', async () => {
+    const { h64Raw } = await xxhash();
+    const data = sample(300_000);
+    const frame = await zstdCompress(data, 3);
+    expect(frame[4] & 0x04).toBe(0); // libzstd's default: no checksum
+    const withChecksum = Buffer.concat([frame, Buffer.alloc(4)]);
+    withChecksum[4] |= 0x04;
+    withChecksum.writeUInt32LE(Number(h64Raw(data, 0n) & 0xffffffffn), withChecksum.length - 4);
+    expect(decompress(Compression.Zstd, withChecksum, 1 << 20).equals(data)).toBe(true);
+    expect(await accepts(() => zstdDecompress(withChecksum))).toBe(true);
+
+    const bad = Buffer.from(withChecksum);
+    bad[bad.length - 2] ^= 0x10;
+    expect(() => decompress(Compression.Zstd, bad, 1 << 20)).toThrow(/zstd content checksum does not match/);
+    expect(await accepts(() => zstdDecompress(bad))).toBe(false);
+  });
 
   it('refuses an unknown codec id', () => {
     expect(() => decompress(5 as Compression, Buffer.alloc(10), 1000)).toThrow(/unknown compression type id 5/);

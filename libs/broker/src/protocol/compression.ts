@@ -12,14 +12,31 @@
  *   (napi-rs) decodes it.
  * - lz4: the LZ4 frame format (magic 0x184D2204), as Kafka uses since magic v1. The frame and its blocks
  *   are read here, by a small decoder that writes into an output that grows up to `limit`: the published
- *   LZ4 packages decode without an output bound. Block and content checksums are not verified (the
- *   batch's CRC-32C already covers the compressed bytes).
- * - zstd: `fzstd` (pure JS) streaming block by block; every frame's header is read first and a window
- *   larger than `limit` is refused before the decoder allocates it.
+ *   LZ4 packages decode without an output bound. The header, block and content checksums (xxHash32) are
+ *   verified when the frame has them, since the decoders clients use verify them and would fail on the batch.
+ * - zstd: `fzstd` (pure JS) streaming block by block, each frame on its own; every frame's header is read
+ *   first and a window larger than `limit` is refused before the decoder allocates it. A frame's content
+ *   size and content checksum (xxHash64), when present, are verified, as libzstd does.
+ *
+ * The checksums come from `xxhash-wasm`, loaded once by {@link loadCodecChecksums} (the broker's start does).
  */
 import { gunzipSync } from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { uncompressSync as snappyUncompress } from 'snappy';
+import xxhash from 'xxhash-wasm';
+
+type Hasher = Awaited<ReturnType<typeof xxhash>>;
+let hasher: Hasher | null = null;
+
+/** Loads the xxHash functions the lz4 and zstd checks need; the broker's start awaits it. */
+export async function loadCodecChecksums(): Promise<void> {
+  hasher ??= await xxhash();
+}
+
+function xxh(): Hasher {
+  if (!hasher) throw new Error('codec checksums are not loaded: await loadCodecChecksums() first (EmbeddedKafkaBroker.start does)');
+  return hasher;
+}
 
 export enum Compression {
   None = 0,
@@ -166,18 +183,28 @@ function lz4Frame(body: Buffer, limit: number): Buffer {
       continue;
     }
     if (magic !== LZ4_MAGIC) throw new DecompressionError(`lz4 frame magic 0x${magic.toString(16)} is not 0x184d2204`, false);
+    const frameStart = out.length;
     need(2, 'header');
+    const descriptorStart = pos;
     const flg = body[pos];
     const bd = body[pos + 1];
     pos += 2;
     if (flg >> 6 !== 1) throw new DecompressionError(`lz4 frame version ${flg >> 6} is not supported`, false);
+    if ((flg & 0x02) !== 0 || (bd & 0x8f) !== 0) throw new DecompressionError('lz4 frame descriptor has reserved bits set', false);
     const blockChecksum = (flg & 0x10) !== 0;
-    const contentSize = (flg & 0x08) !== 0;
+    const hasContentSize = (flg & 0x08) !== 0;
     const contentChecksum = (flg & 0x04) !== 0;
-    const dictId = (flg & 0x01) !== 0;
+    if ((flg & 0x01) !== 0) throw new DecompressionError('lz4 frame names a dictionary; Kafka clients write none', false);
     const blockMax = [0, 0, 0, 0, 64 << 10, 256 << 10, 1 << 20, 4 << 20][(bd >> 4) & 7];
     if (!blockMax) throw new DecompressionError(`lz4 block max size code ${(bd >> 4) & 7} is invalid`, false);
-    pos += (contentSize ? 8 : 0) + (dictId ? 4 : 0) + 1; // header checksum
+    need(hasContentSize ? 9 : 1, 'header');
+    const contentSize = hasContentSize ? Number(body.readBigUInt64LE(pos)) : -1;
+    if (contentSize > limit) throw tooLarge(limit);
+    pos += hasContentSize ? 8 : 0;
+    if (((xxh().h32Raw(body.subarray(descriptorStart, pos), 0) >>> 8) & 0xff) !== body[pos]) {
+      throw new DecompressionError('lz4 frame header checksum does not match', false);
+    }
+    pos += 1;
     for (;;) {
       need(4, 'block size');
       const word = body.readUInt32LE(pos);
@@ -185,7 +212,10 @@ function lz4Frame(body: Buffer, limit: number): Buffer {
       if (word === 0) break;
       const size = word & 0x7fffffff;
       if (size > blockMax) throw new DecompressionError(`lz4 block of ${size} bytes is over the frame's block max ${blockMax}`, false);
-      need(size, 'block');
+      need(size + (blockChecksum ? 4 : 0), 'block');
+      if (blockChecksum && xxh().h32Raw(body.subarray(pos, pos + size), 0) >>> 0 !== body.readUInt32LE(pos + size)) {
+        throw new DecompressionError('lz4 block checksum does not match', false);
+      }
       if (word & 0x80000000) {
         out.reserve(size);
         body.copy(out.buf, out.length, pos, pos + size);
@@ -195,8 +225,16 @@ function lz4Frame(body: Buffer, limit: number): Buffer {
       }
       pos += size + (blockChecksum ? 4 : 0);
     }
-    pos += contentChecksum ? 4 : 0;
-    if (pos > body.length) throw new DecompressionError('lz4 frame truncated in its content checksum', false);
+    if (hasContentSize && out.length - frameStart !== contentSize) {
+      throw new DecompressionError(`lz4 frame declares ${contentSize} bytes of content but holds ${out.length - frameStart}`, false);
+    }
+    if (contentChecksum) {
+      need(4, 'content checksum');
+      if (xxh().h32Raw(out.buf.subarray(frameStart, out.length), 0) >>> 0 !== body.readUInt32LE(pos)) {
+        throw new DecompressionError('lz4 content checksum does not match', false);
+      }
+      pos += 4;
+    }
   }
   return out.result();
 }
@@ -250,14 +288,32 @@ function lz4Block(src: Buffer, start: number, end: number, out: BoundedOutput, b
 const ZSTD_MAGIC = 0xfd2fb528;
 const ZSTD_SKIPPABLE_MASK = 0xfffffff0;
 const ZSTD_SKIPPABLE_MAGIC = 0x184d2a50;
+/** A window this large is accepted even under a smaller limit: compressors choose it without regard to the content. */
+const ZSTD_WINDOW_FLOOR = 8 * 1024 * 1024;
 
-/** Walks zstd frames (header, blocks, checksum) without decoding, refusing a window larger than `limit`. */
-function zstdWindowsWithin(body: Buffer, limit: number): void {
+/** Where one zstd frame lies in the body, and what its header promises. */
+interface ZstdFrame {
+  readonly start: number;
+  readonly end: number;
+  /** Frame_Content_Size, or -1 when the header does not give it. */
+  readonly contentSize: number;
+  readonly checksum: boolean;
+}
+
+/**
+ * Walks zstd frames (header, block headers, checksum) without decoding: skippable frames are passed over, a
+ * content size larger than `limit` or a window larger than `limit` (and 8 MiB) is refused before a decoder
+ * allocates it, and a dictionary
+ * (which no Kafka client uses) is refused.
+ */
+function zstdFrames(body: Buffer, limit: number): ZstdFrame[] {
+  const frames: ZstdFrame[] = [];
   let pos = 0;
   const need = (n: number) => {
     if (pos + n > body.length) throw new DecompressionError('zstd frame truncated', false);
   };
   while (pos < body.length) {
+    const start = pos;
     need(4);
     const magic = body.readUInt32LE(pos);
     pos += 4;
@@ -270,8 +326,9 @@ function zstdWindowsWithin(body: Buffer, limit: number): void {
     need(1);
     const fhd = body[pos++];
     const singleSegment = (fhd >> 5) & 1;
-    const checksum = (fhd >> 2) & 1;
-    const dictBytes = [0, 1, 2, 4][fhd & 3];
+    const checksum = ((fhd >> 2) & 1) === 1;
+    if ((fhd & 0x08) !== 0) throw new DecompressionError('zstd frame header has its reserved bit set', false);
+    if ((fhd & 3) !== 0) throw new DecompressionError('zstd frame names a dictionary; Kafka clients write none', false);
     const fcsBytes = [singleSegment, 2, 4, 8][fhd >> 6];
     let window = 0;
     if (!singleSegment) {
@@ -280,36 +337,51 @@ function zstdWindowsWithin(body: Buffer, limit: number): void {
       const base = 2 ** (10 + (wd >> 3));
       window = base + (base / 8) * (wd & 7);
     }
-    pos += dictBytes;
     need(fcsBytes);
-    if (singleSegment) {
-      // the window is the content size
-      window = fcsBytes === 8 ? Number(body.readBigUInt64LE(pos)) : fcsBytes === 2 ? body.readUInt16LE(pos) + 256 : fcsBytes === 4 ? body.readUInt32LE(pos) : body[pos];
-    }
+    const contentSize =
+      fcsBytes === 0 ? -1 : fcsBytes === 1 ? body[pos] : fcsBytes === 2 ? body.readUInt16LE(pos) + 256 : fcsBytes === 4 ? body.readUInt32LE(pos) : Number(body.readBigUInt64LE(pos));
     pos += fcsBytes;
-    if (window > limit) throw tooLarge(limit);
+    if (singleSegment) window = contentSize; // the window is the content
+    // The decoder allocates the window: at most the limit, or 8 MiB (what zstd's levels up to 19 use) if more.
+    if (window > Math.max(limit, ZSTD_WINDOW_FLOOR) || contentSize > limit) throw tooLarge(limit);
     for (let last = 0; !last; ) {
       need(3);
       const header = body[pos] | (body[pos + 1] << 8) | (body[pos + 2] << 16);
       pos += 3;
       last = header & 1;
       const type = (header >> 1) & 3;
+      if (type === 3) throw new DecompressionError('zstd block type 3 is reserved', false);
       pos += type === 1 ? 1 : header >>> 3; // RLE: one byte repeated
     }
     pos += checksum ? 4 : 0;
+    need(0);
+    frames.push({ start, end: pos, contentSize, checksum });
   }
-  if (pos > body.length) throw new DecompressionError('zstd frame truncated', false);
+  return frames;
 }
 
 function zstd(body: Buffer, limit: number): Buffer {
-  zstdWindowsWithin(body, limit);
   const chunks: Uint8Array[] = [];
   let total = 0;
-  const decoder = new ZstdDecompress((chunk) => {
-    total += chunk.length;
-    if (total > limit) throw tooLarge(limit);
-    chunks.push(chunk);
-  });
-  decoder.push(body, true);
+  for (const frame of zstdFrames(body, limit)) {
+    const frameChunks: Uint8Array[] = [];
+    let frameBytes = 0;
+    const decoder = new ZstdDecompress((chunk) => {
+      total += chunk.length;
+      frameBytes += chunk.length;
+      if (total > limit) throw tooLarge(limit);
+      frameChunks.push(chunk.slice()); // the decoder may reuse its block buffer
+    });
+    decoder.push(body.subarray(frame.start, frame.end), true);
+    if (frame.contentSize >= 0 && frameBytes !== frame.contentSize) {
+      throw new DecompressionError(`zstd frame declares ${frame.contentSize} bytes of content but holds ${frameBytes}`, false);
+    }
+    if (frame.checksum) {
+      const content = Buffer.concat(frameChunks, frameBytes);
+      const expected = body.readUInt32LE(frame.end - 4);
+      if (Number(xxh().h64Raw(content, 0n) & 0xffffffffn) !== expected) throw new DecompressionError('zstd content checksum does not match', false);
+    }
+    chunks.push(...frameChunks);
+  }
   return Buffer.concat(chunks, total);
 }
