@@ -12,9 +12,12 @@
  * kafkajs keeps its codecs in one process-wide table; a codec the application registered itself is kept.
  */
 import { compress as zstdCompress, decompress as zstdDecompress } from '@mongodb-js/zstd';
-import { CompressionCodecs, CompressionTypes } from 'kafkajs';
+// kafkajs is CommonJS and Node's ESM loader does not see these two among its named exports: take them from the module object.
+import kafkajs from 'kafkajs';
 import { compressFrame as lz4Compress, decompressFrame as lz4Decompress } from 'lz4-napi';
 import { compress as snappyCompress, uncompress as snappyUncompress } from 'snappy';
+
+const { CompressionCodecs, CompressionTypes } = kafkajs;
 
 /** What kafkajs asks of a codec: `encoder.buffer` holds the records to compress. */
 interface KafkajsCodec {
@@ -42,7 +45,7 @@ async function snappyDecompress(buffer: Buffer): Promise<Buffer> {
 /** Level 3, zstd's own default and what librdkafka and the Java client use unless told otherwise. */
 const ZSTD_LEVEL = 3;
 
-const CODECS: Record<CompressionTypes.Snappy | CompressionTypes.LZ4 | CompressionTypes.ZSTD, KafkajsCodec> = {
+const CODECS: Record<number, KafkajsCodec> = {
   [CompressionTypes.Snappy]: {
     compress: (encoder) => snappyCompress(encoder.buffer),
     decompress: snappyDecompress,
@@ -58,9 +61,9 @@ const CODECS: Record<CompressionTypes.Snappy | CompressionTypes.LZ4 | Compressio
 };
 
 /** True while kafkajs's table holds its own placeholder, which throws "not implemented" when looked up. */
-function isPlaceholder(type: CompressionTypes): boolean {
+function isPlaceholder(type: keyof typeof CompressionCodecs): boolean {
   try {
-    CompressionCodecs[type as keyof typeof CompressionCodecs]();
+    CompressionCodecs[type]();
     return false;
   } catch (err) {
     return (err as Error)?.name === 'KafkaJSNotImplemented';
