@@ -184,6 +184,25 @@ describe('batch validation on produce', () => {
     }
   });
 
+  it.each([
+    ['gzip', 1, (b: Buffer) => gzipSync(b)],
+    ['snappy', 2, (b: Buffer) => snappyCompress(b)],
+    ['lz4', 3, (b: Buffer) => lz4Compress(b)],
+  ])('ListOffsets by timestamp finds the record inside a %s batch', async (name, codec, compressBody) => {
+    const topic = `by-time-${name}`;
+    const base = Date.now() - 60_000;
+    const timed = [0, 1000, 2000, 3000].map((timestampDelta, i) => ({ value: `t${i}`, timestampDelta }));
+    expect((await produce(topic, encodeBatch(timed, { codec, compressBody, timestamp: base }))).errorCode).toBe(0);
+    const admin = kafka().admin();
+    await admin.connect();
+    try {
+      // the first record at or after base + 1500 is the third (offset 2), not the batch's first
+      expect(await admin.fetchTopicOffsetsByTimestamp(topic, base + 1500)).toEqual([{ partition: 0, offset: '2' }]);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('refuses a record set whose second batch is invalid, storing none of its batches', async () => {
     const good = encodeBatch([{ value: 'good' }]);
     const bad = encodeBatch([{ value: 'x' }], { codec: 1, body: Buffer.from('not gzip') });

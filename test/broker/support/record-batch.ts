@@ -6,6 +6,8 @@ export interface TestRecord {
   key?: Buffer | string | null;
   value?: Buffer | string | null;
   headers?: Record<string, string>;
+  /** Milliseconds after the batch's base timestamp. @default 0 */
+  timestampDelta?: number;
 }
 
 const bytesOf = (v: Buffer | string | null | undefined): Buffer | null => (v === null || v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(v));
@@ -31,7 +33,7 @@ export function encodeBatch(records: TestRecord[], options: BatchOptions = {}): 
   const body = new Writer();
   records.forEach((rec, i) => {
     const r = new Writer();
-    r.int8(0).varlong(0).varint(i);
+    r.int8(0).varlong(rec.timestampDelta ?? 0).varint(i);
     for (const part of [bytesOf(rec.key), bytesOf(rec.value)]) {
       if (part === null) r.varint(-1);
       else r.varint(part.length).raw(part);
@@ -47,7 +49,7 @@ export function encodeBatch(records: TestRecord[], options: BatchOptions = {}): 
     .int16(options.codec ?? 0)
     .int32(records.length - 1)
     .int64(timestamp)
-    .int64(timestamp)
+    .int64(timestamp + Math.max(0, ...records.map((r) => r.timestampDelta ?? 0)))
     .int64(options.producerId ?? -1)
     .int16(options.producerEpoch ?? -1)
     .int32(options.baseSequence ?? -1)
