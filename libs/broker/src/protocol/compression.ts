@@ -288,6 +288,8 @@ function lz4Block(src: Buffer, start: number, end: number, out: BoundedOutput, b
 const ZSTD_MAGIC = 0xfd2fb528;
 const ZSTD_SKIPPABLE_MASK = 0xfffffff0;
 const ZSTD_SKIPPABLE_MAGIC = 0x184d2a50;
+/** Block_Maximum_Size: no block decodes to more. */
+const ZSTD_BLOCK_MAX = 128 * 1024;
 /** A window this large is accepted even under a smaller limit: compressors choose it without regard to the content. */
 const ZSTD_WINDOW_FLOOR = 8 * 1024 * 1024;
 
@@ -302,13 +304,14 @@ interface ZstdFrame {
 
 /**
  * Walks zstd frames (header, block headers, checksum) without decoding: skippable frames are passed over, a
- * content size larger than `limit` or a window larger than `limit` (and 8 MiB) is refused before a decoder
- * allocates it, and a dictionary
+ * content size larger than `limit`, a window larger than `limit` (and 8 MiB), or blocks that could decode
+ * to more than `limit` are refused before a decoder allocates or decodes anything, and a dictionary
  * (which no Kafka client uses) is refused.
  */
 function zstdFrames(body: Buffer, limit: number): ZstdFrame[] {
   const frames: ZstdFrame[] = [];
   let pos = 0;
+  let upperBound = 0;
   const need = (n: number) => {
     if (pos + n > body.length) throw new DecompressionError('zstd frame truncated', false);
   };
@@ -344,6 +347,10 @@ function zstdFrames(body: Buffer, limit: number): ZstdFrame[] {
     if (singleSegment) window = contentSize; // the window is the content
     // The decoder allocates the window: at most the limit, or 8 MiB (what zstd's levels up to 19 use) if more.
     if (window > Math.max(limit, ZSTD_WINDOW_FLOOR) || contentSize > limit) throw tooLarge(limit);
+    // The most this frame can decode to: raw and RLE blocks say their size, a compressed block gives at most
+    // Block_Maximum_Size. Compressors fill every block but the last, so this is close to the real size, and a
+    // bomb is refused here, without spending the time to decode it.
+    const blockMax = Math.min(window || ZSTD_BLOCK_MAX, ZSTD_BLOCK_MAX);
     for (let last = 0; !last; ) {
       need(3);
       const header = body[pos] | (body[pos + 1] << 8) | (body[pos + 2] << 16);
@@ -351,7 +358,10 @@ function zstdFrames(body: Buffer, limit: number): ZstdFrame[] {
       last = header & 1;
       const type = (header >> 1) & 3;
       if (type === 3) throw new DecompressionError('zstd block type 3 is reserved', false);
-      pos += type === 1 ? 1 : header >>> 3; // RLE: one byte repeated
+      const size = header >>> 3;
+      upperBound += type === 2 ? blockMax : size;
+      if (upperBound > limit) throw tooLarge(limit);
+      pos += type === 1 ? 1 : size; // RLE: one byte repeated
     }
     pos += checksum ? 4 : 0;
     need(0);
