@@ -18,3 +18,5 @@ export { KafkajsTransport } from './transport/kafkajs.transport.js';
 export * from './retry-topic/index.js';
 export { KafkaMetrics, KAFKA_OBSERVER, type KafkaMetricsOptions } from './metrics/kafka-metrics.js';
 export type { KafkaObserver, ListenerEvent, PublishedFailureKind, RecordOutcome } from './metrics/kafka-observer.js';
+export * from './dead-letters/index.js';
+export * from './console/index.js';
