@@ -148,6 +148,7 @@ describe('hostile clients', () => {
         const s = await openSocket(port).catch(() => undefined);
         if (!s) continue;
         connections++;
+        s.socket.resume(); // answers are read and dropped, so the broker's close is seen at once
         s.socket.write(burst);
         await Promise.race([s.closed, new Promise((r) => setTimeout(r, 500))]);
         s.socket.destroy();

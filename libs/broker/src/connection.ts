@@ -183,7 +183,8 @@ export class Connection {
   private async drain(): Promise<void> {
     this.processing = true;
     try {
-      while (this.frames.length > 0 && !this.closed) {
+      // Once a response is the last (a refused handshake or authentication), the frames pipelined after it are dropped.
+      while (this.frames.length > 0 && !this.closed && !this.closeAfterResponse) {
         const frame = this.frames.shift()!;
         await this.handleFrame(frame);
         this.releaseHeld(frame.length + 4);
