@@ -727,6 +727,24 @@ export class GroupCoordinator {
     });
   }
 
+  /**
+   * DeleteGroups: removes a group without members, with its committed offsets. NON_EMPTY_GROUP while it has
+   * members (or is rebalancing), GROUP_ID_NOT_FOUND when there is neither a group nor offsets of that id.
+   */
+  deleteGroup(groupId: string): number {
+    const g = this.groups.get(groupId);
+    if (g && (g.members.size > 0 || g.state !== 'Empty')) return ErrorCode.NON_EMPTY_GROUP;
+    if (!g && !this.offsets.has(groupId)) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (g) {
+      this.cancel(g.rebalanceTimer);
+      this.cancel(g.syncTimer);
+      for (const t of g.pending.values()) this.cancel(t);
+      this.groups.delete(groupId);
+    }
+    this.offsets.deleteGroup(groupId);
+    return ErrorCode.NONE;
+  }
+
   // ---- lifecycle ---------------------------------------------------------------------------------
 
   /** Drops committed offsets of a deleted topic. */

@@ -45,6 +45,16 @@ export class OffsetStore {
     return [...(this.byGroup.get(groupId)?.keys() ?? [])].sort();
   }
 
+  /** Whether the group has committed any offset. */
+  has(groupId: string): boolean {
+    return [...(this.byGroup.get(groupId)?.values() ?? [])].some((partitions) => partitions.size > 0);
+  }
+
+  /** Forgets every offset the group committed. */
+  deleteGroup(groupId: string): void {
+    this.byGroup.delete(groupId);
+  }
+
   /** Forgets every offset committed for `topic`, in every group. */
   deleteTopic(topic: string): void {
     for (const topics of this.byGroup.values()) topics.delete(topic);

@@ -22,6 +22,7 @@ import { deleteRecordsHandler } from './21-delete-records.js';
 import { initProducerIdHandler } from './22-init-producer-id.js';
 import { describeConfigsHandler } from './32-describe-configs.js';
 import { createPartitionsHandler } from './37-create-partitions.js';
+import { deleteGroupsHandler } from './42-delete-groups.js';
 
 export const ALL_HANDLERS: readonly ApiHandler[] = [
   produceHandler,
@@ -46,4 +47,5 @@ export const ALL_HANDLERS: readonly ApiHandler[] = [
   initProducerIdHandler,
   describeConfigsHandler,
   createPartitionsHandler,
+  deleteGroupsHandler,
 ];
