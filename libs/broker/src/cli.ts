@@ -1,7 +1,7 @@
 /**
  * Standalone embedded broker for local development:
  *
- *   npm run broker -- --port 9092 [--host 127.0.0.1] [--partitions N] [--brokers 3 --ports 9092,9095,9098]
+ *   kafka-nest-broker --port 9092 [--host 127.0.0.1] [--partitions N] [--brokers 3 --ports 9092,9095,9098]
  *                     [--topic name[:partitions]]... [--no-auto-create] [--verbose]
  *
  * Prints `bootstrap: host:port[,host:port...]` once every node accepts connections, and stops cleanly on
@@ -16,7 +16,7 @@ import { topicNameProblem } from './topics.js';
 
 const DEFAULT_PORT = 9092;
 
-const HELP = `Usage: npm run broker -- [options]
+const HELP = `Usage: kafka-nest-broker [options]
 
 Runs the kafka-nest embedded Kafka broker standalone, speaking the Kafka wire protocol.
 

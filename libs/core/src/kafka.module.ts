@@ -19,7 +19,8 @@ const OBSERVER: Provider = {
 };
 
 const PROVIDERS: Provider[] = [KafkaMetadataAccessor, KafkaExplorer, KafkaListenerEndpointRegistry, KafkaTemplate, RetryTopicConfigurer, OBSERVER, DeadLetterReplayer];
-const EXPORTS = [KafkaTemplate, KafkaListenerEndpointRegistry, DeadLetterReplayer];
+// The options token is exported (not to users: the symbol is internal) for providers such as `ReplyingKafkaTemplate.provide()`.
+const EXPORTS = [KafkaTemplate, KafkaListenerEndpointRegistry, DeadLetterReplayer, KAFKA_MODULE_OPTIONS];
 
 /**
  * Kafka for a Nest application: finds `@KafkaListener` methods on providers and runs a container for each,
