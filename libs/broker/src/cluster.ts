@@ -1,6 +1,6 @@
 /**
  * The state shared by every node of an embedded cluster: topics and their logs, partition leadership,
- * consumer groups and committed offsets, idempotent-producer state, and the fault injector.
+ * consumer groups and committed offsets, idempotent-producer state, transactions, and the fault injector.
  *
  * Leadership is deterministic: partition p of a topic prefers node (p mod N) and falls to the next live
  * node when that one is stopped; a group's coordinator is chosen the same way from a hash of its id. Data
@@ -19,6 +19,7 @@ import { ErrorCode } from './protocol/error-codes.js';
 import { DEFAULT_MAX_DECOMPRESSED_BATCH_BYTES } from './protocol/record-batch.js';
 import { RequestMemoryBudget } from './connection-limits.js';
 import { SaslCredentials } from './sasl.js';
+import { TransactionCoordinator } from './transactions.js';
 import { type Partition, Topic, topicConfigProblem, topicNameProblem } from './topics.js';
 
 /** A topic to create at start-up. */
@@ -158,6 +159,7 @@ export class Cluster {
   readonly nodes: BrokerNode[];
   readonly groups: GroupCoordinator;
   readonly producers = new ProducerStateManager();
+  readonly transactions = new TransactionCoordinator(this);
   readonly logger: BrokerLogger;
   /** Request bytes buffered across every connection, against `maxBufferedRequestBytes`. */
   readonly requestMemory: RequestMemoryBudget;

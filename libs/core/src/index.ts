@@ -2,7 +2,7 @@ export * from './error-handling/index.js';
 export { KafkaModule } from './kafka.module.js';
 export type { KafkaModuleOptions, KafkaModuleAsyncOptions, KafkaProducerOptions } from './kafka-module-options.interface.js';
 export * from './decorators/index.js';
-export { KafkaNestError, DeserializationError, KafkaConfigurationError, ListenerExecutionFailedError, ListenerContainerNotFoundError, KafkaProducerError } from './kafka.errors.js';
+export { KafkaNestError, DeserializationError, KafkaConfigurationError, ListenerExecutionFailedError, ListenerContainerNotFoundError, KafkaProducerError, KafkaTransactionError } from './kafka.errors.js';
 export { AckMode } from './listener/ack-mode.js';
 export type { Acknowledgment } from './listener/acknowledgment.js';
 export type { ConsumedRecord } from './listener/consumed-record.js';
