@@ -88,6 +88,27 @@ describe('compression codecs, both sides', () => {
     expect(viaConfluent.records.map((r) => r.headers)).toEqual(values.map(() => [['codec', Buffer.from(codec).toString('base64')]]));
   });
 
+  it('compresses transactional sends too: the producer property, or the send\'s own', async () => {
+    const txApp = await Test.createTestingModule({
+      imports: [KafkaTestingModule.forBroker(broker, { transactionIdPrefix: 'compressed-tx-', producer: { compression: 'lz4' } })],
+    }).compile();
+    txApp.useLogger(false);
+    await txApp.init();
+    try {
+      const template = txApp.get(KafkaTemplate);
+      await template.executeInTransaction(async (t) => {
+        await t.send('template-tx', 'by the producer property', { partition: 0 });
+        await t.send('template-tx', 'by the send', { partition: 0, compression: 'zstd' });
+      });
+      // data batches carry the codec; the commit marker (a control batch) is never compressed
+      expect(storedCodecs(broker, 'template-tx')).toEqual([CODEC_IDS.lz4, CODEC_IDS.zstd, CODEC_IDS.none]);
+      const viaKcat = parseKcatExact(await kcat(['-b', bootstrap, '-C', '-t', 'template-tx', '-e', '-X', 'isolation.level=read_committed', '-f', KCAT_EXACT_FORMAT]));
+      expect(viaKcat.map((r) => r.value?.toString())).toEqual(['by the producer property', 'by the send']);
+    } finally {
+      await txApp.close();
+    }
+  });
+
   it("uses the producer property 'compression' when a send names none, and refuses an unknown codec naming the choices", async () => {
     const template = app.get(KafkaTemplate);
     await template.send('template-default', 'compressed by the producer property', { partition: 0 });

@@ -137,6 +137,7 @@ export class KafkaTemplate implements OnApplicationShutdown {
         idempotent: true,
         allowAutoTopicCreation: p.allowAutoTopicCreation ?? true,
         ...(p.timeoutMs !== undefined && { timeoutMs: p.timeoutMs }),
+        ...(p.compression !== undefined && { compression: compressionOf('', "'producer.compression'", p.compression) }),
         transactionalId,
         ...(p.transactionTimeoutMs !== undefined && { transactionTimeoutMs: p.transactionTimeoutMs }),
       });
@@ -178,7 +179,7 @@ export class KafkaTemplate implements OnApplicationShutdown {
     try {
       const meta = producer
         ? await producer.send(topic, out, { acks, ...(compression !== undefined && { compression }) })
-        : await scope!.transaction.send(topic, out);
+        : await scope!.transaction.send(topic, out, { ...(compression !== undefined && { compression }) });
       this.observer?.send({ topic, count: records.length, ok: true });
       return meta;
     } catch (err) {

@@ -152,8 +152,8 @@ export interface TransportSendOptions {
 
 /** A transaction in progress on a transactional producer; it ends with `commit` or `abort`. */
 export interface TransportTransaction {
-  /** Sends records to one topic inside the transaction. */
-  send(topic: string, records: readonly TransportProducerRecord[]): Promise<RecordMetadata[]>;
+  /** Sends records to one topic inside the transaction; `compression` overrides the producer's for this send. */
+  send(topic: string, records: readonly TransportProducerRecord[], options?: Pick<TransportSendOptions, 'compression'>): Promise<RecordMetadata[]>;
   /** Commits the consumer group's offsets (next offset to read) with the transaction. */
   sendOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void>;
   commit(): Promise<void>;

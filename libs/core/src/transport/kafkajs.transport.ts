@@ -435,7 +435,7 @@ class KafkajsProducer implements TransportProducer {
     if (this.config.transactionalId === undefined) throw new Error('this producer was made without a transactionalId, so it cannot begin transactions');
     const txn = await this.producer.transaction();
     return {
-      send: (topic, records) => this.sendWith(txn, topic, records, -1),
+      send: (topic, records, options) => this.sendWith(txn, topic, records, -1, options?.compression),
       sendOffsets: (groupId, offsets) => txn.sendOffsets({ consumerGroupId: groupId, topics: groupByTopic(offsets) }),
       commit: () => txn.commit(),
       abort: () => txn.abort(),
