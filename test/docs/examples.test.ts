@@ -11,12 +11,12 @@
  * a tested example.
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { ChildApp, createKafkaTestBroker, waitFor } from '@kafka-nest/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ExampleProject, typecheck, unreached, writeExampleProjects } from './examples.js';
-import { anchors, brokenLinks, examples, markdownFiles } from './markdown.js';
+import { anchors, brokenLinks, examples, markdownFiles, relativeLinks } from './markdown.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 // Outside test/ (not collected on its own) and outside tsconfig's include (not in `npm run typecheck`);
@@ -61,6 +61,16 @@ describe('docs', () => {
 
   it('has no broken relative link or anchor between the README and docs/', () => {
     expect(brokenLinks(root, markdownFiles(root))).toEqual([]);
+  });
+
+  it('links every docs page from the README and from the index docs/README.md', () => {
+    const pages = markdownFiles(root).filter((p) => p.startsWith('docs/') && p !== 'docs/README.md');
+    const linkedFrom = (index: string) =>
+      new Set(relativeLinks(index, readFileSync(join(root, index), 'utf8')).map((l) => join(dirname(index), l.target.split('#')[0])));
+    for (const index of ['README.md', 'docs/README.md']) {
+      const linked = linkedFrom(index);
+      expect(pages.filter((p) => !linked.has(p)).map((p) => `${p} is not linked from ${index}`)).toEqual([]);
+    }
   });
 });
 

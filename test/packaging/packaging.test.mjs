@@ -163,6 +163,10 @@ describe('the packages, installed from their tarballs into apps outside the repo
       const { files } = packed[lib];
       const required = ['package.json', 'README.md', 'LICENSE', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/cjs/package.json'];
       if (lib === 'broker') required.push('bin/kafka-nest-broker.js', 'dist/esm/cli.js');
+      if (lib === 'core') {
+        required.push('bin/kafka-nest.js', 'dist/esm/bin/kafka-nest.js');
+        for (const format of ['esm', 'cjs']) required.push(`dist/${format}/microservices/index.js`, `dist/${format}/microservices/index.d.ts`);
+      }
       for (const f of required) assert.ok(files.includes(f), `@kafka-nest/${lib}'s tarball lacks ${f}`);
       const unwanted = files.filter((f) => /(^|\/)(src|test|tests|__tests__|fixtures)\//.test(f) || (/\.[cm]?ts$/.test(f) && !/\.d\.[cm]?ts$/.test(f)) || /tsconfig|\.tsbuildinfo$|\.test\.|\.spec\./.test(f));
       assert.deepEqual(unwanted, [], `@kafka-nest/${lib}'s tarball holds files nothing uses`);
@@ -246,6 +250,9 @@ describe('the packages, installed from their tarballs into apps outside the repo
     try {
       const [, brokers] = await broker.waitFor(/^bootstrap: (\S+)$/m);
       await runMain(dir, brokers, 101);
+      // @kafka-nest/core's kafka-nest command (dead letters), from the tarball, against the same broker
+      const topics = await run(join(dir, 'node_modules/.bin/kafka-nest'), ['dlt', 'topics', '--brokers', brokers, '--json'], { cwd: dir });
+      assert.ok(Array.isArray(JSON.parse(topics)), `kafka-nest dlt topics --json printed no JSON array:\n${topics}`);
     } finally {
       assert.equal((await broker.stop()).code, 0, `kafka-nest-broker did not exit 0 on SIGTERM:\n${broker.output}`);
     }
@@ -254,6 +261,13 @@ describe('the packages, installed from their tarballs into apps outside the repo
   test('ESM Nest 12 app: tsc, Vitest + unplugin-swc, node dist/main.js; npx kafka-nest-broker --port P serves kcat', async () => {
     const dir = await prepareApp('esm-nest12');
     assert.match(readFileSync(join(dir, 'node_modules/@nestjs/core/package.json'), 'utf8'), /"version": "12\./);
+    // The entry for @nestjs/microservices users: its classes extend the app's own copy of Nest's Server/ClientProxy.
+    const micro = await run(process.execPath, ['--input-type=module', '-e', [
+      "import { ClientProxy, Server } from '@nestjs/microservices';",
+      "import { KafkaNestClient, KafkaNestServer } from '@kafka-nest/core/microservices';",
+      "console.log(KafkaNestServer.prototype instanceof Server && KafkaNestClient.prototype instanceof ClientProxy ? 'microservices entry ok' : 'not Nest classes');",
+    ].join('\n')], { cwd: dir });
+    assert.match(micro, /microservices entry ok/);
     const port = await freePort();
     const broker = new Running('npx', ['kafka-nest-broker', '--port', String(port)], { cwd: dir, group: true });
     try {

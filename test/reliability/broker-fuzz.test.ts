@@ -6,13 +6,22 @@
  * runs. Each connection draws its frames from its own PRNG, seeded from the run's seed and the
  * connection's index, so FUZZ_SEED replays the same frames on each connection whatever the timing.
  *
+ * Hostile batches are among the frames: compressed bodies (each codec) that are corrupt or random, record
+ * counts that lie, records that do not parse, and gzip bombs. None may reach the log: afterwards every stored
+ * batch of the target topic decodes and a kafkajs consumer reads the topic to its end.
+ *
  * Knobs: FUZZ_SEED, FUZZ_FRAMES (frames in all), FUZZ_TIME_LIMIT_MS.
  */
 import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { compress as zstdCompress } from '@mongodb-js/zstd';
+import { compressFrameSync as lz4Compress } from 'lz4-napi';
+import { compressSync as snappyCompress } from 'snappy';
 import { EmbeddedKafkaBroker, silentLogger } from '@kafka-nest/broker';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Writer } from '../../libs/broker/src/protocol/writer.js';
+import { registerKafkajsCodecs } from '../../libs/core/src/transport/kafkajs-codecs.js';
 import { requestFrame } from '../broker/raw-client.js';
 import { encodeBatch } from '../broker/support/record-batch.js';
 import { waitFor } from '../broker/support/wait.js';
@@ -69,6 +78,26 @@ function validFrames(): Buffer[] {
 
 type Mutation = (frame: Buffer, rnd: () => number) => Buffer;
 
+/** A Produce v7 frame writing `batch` to partition 0 of the fuzz target. */
+const produceFrame = (batch: Buffer) =>
+  requestFrame({ apiKey: 0, apiVersion: 7, body: (w) => w.nullableString(null).int16(1).int32(1000).array(['fuzz-target'], (w, t) => w.string(t).array([0], (w, p) => w.int32(p).bytes(batch))) }, 11);
+
+/** The records part of a valid 3-record batch, compressed with each codec (index = codec id); filled in beforeAll. */
+const compressedBodies: Buffer[] = [];
+/** 64 MiB of zeros in about 64 KiB of gzip: past the fuzz broker's 4 MiB decompression bound. */
+let gzipBomb = Buffer.alloc(0);
+const threeRecords = () => [{ key: 'a', value: 'one' }, { value: 'two' }, { key: 'c', value: null }];
+
+async function prepareHostileBatches(): Promise<void> {
+  const plain = encodeBatch(threeRecords()).subarray(61);
+  compressedBodies[0] = plain;
+  compressedBodies[1] = gzipSync(plain);
+  compressedBodies[2] = snappyCompress(plain);
+  compressedBodies[3] = lz4Compress(plain);
+  compressedBodies[4] = await zstdCompress(plain, 3);
+  gzipBomb = gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });
+}
+
 const int = (rnd: () => number, n: number) => Math.floor(rnd() * n);
 
 /** Each mutation produces the bytes to write on the socket for one "frame". */
@@ -121,6 +150,25 @@ const MUTATIONS: Record<string, Mutation> = {
     const frame = requestFrame({ apiKey: 0, apiVersion: 7, body: (w) => w.nullableString(null).int16(1).int32(1000).array(['fuzz-target'], (w, t) => w.string(t).array([0], (w, p) => w.int32(p).bytes(batch))) }, 9);
     return frame;
   },
+  hostileBatch: (_f, rnd) => {
+    // Each batch's CRC is right: only reading its records can refuse it.
+    const codec = 1 + int(rnd, 4);
+    const flipped = (b: Buffer) => {
+      const out = Buffer.from(b);
+      for (let i = 0, n = 1 + int(rnd, 3); i < n; i++) out[int(rnd, out.length)] ^= 1 << int(rnd, 8);
+      return out;
+    };
+    const random = (n: number) => Buffer.from(Array.from({ length: n }, () => int(rnd, 256)));
+    const kinds = [
+      () => encodeBatch(threeRecords(), { codec, body: flipped(compressedBodies[codec]) }), // corrupt compressed body
+      () => encodeBatch(threeRecords(), { codec, body: random(1 + int(rnd, 100)) }), // not the codec's bytes at all
+      () => encodeBatch(Array.from({ length: 1 + int(rnd, 6) }, () => ({ value: 'x' })), { body: compressedBodies[0] }), // count lies
+      () => encodeBatch(threeRecords(), { body: flipped(compressedBodies[0]) }), // records that do not parse
+      () => encodeBatch(threeRecords(), { codec, body: compressedBodies[codec] }), // valid, compressed
+      () => encodeBatch([{ value: 'bomb' }], { codec: 1, body: gzipBomb }), // inflates past the bound
+    ];
+    return produceFrame(kinds[int(rnd, kinds.length)]());
+  },
   unknownKeyOrVersion: (f, rnd) => {
     const out = Buffer.from(f);
     if (rnd() < 0.5) out.writeInt16BE([-1, 99, 1000, 32767, 67][int(rnd, 5)], 4);
@@ -133,7 +181,9 @@ describe('fuzzing the broker with hostile frames', () => {
   let broker: EmbeddedKafkaBroker;
 
   beforeAll(async () => {
-    broker = await EmbeddedKafkaBroker.start({ logger: silentLogger, maxRequestBytes: 1024 * 1024, topics: [{ name: 'fuzz-target', partitions: 1 }, { name: 'well-behaved', partitions: 2 }] });
+    await prepareHostileBatches();
+    registerKafkajsCodecs(); // the target topic holds valid snappy, lz4 and zstd batches too
+    broker = await EmbeddedKafkaBroker.start({ logger: silentLogger, maxRequestBytes: 1024 * 1024, maxDecompressedBatchBytes: 4 * 1024 * 1024, topics: [{ name: 'fuzz-target', partitions: 1 }, { name: 'well-behaved', partitions: 2 }] });
   });
 
   afterAll(async () => {
@@ -247,5 +297,17 @@ describe('fuzzing the broker with hostile frames', () => {
     expect(stall.sent.max, 'longest time without a well-behaved send acknowledged while fuzzing (ms)').toBeLessThanOrEqual(STALL_LIMIT_MS);
     expect(stall.consumed.max, 'longest time without a well-behaved record read while fuzzing (ms)').toBeLessThanOrEqual(STALL_LIMIT_MS);
     expect(growthMb).toBeLessThan(256);
+
+    // No hostile batch reached the log: every stored batch decodes, and a consumer reads the topic to its end.
+    const stored = broker.records('fuzz-target');
+    expect(stored.length).toBe(broker.endOffset('fuzz-target') - broker.offsets('fuzz-target')[0].logStartOffset);
+    const reader = kafka.consumer({ groupId: 'fuzz-target-reader', maxWaitTimeInMs: 100 });
+    let read = 0;
+    await reader.connect();
+    await reader.subscribe({ topic: 'fuzz-target', fromBeginning: true });
+    await reader.run({ eachMessage: async () => void read++ });
+    await waitFor(() => read >= stored.length, 30_000, `a consumer to read all ${stored.length} records of the fuzz target`);
+    await reader.disconnect();
+    expect(byMutation.hostileBatch).toBeGreaterThan(0);
   });
 });

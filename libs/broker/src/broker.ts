@@ -3,6 +3,7 @@
  * wire protocol on loopback, with an inspection and control API for tests.
  */
 import { Cluster, type EmbeddedKafkaBrokerOptions, resolveOptions, type TopicSpec } from './cluster.js';
+import { loadCodecChecksums } from './protocol/compression.js';
 import type { Fault, FaultSpec } from './faults.js';
 import type { CommittedOffset, GroupDescription, GroupListing, PartitionLag } from './group-coordinator.js';
 import type { DecodedRecord } from './protocol/record-batch.js';
@@ -32,6 +33,7 @@ export class EmbeddedKafkaBroker {
   /** Starts every node and resolves once all of them accept connections. */
   static async start(options: EmbeddedKafkaBrokerOptions = {}): Promise<EmbeddedKafkaBroker> {
     const cluster = new Cluster(resolveOptions(options));
+    await loadCodecChecksums(); // lz4 and zstd checksums, verified when produced batches are read
     const broker = new EmbeddedKafkaBroker(cluster);
     try {
       // Nodes on fixed ports start together; with port 0 each takes a free one.
@@ -96,7 +98,7 @@ export class EmbeddedKafkaBroker {
   /** Decoded records of a partition from `fromOffset` (default: the log start), aborted and open transactions' included. */
   records(topic: string, partition = 0, fromOffset?: number): BrokerRecord[] {
     return this.partitionOf(topic, partition)
-      .log.records(fromOffset)
+      .log.records(fromOffset, this.cluster.options.maxDecompressedBatchBytes)
       .map((r) => ({ ...r, topic, partition }));
   }
 

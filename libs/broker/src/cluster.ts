@@ -17,6 +17,9 @@ import { type BrokerLogger, consoleLogger } from './logger.js';
 import { BrokerNode } from './node.js';
 import { ProducerStateManager } from './producers.js';
 import { ErrorCode } from './protocol/error-codes.js';
+import { DEFAULT_MAX_DECOMPRESSED_BATCH_BYTES } from './protocol/record-batch.js';
+import { RequestMemoryBudget } from './connection-limits.js';
+import { SaslCredentials } from './sasl.js';
 import { TransactionCoordinator } from './transactions.js';
 import { type Partition, Topic, topicConfigProblem, topicNameProblem } from './topics.js';
 
@@ -63,6 +66,41 @@ export interface EmbeddedKafkaBrokerOptions {
   readonly offsetsTopicPartitions?: number;
   /** Largest request frame accepted; a larger one closes the connection. @default 104857600 (100 MiB, Kafka's socket.request.max.bytes) */
   readonly maxRequestBytes?: number;
+  /**
+   * Most bytes one produced batch's records may decompress to; a batch that would inflate past it is refused
+   * with MESSAGE_TOO_LARGE and nothing of it is stored. Kafka streams records and has no such bound; here a
+   * batch is decompressed whole to validate it, so this bound is what keeps a compression bomb (1 MB of gzip
+   * inflating to 1 GB) from taking the broker's memory. It also bounds decompression for ListOffsets by
+   * timestamp and the inspection API (`records()`).
+   * @default 67108864 (64 MiB)
+   */
+  readonly maxDecompressedBatchBytes?: number;
+  /**
+   * Time a request frame may take to arrive whole, from its first byte; a connection whose frame is still
+   * partial then is closed, so a half-sent frame is not buffered forever. (Kafka has no such limit; its
+   * `connections.max.idle.ms` closes idle connections after 10 minutes.)
+   * @default 30000
+   */
+  readonly requestReceiveTimeoutMs?: number;
+  /**
+   * Most bytes of request frames buffered at once across every connection of the cluster (partial frames and
+   * frames waiting to be handled); a connection whose data would pass it is closed. At least `maxRequestBytes`.
+   * (Kafka's `queued.max.request.bytes`, unbounded there by default.)
+   * @default 268435456 (256 MiB)
+   */
+  readonly maxBufferedRequestBytes?: number;
+  /**
+   * With `sasl`: how long a connection may stay unauthenticated (the TLS handshake included) before it is
+   * closed. (Kafka bounds the handshake with `connections.max.idle.ms`.)
+   * @default 10000
+   */
+  readonly unauthenticatedTimeoutMs?: number;
+  /**
+   * With `sasl`: how many connections of one node may be open and not yet authenticated; a further one is
+   * closed as soon as it connects. (Kafka limits connections per IP with `max.connections.per.ip`.)
+   * @default 64
+   */
+  readonly maxUnauthenticatedConnections?: number;
   /** Delay before the first rebalance of a new group (group.initial.rebalance.delay.ms). @default 0, so tests are fast (Kafka: 3000) */
   readonly groupInitialRebalanceDelayMs?: number;
   /** Smallest and largest session timeout a member may ask for. @default 6000 and 1800000, Kafka's */
@@ -94,6 +132,7 @@ export function resolveOptions(o: EmbeddedKafkaBrokerOptions = {}): ResolvedOpti
     throw new RangeError(`broker option 'ports' lists ${o.ports.length} ports for ${brokers} brokers; give one port per broker`);
   }
   const port = o.port ?? 0;
+  const maxRequestBytes = positiveInt('maxRequestBytes', o.maxRequestBytes ?? 100 * 1024 * 1024, 1024);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`broker option 'port' must be 0..65535, got ${port}`);
   return {
     port,
@@ -104,7 +143,12 @@ export function resolveOptions(o: EmbeddedKafkaBrokerOptions = {}): ResolvedOpti
     autoCreateTopics: o.autoCreateTopics ?? true,
     defaultPartitions: positiveInt('defaultPartitions', o.defaultPartitions ?? 1),
     offsetsTopicPartitions: positiveInt('offsetsTopicPartitions', o.offsetsTopicPartitions ?? 50),
-    maxRequestBytes: positiveInt('maxRequestBytes', o.maxRequestBytes ?? 100 * 1024 * 1024, 1024),
+    maxRequestBytes,
+    maxDecompressedBatchBytes: positiveInt('maxDecompressedBatchBytes', o.maxDecompressedBatchBytes ?? DEFAULT_MAX_DECOMPRESSED_BATCH_BYTES, 1024),
+    requestReceiveTimeoutMs: positiveInt('requestReceiveTimeoutMs', o.requestReceiveTimeoutMs ?? 30_000, 100),
+    maxBufferedRequestBytes: positiveInt('maxBufferedRequestBytes', o.maxBufferedRequestBytes ?? Math.max(256 * 1024 * 1024, maxRequestBytes), maxRequestBytes),
+    unauthenticatedTimeoutMs: positiveInt('unauthenticatedTimeoutMs', o.unauthenticatedTimeoutMs ?? 10_000, 100),
+    maxUnauthenticatedConnections: positiveInt('maxUnauthenticatedConnections', o.maxUnauthenticatedConnections ?? 64),
     groupInitialRebalanceDelayMs: positiveInt('groupInitialRebalanceDelayMs', o.groupInitialRebalanceDelayMs ?? 0, 0),
     groupMinSessionTimeoutMs: positiveInt('groupMinSessionTimeoutMs', o.groupMinSessionTimeoutMs ?? 6000, 0),
     groupMaxSessionTimeoutMs: positiveInt('groupMaxSessionTimeoutMs', o.groupMaxSessionTimeoutMs ?? 1_800_000, 0),
@@ -126,9 +170,15 @@ export class Cluster {
   readonly producers = new ProducerStateManager();
   readonly transactions = new TransactionCoordinator(this);
   readonly logger: BrokerLogger;
+  /** Request bytes buffered across every connection, against `maxBufferedRequestBytes`. */
+  readonly requestMemory: RequestMemoryBudget;
+  /** The SASL users with their SCRAM credentials, computed once; null without SASL. */
+  readonly credentials: SaslCredentials | null;
 
   constructor(readonly options: ResolvedOptions) {
     this.logger = options.logger;
+    this.requestMemory = new RequestMemoryBudget(options.maxBufferedRequestBytes);
+    this.credentials = options.sasl ? new SaslCredentials(options.sasl.users) : null;
     this.nodes = Array.from({ length: options.brokers }, (_, i) => {
       const port = options.ports?.[i] ?? (options.port === 0 ? 0 : options.port + i);
       return new BrokerNode(i, options.host, port, this);

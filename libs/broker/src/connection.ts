@@ -13,6 +13,12 @@
  * and the token, no request header), answered the same way; a failed authentication closes the connection,
  * since v0 has no way to report it (kafka-python 2.x authenticates so). Fault injection does not apply to
  * raw tokens: they are no request.
+ *
+ * Bounds against hostile clients (connection-limits.ts): a frame must arrive whole within
+ * `requestReceiveTimeoutMs` of its first byte; the bytes buffered across all connections stay under
+ * `maxBufferedRequestBytes` (the connection whose data would pass it is closed); with SASL, a connection
+ * must authenticate within `unauthenticatedTimeoutMs`, a node holds at most `maxUnauthenticatedConnections`
+ * unauthenticated ones, and one SaslHandshake is allowed per connection (as Kafka allows).
  */
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,6 +47,16 @@ const MAX_UNAUTHENTICATED_BYTES = 512 * 1024;
 export class Connection {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** Bytes received and not yet handled, counted in the cluster's request memory budget. */
+  private held = 0;
+  /** Closes the connection when the partial frame being received does not complete in time. */
+  private frameTimer: NodeJS.Timeout | undefined;
+  /** Closes the connection when it has not authenticated in time (SASL only). */
+  private authTimer: NodeJS.Timeout | undefined;
+  /** Whether this connection counts among its node's unauthenticated connections. */
+  private countedUnauthenticated = false;
+  /** SaslHandshakes received; Kafka allows one per connection. */
+  saslHandshakes = 0;
   private frames: Buffer[] = [];
   private processing = false;
   private closed = false;
@@ -71,9 +87,63 @@ export class Connection {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
+    if (!this.authenticated) this.admitUnauthenticated();
+  }
+
+  /** Counts this connection among the node's unauthenticated ones and starts its authentication deadline. */
+  private admitUnauthenticated(): void {
+    const { maxUnauthenticatedConnections, unauthenticatedTimeoutMs } = this.cluster.options;
+    if (!this.node.unauthenticated.tryAdmit()) {
+      this.fail(`${maxUnauthenticatedConnections} connections are already waiting to authenticate on this node (maxUnauthenticatedConnections)`);
+      return;
+    }
+    this.countedUnauthenticated = true;
+    this.authTimer = setTimeout(() => this.fail(`not authenticated within ${unauthenticatedTimeoutMs} ms (unauthenticatedTimeoutMs)`), unauthenticatedTimeoutMs);
+    this.authTimer.unref();
+  }
+
+  /** Authentication succeeded: the connection leaves the unauthenticated count and its deadline. */
+  private authenticatedNow(): void {
+    clearTimeout(this.authTimer);
+    if (this.countedUnauthenticated) this.node.unauthenticated.leave();
+    this.countedUnauthenticated = false;
+  }
+
+  /**
+   * Restarts the frame deadline when a partial frame starts arriving, clears it when none is pending. While
+   * the socket is paused by back-pressure the broker is the one not reading, so the deadline waits.
+   */
+  private watchPartialFrame(frameStarted: boolean): void {
+    if (this.buffered === 0) {
+      clearTimeout(this.frameTimer);
+      this.frameTimer = undefined;
+      return;
+    }
+    if (this.frameTimer && !frameStarted) return;
+    clearTimeout(this.frameTimer);
+    const timeoutMs = this.cluster.options.requestReceiveTimeoutMs;
+    const expire = () => {
+      if (this.socket.isPaused()) {
+        this.frameTimer = setTimeout(expire, timeoutMs).unref();
+        return;
+      }
+      this.fail(`a request frame did not arrive whole within ${timeoutMs} ms (requestReceiveTimeoutMs); ${this.buffered} bytes of it were buffered`);
+    };
+    this.frameTimer = setTimeout(expire, timeoutMs).unref();
   }
 
   private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    const budget = this.cluster.requestMemory;
+    if (!budget.tryTake(chunk.length)) {
+      this.fail(
+        `request bytes buffered across all connections would pass ${budget.maxBytes} (maxBufferedRequestBytes): ${budget.used} held, ${this.held} of them by this connection`,
+      );
+      return;
+    }
+    this.held += chunk.length;
+    const wasPartial = this.buffered > 0;
+    let framesDone = 0;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     while (this.buffered >= 4) {
@@ -88,13 +158,21 @@ export class Connection {
       if (this.buffered < size + 4) break;
       const all = this.concat();
       this.frames.push(all.subarray(4, 4 + size));
+      framesDone++;
       const rest = all.subarray(4 + size);
       this.chunks = rest.length > 0 ? [rest] : [];
       this.buffered = rest.length;
     }
+    this.watchPartialFrame(!wasPartial || framesDone > 0);
     // Back-pressure: stop reading while requests queue up, as Kafka mutes a busy channel.
     if (this.frames.length >= MAX_QUEUED_FRAMES) this.socket.pause();
     if (!this.processing && this.frames.length > 0) void this.drain();
+  }
+
+  private releaseHeld(bytes: number): void {
+    const n = Math.min(bytes, this.held);
+    this.held -= n;
+    this.cluster.requestMemory.release(n);
   }
 
   private concat(): Buffer {
@@ -105,8 +183,11 @@ export class Connection {
   private async drain(): Promise<void> {
     this.processing = true;
     try {
-      while (this.frames.length > 0 && !this.closed) {
-        await this.handleFrame(this.frames.shift()!);
+      // Once a response is the last (a refused handshake or authentication), the frames pipelined after it are dropped.
+      while (this.frames.length > 0 && !this.closed && !this.closeAfterResponse) {
+        const frame = this.frames.shift()!;
+        await this.handleFrame(frame);
+        this.releaseHeld(frame.length + 4);
         if (this.socket.writableNeedDrain && !this.closed) await this.writable();
         if (this.frames.length < MAX_QUEUED_FRAMES && this.socket.isPaused()) this.socket.resume();
       }
@@ -206,13 +287,13 @@ export class Connection {
    * is authenticated. A failure is logged without the credentials. Used by SaslAuthenticate and by raw tokens.
    */
   saslStep(token: Buffer): SaslStep {
-    const users = this.cluster.options.sasl!.users;
-    this.saslExchange ??= startExchange(this.saslMechanism as SaslMechanism, users);
+    this.saslExchange ??= startExchange(this.saslMechanism as SaslMechanism, this.cluster.credentials!);
     const step = this.saslExchange.step(token);
     if (step.kind === 'failed') this.cluster.logger.warn(`SASL ${this.saslMechanism} authentication failed from ${this.remote}`);
     if (step.kind === 'done') {
       this.authenticated = true;
       this.principal = step.user;
+      this.authenticatedNow();
     }
     return step;
   }
@@ -302,6 +383,11 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.closing.abort();
+    clearTimeout(this.frameTimer);
+    clearTimeout(this.authTimer);
+    if (this.countedUnauthenticated) this.node.unauthenticated.leave();
+    this.countedUnauthenticated = false;
+    this.releaseHeld(this.held);
     this.frames = [];
     this.chunks = [];
     this.socket.destroy();

@@ -18,6 +18,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Cluster } from './cluster.js';
+import { clientText } from './connection-limits.js';
 import type { RequestContext } from './handlers/handler.js';
 import { OffsetStore, type StoredOffset } from './offsets.js';
 import { ErrorCode } from './protocol/error-codes.js';
@@ -255,7 +256,7 @@ export class GroupCoordinator {
       if (group.members.get(member.memberId) !== member) return;
       // A member waiting on JoinGroup or SyncGroup cannot heartbeat: the rebalance bounds it instead.
       if (member.awaitingJoin || member.awaitingSync) return this.touch(group, member);
-      this.cluster.logger.info(`group ${group.groupId}: member ${member.memberId} session expired after ${member.sessionTimeoutMs} ms`);
+      this.cluster.logger.info(`group ${clientText(group.groupId)}: member ${clientText(member.memberId)} session expired after ${member.sessionTimeoutMs} ms`);
       this.removeMember(group, member);
     });
   }
@@ -456,7 +457,7 @@ export class GroupCoordinator {
     group.initialDelayDeadline = null;
     for (const m of [...group.members.values()]) {
       if (m.awaitingJoin) continue;
-      this.cluster.logger.info(`group ${group.groupId}: member ${m.memberId} did not rejoin in time and is removed`);
+      this.cluster.logger.info(`group ${clientText(group.groupId)}: member ${clientText(m.memberId)} did not rejoin in time and is removed`);
       this.cancel(m.sessionTimer);
       group.members.delete(m.memberId);
     }
@@ -514,7 +515,7 @@ export class GroupCoordinator {
       group.pendingSync.clear();
       if (unsynced.length === 0) return;
       for (const m of unsynced) {
-        this.cluster.logger.info(`group ${group.groupId}: member ${m.memberId} sent no SyncGroup within the rebalance timeout and is removed`);
+        this.cluster.logger.info(`group ${clientText(group.groupId)}: member ${clientText(m.memberId)} sent no SyncGroup within the rebalance timeout and is removed`);
         this.cancel(m.sessionTimer);
         group.members.delete(m.memberId);
         const join = m.awaitingJoin;
@@ -753,6 +754,26 @@ export class GroupCoordinator {
         return { topic: name, partition: p.index, committedOffset: committed, endOffset, lag: committed < 0 ? endOffset - logStartOffset : Math.max(0, endOffset - committed) };
       });
     });
+  }
+
+  /**
+   * DeleteGroups: removes a group without members, with its committed offsets. NON_EMPTY_GROUP while it has
+   * members (or is rebalancing), GROUP_ID_NOT_FOUND when there is neither a group nor offsets of that id.
+   */
+  deleteGroup(groupId: string): number {
+    const g = this.groups.get(groupId);
+    if (g && (g.members.size > 0 || g.state !== 'Empty')) return ErrorCode.NON_EMPTY_GROUP;
+    if (!g && !this.offsets.has(groupId)) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (g) {
+      this.cancel(g.rebalanceTimer);
+      this.cancel(g.syncTimer);
+      for (const t of g.pending.values()) this.cancel(t);
+      this.groups.delete(groupId);
+    }
+    this.offsets.deleteGroup(groupId);
+    // As Kafka: tombstones for the offsets (above) and for the group's metadata.
+    this.cluster.consumerOffsets.groupDeleted(groupId);
+    return ErrorCode.NONE;
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------------

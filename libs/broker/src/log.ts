@@ -92,14 +92,15 @@ export class PartitionLog {
 
   /**
    * The earliest record whose timestamp is at or after `timestamp`: its offset and its timestamp (what
-   * ListOffsets answers), or -1s if there is none. In a batch compressed with a codec the inspection
-   * decoder cannot read, the batch's first readable offset and its max timestamp are the best answer known.
+   * ListOffsets answers), or -1s if there is none. Batches are decompressed within `maxDecompressedBytes`;
+   * in one that cannot be decoded within it, the batch's first readable offset and its max timestamp are the
+   * best answer known.
    */
-  offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } {
+  offsetForTimestamp(timestamp: number, maxDecompressedBytes?: number): { offset: number; timestamp: number } {
     for (const batch of this.batches) {
       if (batch.maxTimestamp < timestamp || batch.lastOffset < this.logStartOffset) continue;
       try {
-        const hit = decodeBatch(batch.bytes).find((r) => r.timestamp >= timestamp && r.offset >= this.logStartOffset);
+        const hit = decodeBatch(batch.bytes, maxDecompressedBytes).find((r) => r.timestamp >= timestamp && r.offset >= this.logStartOffset);
         if (hit) return { offset: hit.offset, timestamp: hit.timestamp };
       } catch {
         return { offset: Math.max(batch.baseOffset, this.logStartOffset), timestamp: batch.maxTimestamp };
@@ -143,11 +144,11 @@ export class PartitionLog {
     this.sizeBytes = size;
   }
 
-  /** Decoded records from `fromOffset` (default: log start) to the end. */
-  records(fromOffset = this.logStartOffset): DecodedRecord[] {
+  /** Decoded records from `fromOffset` (default: log start) to the end, each batch decompressed within `maxDecompressedBytes`. */
+  records(fromOffset = this.logStartOffset, maxDecompressedBytes?: number): DecodedRecord[] {
     const out: DecodedRecord[] = [];
     for (let i = this.indexFor(fromOffset); i < this.batches.length; i++) {
-      for (const r of decodeBatch(this.batches[i].bytes)) if (r.offset >= fromOffset && r.offset >= this.logStartOffset) out.push(r);
+      for (const r of decodeBatch(this.batches[i].bytes, maxDecompressedBytes)) if (r.offset >= fromOffset && r.offset >= this.logStartOffset) out.push(r);
     }
     return out;
   }

@@ -7,9 +7,12 @@ import { createServer, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Cluster } from './cluster.js';
 import { Connection } from './connection.js';
+import { UnauthenticatedConnections } from './connection-limits.js';
 
 export class BrokerNode {
   readonly connections = new Set<Connection>();
+  /** Connections open and not yet authenticated (with SASL), against `maxUnauthenticatedConnections`. */
+  readonly unauthenticated: UnauthenticatedConnections;
   private server: Server | null = null;
   /** Port bound; fixed after the first start so a restarted node comes back at the same address. */
   port: number;
@@ -21,6 +24,7 @@ export class BrokerNode {
     private readonly cluster: Cluster,
   ) {
     this.port = port;
+    this.unauthenticated = new UnauthenticatedConnections(cluster.options.maxUnauthenticatedConnections);
   }
 
   get alive(): boolean {
@@ -35,9 +39,11 @@ export class BrokerNode {
     if (this.server) return;
     const tls = this.cluster.options.tls;
     const onSocket = (socket: import('node:net').Socket) => {
-      this.connections.add(new Connection(socket, this, this.cluster));
+      const connection = new Connection(socket, this, this.cluster);
+      if (!connection.isClosed) this.connections.add(connection); // one refused at once is not kept
     };
-    const server = tls ? createTlsServer(tls, onSocket) : createServer(onSocket);
+    // A TLS handshake not finished in time is dropped: it is unauthenticated work as much as SASL is.
+    const server = tls ? createTlsServer({ handshakeTimeout: this.cluster.options.unauthenticatedTimeoutMs, ...tls }, onSocket) : createServer(onSocket);
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
         reject(
@@ -49,6 +55,11 @@ export class BrokerNode {
       server.listen({ host: this.host, port: this.port }, () => resolve());
     });
     server.on('error', (err) => this.cluster.logger.error(`node ${this.id} listener error: ${err.message}`));
+    // A failed or timed-out TLS handshake: Node reports it but leaves the raw socket open.
+    server.on('tlsClientError', (err: Error, socket: import('node:net').Socket) => {
+      this.cluster.logger.info(`node ${this.id}: TLS handshake from ${socket.remoteAddress}:${socket.remotePort} failed: ${err.message}`);
+      socket.destroy();
+    });
     const address = server.address();
     if (address && typeof address === 'object') this.port = address.port;
     this.server = server;

@@ -63,6 +63,20 @@ export class OffsetStore {
     return [...(this.byGroup.get(groupId)?.keys() ?? [])].sort();
   }
 
+  /** Whether the group has committed any offset. */
+  has(groupId: string): boolean {
+    return [...(this.byGroup.get(groupId)?.values() ?? [])].some((partitions) => partitions.size > 0);
+  }
+
+  /** Forgets every offset the group committed (a tombstone each, as Kafka writes them). */
+  deleteGroup(groupId: string): void {
+    const topics = this.byGroup.get(groupId);
+    this.byGroup.delete(groupId);
+    if (!topics) return;
+    const partitions = [...topics.entries()].flatMap(([topic, ps]) => [...ps.keys()].sort((a, b) => a - b).map((partition) => ({ topic, partition })));
+    if (partitions.length > 0) this.sink?.offsetsDeleted(groupId, partitions);
+  }
+
   /** Forgets every offset committed for `topic`, in every group (a tombstone each, as Kafka writes them). */
   deleteTopic(topic: string): void {
     for (const [groupId, topics] of this.byGroup) {

@@ -24,6 +24,7 @@
  * 32767 is not rolled over to a new producer id.
  */
 import type { Cluster } from './cluster.js';
+import { clientText } from './connection-limits.js';
 import type { PartitionLog } from './log.js';
 import { ErrorCode } from './protocol/error-codes.js';
 import { Writer } from './protocol/writer.js';
@@ -113,7 +114,7 @@ export class TransactionCoordinator {
     } else {
       txn.epoch = producerEpoch;
       if (txn.state === 'Ongoing') {
-        this.cluster.logger.info(`transactional id '${transactionalId}' re-initialised at epoch ${producerEpoch}: aborting its open transaction`);
+        this.cluster.logger.info(`transactional id ${clientText(transactionalId)} re-initialised at epoch ${producerEpoch}: aborting its open transaction`);
         this.complete(txn, false);
       }
       txn.timeoutMs = timeoutMs;
@@ -142,7 +143,7 @@ export class TransactionCoordinator {
     if (txn.state !== 'Ongoing') return;
     const { producerEpoch } = this.cluster.producers.initProducerId(txn.transactionalId);
     this.cluster.logger.warn(
-      `transaction of '${txn.transactionalId}' (producer ${txn.producerId}, epoch ${txn.epoch}) was open longer than its ` +
+      `transaction of ${clientText(txn.transactionalId)} (producer ${txn.producerId}, epoch ${txn.epoch}) was open longer than its ` +
         `transaction.timeout.ms ${txn.timeoutMs}: aborted, epoch bumped to ${producerEpoch}`,
     );
     txn.epoch = producerEpoch;
@@ -295,7 +296,7 @@ export class TransactionCoordinator {
         const producerId = Number(batch.readBigInt64BE(43));
         if (aborted.some((a) => a.producerId === producerId && a.firstOffset <= baseOffset && baseOffset <= a.lastOffset)) continue;
       }
-      for (const r of decodeBatch(batch)) if (r.offset >= from && r.offset >= log.logStartOffset) out.push(r);
+      for (const r of decodeBatch(batch, this.cluster.options.maxDecompressedBatchBytes)) if (r.offset >= from && r.offset >= log.logStartOffset) out.push(r);
     }
     return out;
   }

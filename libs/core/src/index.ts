@@ -12,7 +12,7 @@ export { KafkaContext, KafkaBatchContext } from './listener/kafka-context.js';
 export type { KafkaListenerOptions } from './listener/kafka-listener-options.js';
 export { KafkaListenerEndpointRegistry } from './listener/kafka-listener-endpoint.registry.js';
 export type { MessageListenerContainer, PartitionLag } from './listener/message-listener-container.js';
-export { KafkaTemplate, type AcksOption, type ProducerRecord, type RecordOptions, type SendOptions } from './producer/kafka.template.js';
+export { KafkaTemplate, type AcksOption, type BatchSendOptions, type ProducerRecord, type RecordOptions, type SendOptions } from './producer/kafka.template.js';
 export type * from './transport/kafka-transport.js';
 export { KafkajsTransport } from './transport/kafkajs.transport.js';
 export * from './retry-topic/index.js';

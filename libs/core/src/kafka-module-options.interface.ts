@@ -6,7 +6,7 @@ import type { ConsumerProperties } from './listener/consumer-properties.js';
 import type { Deserializer } from './listener/deserializers.js';
 import type { RetryableTopicOptions } from './retry-topic/retry-topic-configuration.js';
 import type { KafkaTracingOptions } from './tracing/kafka-tracing.js';
-import type { KafkaClientOptions, KafkaTransport } from './transport/kafka-transport.js';
+import type { CompressionType, KafkaClientOptions, KafkaTransport } from './transport/kafka-transport.js';
 
 /** Settings of `KafkaTemplate`'s producer. */
 export interface KafkaProducerOptions {
@@ -20,6 +20,13 @@ export interface KafkaProducerOptions {
   allowAutoTopicCreation?: boolean;
   /** Time the broker may take to acknowledge (kafkajs `timeout`). @default kafkajs's, 30000 */
   timeoutMs?: number;
+  /**
+   * Codec of the record batches sent: 'none', 'gzip', 'snappy', 'lz4' or 'zstd' (Kafka's producer property
+   * `compression.type`, Spring's `ProducerConfig.COMPRESSION_TYPE_CONFIG`). A send may choose its own.
+   * Listeners read all five whatever this says.
+   * @default 'none'
+   */
+  compression?: CompressionType;
   /**
    * With `transactionIdPrefix`: let `send` outside a transaction go through a plain (non-transactional)
    * producer instead of being refused. Spring's `KafkaTemplate.setAllowNonTransactional`. @default false

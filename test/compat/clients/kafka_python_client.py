@@ -10,6 +10,8 @@ Usage: python3 kafka_python_client.py '<json spec>'
   {"op": "admin", "bootstrap": "h:p", "topic": "t", "group": "g"}
       -> creates t with 2 partitions, grows it to 3, describes it and its configs, lists and describes groups,
          reads g's committed offsets, deletes t: {"partitions", "configs", "groups", "group_state", "offsets"}
+  {"op": "delete_groups", "bootstrap": "h:p", "groups": ["g", ...]}
+      -> {"results": [[group, error code], ...]} sorted by group
 
 Bytes travel as base64 so the tests can compare them exactly. "config" (produce, consume) adds keyword arguments
 of KafkaProducer / KafkaConsumer (for example the SASL settings). Any failure prints {"error": "..."} and exits 1.
@@ -98,5 +100,15 @@ def admin(spec):
         client.close()
 
 
+def delete_groups(spec):
+    from kafka.admin import KafkaAdminClient
+
+    client = KafkaAdminClient(bootstrap_servers=spec['bootstrap'], client_id='compat-kafka-python')
+    try:
+        return {'results': sorted([group, error.errno] for group, error in client.delete_consumer_groups(spec['groups']))}
+    finally:
+        client.close()
+
+
 if __name__ == '__main__':
-    run({'produce': produce, 'consume': consume, 'admin': admin})
+    run({'produce': produce, 'consume': consume, 'admin': admin, 'delete_groups': delete_groups})

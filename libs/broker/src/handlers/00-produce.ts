@@ -1,10 +1,17 @@
 /**
- * Produce (key 0), versions 3-8 (RecordBatch v2 only; v9+ are flexible and not served).
+ * Produce (key 0), versions 0-8 (RecordBatch v2 only; v9+ are flexible and not served).
+ *
+ * v0-v2 are advertised, as Kafka 3.x does, because librdkafka before 2.10 compresses with gzip, snappy or lz4
+ * only when the broker advertises Produce v0 (it sends batches uncompressed otherwise, silently); every
+ * client that speaks magic 2 picks v3 or later. A v0-v2 request carrying a message set of magic 0 or 1 is
+ * refused with INVALID_RECORD (deliberate: Kafka 3.x converts them; Kafka 4.0 serves no such version).
  *
  * Each partition's record set is split into batches, each validated (lengths and CRC-32C: CORRUPT_MESSAGE;
  * magic 2, an empty or null record set, a header that contradicts itself, a control batch, an idempotent
  * batch without a sequence number, an unknown codec: INVALID_RECORD; zstd before v7:
- * UNSUPPORTED_COMPRESSION_TYPE; as Kafka answers) and appended as received, its baseOffset rewritten. In a
+ * UNSUPPORTED_COMPRESSION_TYPE; as Kafka answers), then its records are decompressed (within
+ * maxDecompressedBatchBytes) and read (protocol/batch-validator.ts); only when every batch of the record
+ * set passes are they appended as received, each baseOffset rewritten. In a
  * topic with message.timestamp.type=LogAppendTime each batch is also stamped with the append time
  * (timestamp-type bit, maxTimestamp, CRC recomputed) and the response's log_append_time is that time; it is
  * -1 for CreateTime topics, whose batches are not touched otherwise.
@@ -23,15 +30,17 @@
  * Deliberate differences from Apache Kafka: a partition may carry several batches (Kafka takes exactly
  * one per partition from Produce v3 on).
  *
- *   ProduceRequest => transactional_id: NULLABLE_STRING acks: INT16 timeout_ms: INT32
+ *   ProduceRequest => transactional_id: NULLABLE_STRING (v3+) acks: INT16 timeout_ms: INT32
  *                     [topic_data: name: STRING [partition_data: index: INT32 records: RECORDS]]
  *   ProduceResponse => [responses: name [partition_responses: index error_code: INT16 base_offset: INT64
- *                      log_append_time_ms: INT64 log_start_offset: INT64 (v5+)
+ *                      log_append_time_ms: INT64 (v2+) log_start_offset: INT64 (v5+)
  *                      [record_errors: batch_index INT32 batch_index_error_message NULLABLE_STRING] (v8+)
- *                      error_message: NULLABLE_STRING (v8+)]] throttle_time_ms: INT32
+ *                      error_message: NULLABLE_STRING (v8+)]] throttle_time_ms: INT32 (v1+)
  */
+import { clientText } from '../connection-limits.js';
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { validateBatchRecords } from '../protocol/batch-validator.js';
 import { Compression, InvalidBatchError, splitBatches } from '../protocol/record-batch.js';
 import { DEFAULT_TOPIC_CONFIGS, topicNameProblem } from '../topics.js';
 import type { ApiHandler } from './handler.js';
@@ -60,12 +69,12 @@ interface Response {
 export const produceHandler: ApiHandler<Request, Response> = {
   apiKey: ApiKey.Produce,
   name: 'Produce',
-  minVersion: 3,
+  minVersion: 0,
   maxVersion: 8,
 
-  decode(r) {
+  decode(r, v) {
     return {
-      transactionalId: r.nullableString(),
+      transactionalId: v >= 3 ? r.nullableString() : null,
       acks: r.int16(),
       timeoutMs: r.int32(),
       topics: r.array((r) => ({
@@ -103,7 +112,7 @@ export const produceHandler: ApiHandler<Request, Response> = {
           batches = splitBatches(p.records ?? Buffer.alloc(0));
         } catch (err) {
           if (!(err instanceof InvalidBatchError)) throw err;
-          cluster.logger.warn(`rejected produce to ${t.name}-${p.index} from ${ctx.clientId ?? ctx.connection.remote}: ${err.message}`);
+          cluster.logger.warn(`rejected produce to ${clientText(t.name)} partition ${p.index} from ${ctx.clientId === null ? ctx.connection.remote : clientText(ctx.clientId)}: ${err.message}`);
           return fail(p.index, err.errorCode, err.message);
         }
         if (batches.length === 0) {
@@ -116,6 +125,14 @@ export const produceHandler: ApiHandler<Request, Response> = {
         const tooLarge = batches.find((b) => b.header.length > maxBytes);
         if (tooLarge) {
           return fail(p.index, ErrorCode.MESSAGE_TOO_LARGE, `batch of ${tooLarge.header.length} bytes exceeds max.message.bytes ${maxBytes}`);
+        }
+        // Every batch is read before any is stored, so a refused record set leaves nothing in the log.
+        try {
+          for (const b of batches) validateBatchRecords(b.header, b.bytes, cluster.options.maxDecompressedBatchBytes);
+        } catch (err) {
+          if (!(err instanceof InvalidBatchError)) throw err;
+          cluster.logger.warn(`rejected produce to ${clientText(t.name)} partition ${p.index} from ${ctx.clientId === null ? ctx.connection.remote : clientText(ctx.clientId)}: ${err.message}`);
+          return fail(p.index, err.errorCode, err.message);
         }
         // One append time per partition's record set, as Kafka stamps one append.
         const appendTime = topic!.logAppendTime ? Date.now() : undefined;
@@ -142,7 +159,7 @@ export const produceHandler: ApiHandler<Request, Response> = {
     // acks 0: no response can carry an error, so the connection is closed instead, as Kafka does, and the
     // producer notices and refreshes its metadata. (The failures are listed only then.)
     if (req.acks === 0 && topics.some((t) => t.partitions.some((p) => p.errorCode !== 0))) {
-      const failed = topics.flatMap((t) => t.partitions.filter((p) => p.errorCode !== 0).map((p) => `${t.name}-${p.index}: error ${p.errorCode}`));
+      const failed = topics.flatMap((t) => t.partitions.filter((p) => p.errorCode !== 0).map((p) => `${clientText(t.name)} partition ${p.index}: error ${p.errorCode}`));
       cluster.logger.info(`closing connection ${ctx.connection.remote}: produce with acks=0 failed (${failed.join(', ')})`);
       ctx.connection.close();
     }
@@ -155,7 +172,8 @@ export const produceHandler: ApiHandler<Request, Response> = {
     w.array(res.topics, (w, t) => {
       w.string(t.name);
       w.array(t.partitions, (w, p) => {
-        w.int32(p.index).int16(p.errorCode).int64(p.baseOffset).int64(p.logAppendTime);
+        w.int32(p.index).int16(p.errorCode).int64(p.baseOffset);
+        if (v >= 2) w.int64(p.logAppendTime);
         if (v >= 5) w.int64(p.logStartOffset);
         if (v >= 8) {
           w.array([], () => {});
@@ -163,7 +181,7 @@ export const produceHandler: ApiHandler<Request, Response> = {
         }
       });
     });
-    w.int32(0);
+    if (v >= 1) w.int32(0);
   },
 
   errorResponse(req, errorCode) {

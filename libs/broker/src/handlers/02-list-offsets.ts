@@ -77,7 +77,7 @@ export const listOffsetsHandler: ApiHandler<Request, Response> = {
               return { index: p.index, errorCode: 0, timestamp: -1, offset };
             }
             if (p.timestamp === EARLIEST_TIMESTAMP) return { index: p.index, errorCode: 0, timestamp: -1, offset: log.logStartOffset };
-            return { index: p.index, errorCode: 0, ...log.offsetForTimestamp(p.timestamp) };
+            return { index: p.index, errorCode: 0, ...log.offsetForTimestamp(p.timestamp, cluster.options.maxDecompressedBatchBytes) };
           }),
         };
       }),

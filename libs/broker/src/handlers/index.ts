@@ -26,6 +26,7 @@ import { endTxnHandler } from './26-end-txn.js';
 import { txnOffsetCommitHandler } from './28-txn-offset-commit.js';
 import { describeConfigsHandler } from './32-describe-configs.js';
 import { createPartitionsHandler } from './37-create-partitions.js';
+import { deleteGroupsHandler } from './42-delete-groups.js';
 
 export const ALL_HANDLERS: readonly ApiHandler[] = [
   produceHandler,
@@ -54,4 +55,5 @@ export const ALL_HANDLERS: readonly ApiHandler[] = [
   txnOffsetCommitHandler,
   describeConfigsHandler,
   createPartitionsHandler,
+  deleteGroupsHandler,
 ];

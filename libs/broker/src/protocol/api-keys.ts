@@ -26,4 +26,5 @@ export enum ApiKey {
   DescribeConfigs = 32,
   SaslAuthenticate = 36,
   CreatePartitions = 37,
+  DeleteGroups = 42,
 }

@@ -10,10 +10,11 @@
  *
  * The CRC-32C covers everything from `attributes` to the end, so the broker assigns offsets by rewriting
  * `baseOffset` alone: no recompute, no decompression. Only a LogAppendTime topic's batches are changed
- * past it (attributes, maxTimestamp, then the CRC recomputed). Records are decoded only for inspection.
+ * past it (attributes, maxTimestamp, then the CRC recomputed). Records are read on produce to validate
+ * them (batch-validator.ts) and for inspection, both through bounded decompression (compression.ts).
  */
-import { gunzipSync } from 'node:zlib';
 import { crc32c } from '@node-rs/crc32';
+import { CODEC_NAMES, Compression, DecompressionError, decompress } from './compression.js';
 import { ErrorCode } from './error-codes.js';
 import { ProtocolError } from './protocol-error.js';
 import { Reader } from './reader.js';
@@ -29,14 +30,14 @@ const ATTRIBUTES_OFFSET = 21;
 const MAX_TIMESTAMP_OFFSET = 35;
 const CRC_OFFSET = 17;
 
-export enum Compression {
-  None = 0,
-  Gzip = 1,
-  Snappy = 2,
-  Lz4 = 3,
-  Zstd = 4,
-}
-const CODEC_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+export { Compression } from './compression.js';
+
+/**
+ * Most bytes a batch's records may decompress to, when no other bound is given: Kafka streams records and
+ * has no such limit; here a batch is decompressed whole, so a bound keeps a compression bomb from taking
+ * the broker's memory. The broker's option `maxDecompressedBatchBytes` sets it.
+ */
+export const DEFAULT_MAX_DECOMPRESSED_BATCH_BYTES = 64 * 1024 * 1024;
 
 /** The fields of a batch header the broker needs; the bytes themselves are kept as they came. */
 export interface BatchHeader {
@@ -152,8 +153,11 @@ export interface DecodedRecord {
   readonly headers: { key: string; value: Buffer | null }[];
 }
 
-/** Decodes the records of one stored batch (uncompressed or gzip). */
-export function decodeBatch(batch: Buffer): DecodedRecord[] {
+/**
+ * Decodes the records of one stored batch, whatever its codec, decompressing at most `maxBytes`; throws
+ * {@link ProtocolError} for a body that does not decompress within that or records that do not parse.
+ */
+export function decodeBatch(batch: Buffer, maxBytes = DEFAULT_MAX_DECOMPRESSED_BATCH_BYTES): DecodedRecord[] {
   const baseOffset = Number(batch.readBigInt64BE(0));
   const attributes = batch.readInt16BE(21);
   const baseTimestamp = Number(batch.readBigInt64BE(27));
@@ -163,12 +167,12 @@ export function decodeBatch(batch: Buffer): DecodedRecord[] {
   const count = batch.readInt32BE(57);
   const codec = attributes & 0x07;
   if ((attributes & CONTROL_FLAG) !== 0) return []; // control batch (transaction markers): no user records
-  let body = batch.subarray(BATCH_HEADER_SIZE);
-  if (codec === Compression.Gzip) body = gunzipSync(body);
-  else if (codec !== Compression.None) {
-    throw new ProtocolError(
-      `cannot decode a ${CODEC_NAMES[codec] ?? codec}-compressed batch for inspection; the broker stores and serves it unchanged, only none and gzip can be decoded here`,
-    );
+  let body: Buffer;
+  try {
+    body = decompress(codec, batch.subarray(BATCH_HEADER_SIZE), maxBytes);
+  } catch (err) {
+    if (!(err instanceof DecompressionError)) throw err;
+    throw new ProtocolError(`cannot decode a ${CODEC_NAMES[codec] ?? codec}-compressed batch: ${err.message}`);
   }
   const r = new Reader(body);
   const records: DecodedRecord[] = [];

@@ -6,13 +6,52 @@
  * filter. The common case is a global catch-all HTTP filter (`host.switchToHttp().getResponse().status(...)`),
  * which has no HTTP response to write to when the error comes from a Kafka listener. Internal.
  */
-import { type ArgumentsHost, Logger } from '@nestjs/common';
-import { ExecutionContextHost } from '@nestjs/core/internal';
+import { type ArgumentsHost, type ContextType, Logger } from '@nestjs/common';
 import { FILTER_CATCH_EXCEPTIONS } from '../kafka.constants.js';
 
 /** What Nest's filters context hands the proxy: `next(error, host)`. */
 interface ExceptionsHandler {
   next(error: unknown, host: ArgumentsHost): unknown;
+}
+
+/**
+ * The `ArgumentsHost` a filter receives: the handler's arguments and the context type, as Nest's own
+ * `ExecutionContextHost` makes it. Written here because that class is internal to `@nestjs/core`: Nest 12
+ * exports it only from `@nestjs/core/internal`, which Nest 11 does not have.
+ */
+type HttpArgumentsHost = ReturnType<ArgumentsHost['switchToHttp']>;
+type RpcArgumentsHost = ReturnType<ArgumentsHost['switchToRpc']>;
+type WsArgumentsHost = ReturnType<ArgumentsHost['switchToWs']>;
+
+class ListenerArgumentsHost implements ArgumentsHost {
+  constructor(
+    private readonly args: unknown[],
+    private readonly type: string,
+  ) {}
+
+  getType<T extends string = ContextType>(): T {
+    return this.type as T;
+  }
+
+  getArgs<T extends unknown[] = unknown[]>(): T {
+    return this.args as T;
+  }
+
+  getArgByIndex<T = unknown>(index: number): T {
+    return this.args[index] as T;
+  }
+
+  switchToRpc(): RpcArgumentsHost {
+    return Object.assign(this, { getData: () => this.args[0], getContext: () => this.args[1] }) as RpcArgumentsHost;
+  }
+
+  switchToHttp(): HttpArgumentsHost {
+    return Object.assign(this, { getRequest: () => this.args[0], getResponse: () => this.args[1], getNext: () => this.args[2] }) as HttpArgumentsHost;
+  }
+
+  switchToWs(): WsArgumentsHost {
+    return Object.assign(this, { getClient: () => this.args[0], getData: () => this.args[1], getPattern: () => this.args[this.args.length - 1] }) as WsArgumentsHost;
+  }
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -56,8 +95,7 @@ export class ListenerErrorProxy {
       try {
         return await target(...args);
       } catch (original) {
-        const host = new ExecutionContextHost(args);
-        host.setType(type);
+        const host = new ListenerArgumentsHost(args, type);
         try {
           return await handler.next(original, host);
         } catch (thrown) {

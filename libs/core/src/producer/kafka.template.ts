@@ -5,7 +5,7 @@ import type { KafkaModuleOptions } from '../kafka-module-options.interface.js';
 import { KAFKA_OBSERVER } from '../metrics/kafka-metrics.js';
 import type { KafkaObserver } from '../metrics/kafka-observer.js';
 import { KafkaTracing } from '../tracing/kafka-tracing.js';
-import type { RecordMetadata, TopicPartitionOffset, TransportAdmin, TransportProducer, TransportProducerRecord } from '../transport/kafka-transport.js';
+import type { CompressionType, RecordMetadata, TopicPartitionOffset, TransportAdmin, TransportProducer, TransportProducerRecord } from '../transport/kafka-transport.js';
 import { currentTransaction, sendOffsetsToTransaction, TransactionalProducers } from './kafka-transactions.js';
 import { KafkajsTransport } from '../transport/kafkajs.transport.js';
 
@@ -33,12 +33,33 @@ export interface AcksOption {
   acks?: -1 | 0 | 1;
 }
 
+/** How a send is acknowledged and compressed. */
+export interface BatchSendOptions extends AcksOption {
+  /**
+   * Codec of this send's record batch: 'none', 'gzip', 'snappy', 'lz4' or 'zstd', instead of
+   * `producer.compression` (Kafka's `compression.type`).
+   * @default `producer.compression` ('none')
+   */
+  compression?: CompressionType;
+}
+
 /** Options of one send. */
-export interface SendOptions extends RecordOptions, AcksOption {}
+export interface SendOptions extends RecordOptions, BatchSendOptions {}
 
 /** One record of `sendBatch`. */
 export interface ProducerRecord extends RecordOptions {
   value: unknown;
+}
+
+const COMPRESSION_NAMES: readonly CompressionType[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+
+/** The codec asked for, checked; undefined when none was. */
+function compressionOf(topic: string, where: string, asked: CompressionType | undefined): CompressionType | undefined {
+  if (asked === undefined || COMPRESSION_NAMES.includes(asked)) return asked;
+  throw new KafkaProducerError(
+    `KafkaTemplate: ${where} asks for compression ${JSON.stringify(asked)}; use one of ${COMPRESSION_NAMES.map((n) => `'${n}'`).join(', ')} (Kafka's compression.type)`,
+    topic,
+  );
 }
 
 /**
@@ -119,6 +140,7 @@ export class KafkaTemplate implements OnApplicationShutdown {
         idempotent: true,
         allowAutoTopicCreation: p.allowAutoTopicCreation ?? true,
         ...(p.timeoutMs !== undefined && { timeoutMs: p.timeoutMs }),
+        ...(p.compression !== undefined && { compression: compressionOf('', "'producer.compression'", p.compression) }),
         transactionalId,
         ...(p.transactionTimeoutMs !== undefined && { transactionTimeoutMs: p.transactionTimeoutMs }),
       });
@@ -128,17 +150,21 @@ export class KafkaTemplate implements OnApplicationShutdown {
 
   /** Sends one record; resolves to where it was written. */
   async send(topic: string, value: unknown, options: SendOptions = {}): Promise<RecordMetadata> {
-    const { acks, ...record } = options;
-    const [meta] = await this.sendBatch(topic, [{ ...record, value }], acks === undefined ? {} : { acks });
+    const { acks, compression, ...record } = options;
+    const [meta] = await this.sendBatch(topic, [{ ...record, value }], {
+      ...(acks !== undefined && { acks }),
+      ...(compression !== undefined && { compression }),
+    });
     return meta;
   }
 
   /** Sends records to one topic in one request; resolves to where each was written, in order. */
-  async sendBatch(topic: string, records: readonly ProducerRecord[], options: AcksOption = {}): Promise<RecordMetadata[]> {
+  async sendBatch(topic: string, records: readonly ProducerRecord[], options: BatchSendOptions = {}): Promise<RecordMetadata[]> {
     if (typeof topic !== 'string' || topic === '') {
       throw new KafkaProducerError(`KafkaTemplate: the topic must be a non-empty string, got ${JSON.stringify(topic)}`, String(topic));
     }
     const acks = this.acksOf(topic, options.acks);
+    const compression = compressionOf(topic, 'the send', options.compression);
     const scope = currentTransaction();
     if (scope && acks !== -1) {
       throw new KafkaProducerError(`KafkaTemplate: acks ${acks} inside a transaction; transactions need acks -1 (all), so leave acks out or give -1`, topic);
@@ -152,15 +178,22 @@ export class KafkaTemplate implements OnApplicationShutdown {
     }
     if (records.length === 0) return [];
     const out = records.map((r) => this.toTransport(topic, r));
-    if (!this.tracing?.active()) return this.sendNow(topic, out, acks, scope);
+    const send = { acks, compression, scope };
+    if (!this.tracing?.active()) return this.sendNow(topic, out, send);
     // A producer span; its context goes into each record's headers (replacing a forwarded record's).
-    return this.tracing.send(topic, out, (headers) => this.sendNow(topic, out.map((r, i) => ({ ...r, headers: headers[i] })), acks, scope));
+    return this.tracing.send(topic, out, (headers) => this.sendNow(topic, out.map((r, i) => ({ ...r, headers: headers[i] })), send));
   }
 
-  private async sendNow(topic: string, records: TransportProducerRecord[], acks: -1 | 0 | 1, scope: ReturnType<typeof currentTransaction>): Promise<RecordMetadata[]> {
+  private async sendNow(
+    topic: string,
+    records: TransportProducerRecord[],
+    { acks, compression, scope }: { acks: -1 | 0 | 1; compression: CompressionType | undefined; scope: ReturnType<typeof currentTransaction> },
+  ): Promise<RecordMetadata[]> {
     const producer = scope ? undefined : await this.connected();
     try {
-      const meta = producer ? await producer.send(topic, records, { acks }) : await scope!.transaction.send(topic, records);
+      const meta = producer
+        ? await producer.send(topic, records, { acks, ...(compression !== undefined && { compression }) })
+        : await scope!.transaction.send(topic, records, { ...(compression !== undefined && { compression }) });
       this.observer?.send({ topic, count: records.length, ok: true });
       return meta;
     } catch (err) {
@@ -229,6 +262,7 @@ export class KafkaTemplate implements OnApplicationShutdown {
         idempotent: p.idempotent ?? false,
         allowAutoTopicCreation: p.allowAutoTopicCreation ?? true,
         ...(p.timeoutMs !== undefined && { timeoutMs: p.timeoutMs }),
+        ...(p.compression !== undefined && { compression: compressionOf('', "'producer.compression'", p.compression) }),
       });
       this.producer = producer.connect().then(
         () => producer,

@@ -131,16 +131,29 @@ export interface TransportProducerConfig {
   readonly allowAutoTopicCreation: boolean;
   /** @default the client's */
   readonly timeoutMs?: number;
+  /** Codec of every send unless it says otherwise. @default 'none' */
+  readonly compression?: CompressionType;
   /** Makes the producer transactional under this `transactional.id` (then idempotent too). @default none */
   readonly transactionalId?: string;
   /** The broker aborts a transaction open longer than this (`transaction.timeout.ms`). @default the client's (kafkajs: 60000) */
   readonly transactionTimeoutMs?: number;
 }
 
+/** A record batch codec, as Kafka's `compression.type` names it. */
+export type CompressionType = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+
+/** Options of one `TransportProducer.send`. */
+export interface TransportSendOptions {
+  /** Overrides the producer's acks for this send. */
+  readonly acks?: -1 | 0 | 1;
+  /** Overrides the producer's codec for this send. */
+  readonly compression?: CompressionType;
+}
+
 /** A transaction in progress on a transactional producer; it ends with `commit` or `abort`. */
 export interface TransportTransaction {
-  /** Sends records to one topic inside the transaction. */
-  send(topic: string, records: readonly TransportProducerRecord[]): Promise<RecordMetadata[]>;
+  /** Sends records to one topic inside the transaction; `compression` overrides the producer's for this send. */
+  send(topic: string, records: readonly TransportProducerRecord[], options?: Pick<TransportSendOptions, 'compression'>): Promise<RecordMetadata[]>;
   /** Commits the consumer group's offsets (next offset to read) with the transaction. */
   sendOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void>;
   commit(): Promise<void>;
@@ -149,8 +162,8 @@ export interface TransportTransaction {
 
 export interface TransportProducer {
   connect(): Promise<void>;
-  /** Sends records to one topic in one request; `acks` overrides the producer's for this send. */
-  send(topic: string, records: readonly TransportProducerRecord[], options?: { readonly acks?: -1 | 0 | 1 }): Promise<RecordMetadata[]>;
+  /** Sends records to one topic in one request; `acks` and `compression` override the producer's for this send. */
+  send(topic: string, records: readonly TransportProducerRecord[], options?: TransportSendOptions): Promise<RecordMetadata[]>;
   /** Begins a transaction (a producer made with `transactionalId` only; one at a time). */
   transaction?(): Promise<TransportTransaction>;
   disconnect(): Promise<void>;

@@ -8,3 +8,9 @@ declare module 'kafkajs/src/network/requestQueue/index.js' {
     scheduleCheckPendingRequests(): void;
   }
 }
+
+// kafkajs's table of Kafka error codes (kafkajs 2.2.x), read by `kafkajs.transport.ts`.
+declare module 'kafkajs/src/protocol/error.js' {
+  const protocolErrors: { errorCodes: { type: string; code: number; message: string }[] };
+  export default protocolErrors;
+}

@@ -5,7 +5,6 @@
  * listener container resolves and commits offsets itself, so each ack mode's commit points are exact.
  * kafkajs log lines go to Nest's `Logger` under the context `kafkajs`.
  */
-import { createRequire } from 'node:module';
 import { Logger } from '@nestjs/common';
 import {
   type Admin,
@@ -21,10 +20,12 @@ import {
   Partitioners,
   type Producer,
 } from 'kafkajs';
+import kafkajsProtocolErrors from 'kafkajs/src/protocol/error.js';
 import type { ConsumedRecord } from '../listener/consumed-record.js';
 import { fixKafkajsRequestQueue } from './kafkajs-request-queue.js';
 import { RangeAssigner } from './range-assigner.js';
 import type {
+  CompressionType,
   KafkaClientOptions,
   KafkaTransport,
   RecordMetadata,
@@ -37,15 +38,15 @@ import type {
   TransportProducer,
   TransportProducerConfig,
   TransportProducerRecord,
+  TransportSendOptions,
   TransportTransaction,
 } from './kafka-transport.js';
+import { COMPRESSION_TYPES, registerKafkajsCodecs } from './kafkajs-codecs.js';
 
 const logger = new Logger('kafkajs');
 
 /** kafkajs's table of Kafka error codes: `{ type, code, message }`, the messages its errors carry. */
-const KAFKA_ERRORS: readonly { type: string; message: string }[] = (
-  createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { errorCodes: { type: string; message: string }[] }
-).errorCodes;
+const KAFKA_ERRORS: readonly { type: string; message: string }[] = kafkajsProtocolErrors.errorCodes;
 
 /**
  * kafkajs rethrows some protocol errors (REBALANCE_IN_PROGRESS from a join, among others) as a plain
@@ -77,6 +78,8 @@ function logCreator() {
 }
 
 function kafkaOf(client: KafkaClientOptions, overrides: { clientId?: string; requestTimeout?: number } = {}): Kafka {
+  // Listeners read, and the template writes, snappy, lz4 and zstd batches, not only gzip.
+  registerKafkajsCodecs();
   const config: KafkaConfig = {
     brokers: [...client.brokers],
     clientId: overrides.clientId ?? client.clientId ?? 'kafka-nest',
@@ -430,7 +433,7 @@ class KafkajsProducer implements TransportProducer {
     if (this.config.transactionalId === undefined) throw new Error('this producer was made without a transactionalId, so it cannot begin transactions');
     const txn = await this.producer.transaction();
     return {
-      send: (topic, records) => this.sendWith(txn, topic, records, -1),
+      send: (topic, records, options) => this.sendWith(txn, topic, records, -1, options?.compression),
       sendOffsets: (groupId, offsets) => txn.sendOffsets({ consumerGroupId: groupId, topics: groupByTopic(offsets) }),
       commit: () => txn.commit(),
       abort: () => txn.abort(),
@@ -441,13 +444,20 @@ class KafkajsProducer implements TransportProducer {
     return this.producer.connect();
   }
 
-  send(topic: string, records: readonly TransportProducerRecord[], options: { readonly acks?: -1 | 0 | 1 } = {}): Promise<RecordMetadata[]> {
-    return this.sendWith(this.producer, topic, records, options.acks ?? this.config.acks);
+  send(topic: string, records: readonly TransportProducerRecord[], options: TransportSendOptions = {}): Promise<RecordMetadata[]> {
+    return this.sendWith(this.producer, topic, records, options.acks ?? this.config.acks, options.compression);
   }
 
   /** Sends through the producer or one of its transactions (the same `send` in kafkajs). */
-  private async sendWith(sender: Pick<Producer, 'send'>, topic: string, records: readonly TransportProducerRecord[], acks: -1 | 0 | 1): Promise<RecordMetadata[]> {
+  private async sendWith(
+    sender: Pick<Producer, 'send'>,
+    topic: string,
+    records: readonly TransportProducerRecord[],
+    acks: -1 | 0 | 1,
+    codec?: CompressionType,
+  ): Promise<RecordMetadata[]> {
     const now = Date.now();
+    const compression = COMPRESSION_TYPES[codec ?? this.config.compression ?? 'none'];
     const messages: Message[] = records.map((r) => ({
       key: r.key,
       value: r.value,
@@ -458,6 +468,7 @@ class KafkajsProducer implements TransportProducer {
     const result = await sender.send({
       topic,
       acks,
+      compression,
       ...(this.config.timeoutMs !== undefined && { timeout: this.config.timeoutMs }),
       messages,
     });
