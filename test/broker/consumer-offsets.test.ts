@@ -254,4 +254,24 @@ describe('__consumer_offsets', () => {
     });
     expect(Object.fromEntries(latest)).toEqual({ 0: 2000, 1: 7 });
   });
+
+  it('DeleteGroups writes a tombstone for each of the group\'s offsets and for the group', async () => {
+    broker = await EmbeddedKafkaBroker.start({ logger: silentLogger, topics: [{ name: 'orders', partitions: 2 }] });
+    const kafka = new Kafka({ clientId: 'admin', brokers: broker.brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.setOffsets({ groupId: 'gone', topic: 'orders', partitions: [{ partition: 0, offset: '3' }, { partition: 1, offset: '5' }] });
+      await admin.deleteGroups(['gone']);
+    } finally {
+      await admin.disconnect();
+    }
+    const records = await readOffsetsTopic(kafka, (rs) => rs.some((r) => r.kind === 'group' && r.group === 'gone' && r.value === null));
+    // kafkajs's setOffsets joins the group to commit: its group records come first; the deletion comes last.
+    const gone = records
+      .filter((r) => r.group === 'gone')
+      .map((r) => (r.kind === 'offset' ? `offset ${r.topicPartition} ${r.value?.offset ?? 'tombstone'}` : `group ${r.value ? r.value.members.length + ' member(s)' : 'tombstone'}`));
+    expect(gone.filter((g) => g.startsWith('offset') && !g.endsWith('tombstone'))).toEqual(['offset 0 3', 'offset 1 5']);
+    expect(gone.slice(-3)).toEqual(['offset 0 tombstone', 'offset 1 tombstone', 'group tombstone']);
+  });
 });
