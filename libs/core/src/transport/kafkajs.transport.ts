@@ -5,7 +5,6 @@
  * listener container resolves and commits offsets itself, so each ack mode's commit points are exact.
  * kafkajs log lines go to Nest's `Logger` under the context `kafkajs`.
  */
-import { createRequire } from 'node:module';
 import { Logger } from '@nestjs/common';
 import {
   type Admin,
@@ -21,6 +20,7 @@ import {
   Partitioners,
   type Producer,
 } from 'kafkajs';
+import kafkajsProtocolErrors from 'kafkajs/src/protocol/error.js';
 import type { ConsumedRecord } from '../listener/consumed-record.js';
 import { fixKafkajsRequestQueue } from './kafkajs-request-queue.js';
 import { RangeAssigner } from './range-assigner.js';
@@ -43,9 +43,7 @@ import type {
 const logger = new Logger('kafkajs');
 
 /** kafkajs's table of Kafka error codes: `{ type, code, message }`, the messages its errors carry. */
-const KAFKA_ERRORS: readonly { type: string; message: string }[] = (
-  createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { errorCodes: { type: string; message: string }[] }
-).errorCodes;
+const KAFKA_ERRORS: readonly { type: string; message: string }[] = kafkajsProtocolErrors.errorCodes;
 
 /**
  * kafkajs rethrows some protocol errors (REBALANCE_IN_PROGRESS from a join, among others) as a plain
