@@ -294,7 +294,7 @@ describe('admin APIs against a single node', () => {
           configSource: 1,
           configSynonyms: [
             { configName: 'cleanup.policy', configValue: 'compact', configSource: 1 },
-            { configName: 'cleanup.policy', configValue: 'delete', configSource: 5 },
+            { configName: 'log.cleanup.policy', configValue: 'delete', configSource: 5 },
           ],
         }),
       ]);

@@ -726,6 +726,25 @@ export class GroupCoordinator {
     });
   }
 
+  /**
+   * Deletes a group that has no members, with its committed offsets (DeleteGroups): NONE when deleted,
+   * NON_EMPTY_GROUP while it has members, GROUP_ID_NOT_FOUND for a group the coordinator does not know.
+   */
+  deleteGroup(groupId: string): number {
+    if (!groupId) return ErrorCode.INVALID_GROUP_ID;
+    const group = this.groups.get(groupId);
+    if (!group || group.state === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (group.state !== 'Empty' || group.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
+    for (const t of group.pending.values()) this.cancel(t);
+    this.cancel(group.rebalanceTimer);
+    this.cancel(group.syncTimer);
+    group.state = 'Dead';
+    this.groups.delete(groupId);
+    this.offsets.deleteGroup(groupId);
+    this.cluster.logger.info(`group ${groupId} deleted`);
+    return ErrorCode.NONE;
+  }
+
   // ---- lifecycle ---------------------------------------------------------------------------------
 
   /** Drops committed offsets of a deleted topic. */

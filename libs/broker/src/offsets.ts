@@ -49,4 +49,9 @@ export class OffsetStore {
   deleteTopic(topic: string): void {
     for (const topics of this.byGroup.values()) topics.delete(topic);
   }
+
+  /** Forgets every offset committed by `groupId` (DeleteGroups). */
+  deleteGroup(groupId: string): void {
+    this.byGroup.delete(groupId);
+  }
 }

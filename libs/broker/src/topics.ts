@@ -29,29 +29,10 @@ export function topicNameProblem(name: unknown): string | null {
   return null;
 }
 
-/** Topic-level configs reported by DescribeConfigs, with Kafka's defaults. */
-export const DEFAULT_TOPIC_CONFIGS: Readonly<Record<string, string>> = {
-  'cleanup.policy': 'delete',
-  'compression.type': 'producer',
-  'max.message.bytes': '1048588',
-  'message.timestamp.type': 'CreateTime',
-  'min.insync.replicas': '1',
-  'retention.bytes': '-1',
-  'retention.ms': '604800000',
-  'segment.bytes': '1073741824',
-};
+export { DEFAULT_TOPIC_CONFIGS, topicConfigProblem } from './topic-configs.js';
 
 /** Values of `message.timestamp.type`, as Kafka spells them. */
 export const TIMESTAMP_TYPES = ['CreateTime', 'LogAppendTime'] as const;
-
-/** Why a topic's configs cannot be used, in Kafka's words, or null. Only values the broker acts on are checked. */
-export function topicConfigProblem(configs: Readonly<Record<string, string>>): string | null {
-  const type = configs['message.timestamp.type'];
-  if (type !== undefined && !(TIMESTAMP_TYPES as readonly string[]).includes(type)) {
-    return `Invalid value ${type} for configuration message.timestamp.type: String must be one of: ${TIMESTAMP_TYPES.join(', ')}`;
-  }
-  return null;
-}
 
 export class Partition {
   readonly log = new PartitionLog();

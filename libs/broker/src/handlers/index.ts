@@ -22,6 +22,9 @@ import { deleteRecordsHandler } from './21-delete-records.js';
 import { initProducerIdHandler } from './22-init-producer-id.js';
 import { describeConfigsHandler } from './32-describe-configs.js';
 import { createPartitionsHandler } from './37-create-partitions.js';
+import { alterConfigsHandler } from './33-alter-configs.js';
+import { deleteGroupsHandler } from './42-delete-groups.js';
+import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.js';
 
 export const ALL_HANDLERS: readonly ApiHandler[] = [
   produceHandler,
@@ -46,4 +49,7 @@ export const ALL_HANDLERS: readonly ApiHandler[] = [
   initProducerIdHandler,
   describeConfigsHandler,
   createPartitionsHandler,
+  alterConfigsHandler,
+  deleteGroupsHandler,
+  incrementalAlterConfigsHandler,
 ];

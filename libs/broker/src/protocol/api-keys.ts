@@ -20,6 +20,9 @@ export enum ApiKey {
   DeleteRecords = 21,
   InitProducerId = 22,
   DescribeConfigs = 32,
+  AlterConfigs = 33,
   SaslAuthenticate = 36,
   CreatePartitions = 37,
+  DeleteGroups = 42,
+  IncrementalAlterConfigs = 44,
 }
