@@ -12,6 +12,10 @@ Usage: python3 confluent_client.py '<json spec>'
       -> creates t with 2 partitions, grows it to 3, reads its configs, lists groups, deletes t:
          {"partitions", "configs", "groups"}
 
+  {"op": "configs", "bootstrap": "h:p", "topic": "t", "set": {name: value}, "bad": {name: value}}
+      -> creates t, alters its configs to "set" (AlterConfigs), describes them, tries "bad":
+         {"configs": {name: [value, source, [synonym names]]}, "bad_error": [code name, message]}
+
 Bytes travel as base64 so the tests can compare them exactly. "config" adds librdkafka properties (for example
 {"debug": "protocol,cgrp"}). Any failure prints {"error": "..."} and exits 1.
 """
@@ -98,5 +102,26 @@ def admin(spec):
     return {'partitions': partitions, 'configs': {name: entry.value for name, entry in configs.items()}, 'groups': groups}
 
 
+def configs(spec):
+    from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+    client = AdminClient({'bootstrap.servers': spec['bootstrap'], 'client.id': 'compat-confluent'})
+    timeout = spec.get('timeout_ms', 20000) / 1000
+    topic = spec['topic']
+    for future in client.create_topics([NewTopic(topic, 1, 1)], operation_timeout=timeout).values():
+        future.result(timeout)
+    for future in client.alter_configs([ConfigResource('topic', topic, set_config=spec['set'])]).values():
+        future.result(timeout)
+    [described] = [f.result(timeout) for f in client.describe_configs([ConfigResource('topic', topic)]).values()]
+    entries = {name: [e.value, int(e.source), sorted(e.synonyms.keys())] for name, e in described.items()}
+    bad_error = None
+    try:
+        for future in client.alter_configs([ConfigResource('topic', topic, set_config=spec['bad'])]).values():
+            future.result(timeout)
+    except KafkaException as e:
+        bad_error = [e.args[0].name(), e.args[0].str()]
+    return {'configs': entries, 'bad_error': bad_error}
+
+
 if __name__ == '__main__':
-    run({'produce': produce, 'consume': consume, 'admin': admin})
+    run({'produce': produce, 'consume': consume, 'admin': admin, 'configs': configs})

@@ -11,6 +11,12 @@ Usage: python3 kafka_python_client.py '<json spec>'
       -> creates t with 2 partitions, grows it to 3, describes it and its configs, lists and describes groups,
          reads g's committed offsets, deletes t: {"partitions", "configs", "groups", "group_state", "offsets"}
 
+  {"op": "configs", "bootstrap": "h:p", "topic": "t", "set": {name: value}, "bad": {name: value}}
+      -> creates t, alters its configs to "set" (AlterConfigs), describes them with synonyms, tries "bad":
+         {"configs": {name: [value, source, [synonym names]]}, "bad_error": [code, message]}
+  {"op": "delete_groups", "bootstrap": "h:p", "groups": ["g"]}
+      -> {"errors": {"g": "NoError" | error name}}
+
 Bytes travel as base64 so the tests can compare them exactly. "config" (produce, consume) adds keyword arguments
 of KafkaProducer / KafkaConsumer (for example the SASL settings). Any failure prints {"error": "..."} and exits 1.
 """
@@ -98,5 +104,33 @@ def admin(spec):
         client.close()
 
 
+def configs(spec):
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
+
+    client = KafkaAdminClient(bootstrap_servers=spec['bootstrap'], client_id='compat-kafka-python')
+    try:
+        topic = spec['topic']
+        client.create_topics([NewTopic(topic, 1, 1)])
+        altered = client.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs=spec['set'])])
+        if altered.resources[0][0] != 0:
+            raise RuntimeError(f'alter_configs failed: {altered.resources[0]}')
+        [described] = client.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)], include_synonyms=True)
+        entries = {e[0]: [e[1], e[3], [s[0] for s in e[5]]] for e in described.resources[0][4]}
+        bad = client.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs=spec['bad'])])
+        return {'configs': entries, 'bad_error': [bad.resources[0][0], bad.resources[0][1]]}
+    finally:
+        client.close()
+
+
+def delete_groups(spec):
+    from kafka.admin import KafkaAdminClient
+
+    client = KafkaAdminClient(bootstrap_servers=spec['bootstrap'], client_id='compat-kafka-python')
+    try:
+        return {'errors': {group: error.__name__ for group, error in client.delete_consumer_groups(spec['groups'])}}
+    finally:
+        client.close()
+
+
 if __name__ == '__main__':
-    run({'produce': produce, 'consume': consume, 'admin': admin})
+    run({'produce': produce, 'consume': consume, 'admin': admin, 'configs': configs, 'delete_groups': delete_groups})

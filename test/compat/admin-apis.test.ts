@@ -1,0 +1,81 @@
+/**
+ * The admin APIs the Debian clients call, against a 2-node embedded cluster: AlterConfigs and DescribeConfigs
+ * (with Kafka's defaults, sources and synonyms) from kafka-python's KafkaAdminClient and confluent-kafka's
+ * AdminClient, and DeleteGroups from kafka-python.
+ */
+import { EmbeddedKafkaBroker, silentLogger } from '@kafka-nest/broker';
+import { type Consumer, Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../broker/support/wait.js';
+import { python } from './support/clients.js';
+
+interface ConfigsAnswer {
+  configs: Record<string, [value: string, source: number, synonyms: string[]]>;
+  bad_error: [code: number | string, message: string];
+}
+
+describe('admin APIs from the Debian clients', () => {
+  let broker: EmbeddedKafkaBroker;
+  let kafka: Kafka;
+  const consumers: Consumer[] = [];
+
+  beforeAll(async () => {
+    broker = await EmbeddedKafkaBroker.start({ logger: silentLogger, brokers: 2, topics: [{ name: 'events', partitions: 2 }] });
+    kafka = new Kafka({ clientId: 'compat-admin', brokers: broker.brokers, logLevel: logLevel.NOTHING });
+  });
+
+  afterAll(async () => {
+    await Promise.all(consumers.map((c) => c.disconnect()));
+    await broker?.stop();
+  });
+
+  it('kafka-python alters topic configs and reads them back with Kafka defaults and synonyms', async () => {
+    const answer = await python<ConfigsAnswer>('kafka_python', {
+      op: 'configs',
+      bootstrap: broker.brokers[0],
+      topic: 'kp-configs',
+      set: { 'retention.ms': '1000', 'message.timestamp.type': 'LogAppendTime' },
+      bad: { 'retention.ms': 'soon' },
+    });
+    expect(answer.configs['retention.ms']).toEqual(['1000', 1, ['retention.ms', 'log.retention.hours']]);
+    expect(answer.configs['max.message.bytes']).toEqual(['1048588', 5, ['message.max.bytes']]);
+    expect(answer.configs['cleanup.policy']).toEqual(['delete', 5, ['log.cleanup.policy']]);
+    expect(answer.configs['segment.bytes']).toEqual(['1073741824', 5, ['log.segment.bytes']]);
+    expect(answer.bad_error).toEqual([40, 'Invalid value soon for configuration retention.ms: Not a number of type LONG']);
+  });
+
+  it('confluent-kafka alters topic configs and reads them back with Kafka defaults and synonyms', async () => {
+    const answer = await python<ConfigsAnswer>('confluent', {
+      op: 'configs',
+      bootstrap: broker.brokers[0],
+      topic: 'ck-configs',
+      set: { 'max.message.bytes': '2000' },
+      bad: { 'no.such.config': '1' },
+    });
+    expect(answer.configs['max.message.bytes']).toEqual(['2000', 1, ['max.message.bytes', 'message.max.bytes']]);
+    expect(answer.configs['retention.ms']).toEqual(['604800000', 5, ['log.retention.hours']]);
+    expect(answer.configs['min.insync.replicas']).toEqual(['1', 5, ['min.insync.replicas']]);
+    expect(answer.bad_error).toEqual(['INVALID_CONFIG', 'Unknown topic config name: no.such.config']);
+  });
+
+  it('kafka-python deletes an empty group and is refused a busy or unknown one', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.setOffsets({ groupId: 'kp-done', topic: 'events', partitions: [{ partition: 0, offset: '0' }] });
+    await admin.disconnect();
+    const consumer = kafka.consumer({ groupId: 'kp-busy' });
+    consumers.push(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'events' });
+    await consumer.run({ eachMessage: async () => {} });
+    await waitFor(() => broker.describeGroup('kp-busy')?.state === 'Stable', 15_000, 'group kp-busy stable');
+
+    const answer = await python<{ errors: Record<string, string> }>('kafka_python', {
+      op: 'delete_groups',
+      bootstrap: broker.brokers[0],
+      groups: ['kp-done', 'kp-busy', 'kp-never'],
+    });
+    expect(answer.errors).toEqual({ 'kp-done': 'NoError', 'kp-busy': 'NonEmptyGroupError', 'kp-never': 'GroupIdNotFoundError' });
+    expect(broker.committedOffsets('kp-done')).toEqual([]);
+  });
+});
