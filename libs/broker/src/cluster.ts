@@ -127,14 +127,14 @@ export class Cluster {
   }
 
   /** Creates a topic; throws a RangeError naming the problem for a bad name, count, config value, or an existing topic. */
-  createTopic(name: string, partitions = this.options.defaultPartitions, configs: Record<string, string> = {}): Topic {
+  createTopic(name: string, partitions = this.options.defaultPartitions, configs: Record<string, string> = {}, replicas?: readonly (readonly number[])[]): Topic {
     const problem = topicNameProblem(name);
     if (problem) throw new RangeError(problem);
     if (this.topics.has(name)) throw new RangeError(`topic '${name}' already exists`);
     positiveInt(`partitions of topic '${name}'`, partitions);
     const configProblem = topicConfigProblem(configs);
     if (configProblem) throw new RangeError(`topic '${name}': ${configProblem}`);
-    const topic = new Topic(name, partitions, configs);
+    const topic = new Topic(name, partitions, configs, replicas);
     this.topics.set(name, topic);
     this.logger.debug(`created topic ${name} with ${partitions} partition(s)`);
     return topic;
@@ -170,8 +170,15 @@ export class Cluster {
     return -1;
   }
 
-  leaderOf(partition: number): number {
-    return this.pick(partition);
+  /** Leader of partition `index`: the first live replica of an assigned replica set, else by the fixed rule. */
+  leaderOf(index: number, replicas: readonly number[] | null = null): number {
+    if (replicas === null) return this.pick(index);
+    return replicas.find((id) => this.nodes[id]?.alive) ?? -1;
+  }
+
+  /** The replicas of a partition: its assigned set, or every live node by default. */
+  replicasOf(partition: Partition): readonly number[] {
+    return partition.replicas ?? this.liveNodes.map((n) => n.id);
   }
 
   /**
@@ -181,7 +188,7 @@ export class Cluster {
   ledPartition(topic: Topic | undefined, index: number, nodeId: number): Partition | number {
     const partition = topic?.partition(index);
     if (!partition) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-    return this.leaderOf(index) === nodeId ? partition : ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    return this.leaderOf(index, partition.replicas) === nodeId ? partition : ErrorCode.NOT_LEADER_OR_FOLLOWER;
   }
 
   /** Coordinator node of a group (or transactional id): a stable hash of the key, as Kafka hashes onto __consumer_offsets. */

@@ -36,6 +36,11 @@ export const TIMESTAMP_TYPES = ['CreateTime', 'LogAppendTime'] as const;
 
 export class Partition {
   readonly log = new PartitionLog();
+  /**
+   * Replicas given by a manual assignment (CreateTopics, CreatePartitions) or a reassignment, the preferred
+   * leader first; null for the default: every node a replica, led by node (index mod N).
+   */
+  replicas: readonly number[] | null = null;
   constructor(readonly index: number) {}
 }
 
@@ -49,14 +54,23 @@ export class Topic {
     readonly name: string,
     partitions: number,
     configs: Record<string, string> = {},
+    replicas?: readonly (readonly number[])[],
   ) {
     this.configs = { ...configs };
-    this.addPartitions(partitions);
+    this.addPartitions(partitions, replicas);
   }
 
-  /** Grows the topic to `count` partitions (CreatePartitions); never shrinks. */
-  addPartitions(count: number): void {
-    for (let i = this.partitions.length; i < count; i++) this.partitions.push(new Partition(i));
+  /**
+   * Grows the topic to `count` partitions (CreatePartitions); never shrinks. `replicas` assigns the new
+   * partitions' replicas in order (validated by the caller); without it they get the default.
+   */
+  addPartitions(count: number, replicas?: readonly (readonly number[])[]): void {
+    const first = this.partitions.length;
+    for (let i = first; i < count; i++) {
+      const partition = new Partition(i);
+      partition.replicas = replicas?.[i - first] ?? null;
+      this.partitions.push(partition);
+    }
   }
 
   partition(index: number): Partition | undefined {
@@ -67,4 +81,23 @@ export class Topic {
   get logAppendTime(): boolean {
     return this.configs['message.timestamp.type'] === 'LogAppendTime';
   }
+}
+
+/**
+ * Why a manual replica assignment cannot be used, in Kafka's words, or null: each partition needs replicas,
+ * each a known broker id, none twice, and every partition the same number of them.
+ */
+export function replicaAssignmentProblem(assignment: readonly (readonly number[])[], brokerIds: readonly number[]): string | null {
+  let factor: number | undefined;
+  for (const [i, replicas] of assignment.entries()) {
+    if (replicas.length === 0) return `The manual partition assignment of partition ${i} has no replicas; give at least one broker id.`;
+    const unknown = replicas.find((id) => !brokerIds.includes(id));
+    if (unknown !== undefined) {
+      return `The manual partition assignment includes broker ${unknown}, but no such broker is registered; the brokers are ${brokerIds.join(', ')}.`;
+    }
+    if (new Set(replicas).size !== replicas.length) return `The manual partition assignment includes a duplicate replica: [${replicas.join(', ')}].`;
+    factor ??= replicas.length;
+    if (replicas.length !== factor) return `All partitions in the manual partition assignment must have the same number of replicas: ${factor} and ${replicas.length} were given.`;
+  }
+  return null;
 }

@@ -68,7 +68,6 @@ export const metadataHandler: ApiHandler<Request, Response> = {
 
   handle(req, { cluster, injectedError }) {
     const nodes = cluster.liveNodes;
-    const replicas = nodes.map((n) => n.id);
     const names = req.topics ?? [...cluster.topics.keys()];
     const topics = names.map((name): TopicMetadata => {
       const injected = injectedError?.(name);
@@ -80,13 +79,14 @@ export const metadataHandler: ApiHandler<Request, Response> = {
         errorCode: 0,
         name,
         partitions: topic.partitions.map((p) => {
-          const leader = cluster.leaderOf(p.index);
+          const leader = cluster.leaderOf(p.index, p.replicas);
+          const replicas = [...cluster.replicasOf(p)];
           return {
             errorCode: leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : 0,
             index: p.index,
             leader,
             replicas,
-            isr: replicas,
+            isr: replicas.filter((id) => cluster.nodes[id]?.alive),
           };
         }),
       };

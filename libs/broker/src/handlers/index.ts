@@ -25,6 +25,8 @@ import { createPartitionsHandler } from './37-create-partitions.js';
 import { alterConfigsHandler } from './33-alter-configs.js';
 import { deleteGroupsHandler } from './42-delete-groups.js';
 import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.js';
+import { alterPartitionReassignmentsHandler } from './45-alter-partition-reassignments.js';
+import { listPartitionReassignmentsHandler } from './46-list-partition-reassignments.js';
 
 export const ALL_HANDLERS: readonly ApiHandler[] = [
   produceHandler,
@@ -52,4 +54,6 @@ export const ALL_HANDLERS: readonly ApiHandler[] = [
   alterConfigsHandler,
   deleteGroupsHandler,
   incrementalAlterConfigsHandler,
+  alterPartitionReassignmentsHandler,
+  listPartitionReassignmentsHandler,
 ];

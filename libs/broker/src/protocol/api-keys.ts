@@ -25,4 +25,6 @@ export enum ApiKey {
   CreatePartitions = 37,
   DeleteGroups = 42,
   IncrementalAlterConfigs = 44,
+  AlterPartitionReassignments = 45,
+  ListPartitionReassignments = 46,
 }
