@@ -58,6 +58,37 @@ describe('admin APIs from the Debian clients', () => {
     expect(answer.bad_error).toEqual(['INVALID_CONFIG', 'Unknown topic config name: no.such.config']);
   });
 
+  it('kafka-python creates a topic on the replicas it assigns and gets INVALID_REPLICA_ASSIGNMENT for an unknown broker', async () => {
+    const answer = await python<{ partitions: unknown[]; bad_error: [number, string] }>('kafka_python', {
+      op: 'assign',
+      bootstrap: broker.brokers[0],
+      topic: 'kp-assigned',
+      assignment: { '0': [1, 0], '1': [0, 1] },
+      bad: { '0': [0, 9] },
+    });
+    expect(answer.partitions).toEqual([
+      { partition: 0, leader: 1, replicas: [1, 0] },
+      { partition: 1, leader: 0, replicas: [0, 1] },
+    ]);
+    expect(answer.bad_error).toEqual([39, expect.stringContaining('The manual partition assignment includes broker 9, but no such broker is registered')]);
+    expect(broker.topicNames()).not.toContain('kp-assigned-bad');
+  });
+
+  it('confluent-kafka creates a topic on the replicas it assigns and gets INVALID_REPLICA_ASSIGNMENT for a duplicate replica', async () => {
+    const answer = await python<{ partitions: unknown[]; bad_error: [string, string] }>('confluent', {
+      op: 'assign',
+      bootstrap: broker.brokers[0],
+      topic: 'ck-assigned',
+      assignment: [[1], [1]],
+      bad: [[0, 0]],
+    });
+    expect(answer.partitions).toEqual([
+      { partition: 0, leader: 1, replicas: [1] },
+      { partition: 1, leader: 1, replicas: [1] },
+    ]);
+    expect(answer.bad_error).toEqual(['INVALID_REPLICA_ASSIGNMENT', 'The manual partition assignment includes a duplicate replica: [0, 0].']);
+  });
+
   it('kafka-python deletes an empty group and is refused a busy or unknown one', async () => {
     const admin = kafka.admin();
     await admin.connect();

@@ -15,6 +15,9 @@ Usage: python3 confluent_client.py '<json spec>'
   {"op": "configs", "bootstrap": "h:p", "topic": "t", "set": {name: value}, "bad": {name: value}}
       -> creates t, alters its configs to "set" (AlterConfigs), describes them, tries "bad":
          {"configs": {name: [value, source, [synonym names]]}, "bad_error": [code name, message]}
+  {"op": "assign", "bootstrap": "h:p", "topic": "t", "assignment": [[ids]], "bad": [[ids]]}
+      -> creates t with the replica assignment, reads its metadata, tries to create t-bad with "bad":
+         {"partitions": [{"partition", "leader", "replicas"}], "bad_error": [code name, message]}
 
 Bytes travel as base64 so the tests can compare them exactly. "config" adds librdkafka properties (for example
 {"debug": "protocol,cgrp"}). Any failure prints {"error": "..."} and exits 1.
@@ -123,5 +126,25 @@ def configs(spec):
     return {'configs': entries, 'bad_error': bad_error}
 
 
+def assign(spec):
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    client = AdminClient({'bootstrap.servers': spec['bootstrap'], 'client.id': 'compat-confluent'})
+    timeout = spec.get('timeout_ms', 20000) / 1000
+    topic = spec['topic']
+    for future in client.create_topics([NewTopic(topic, len(spec['assignment']), replica_assignment=spec['assignment'])], operation_timeout=timeout).values():
+        future.result(timeout)
+    metadata = client.list_topics(topic, timeout=timeout).topics[topic]
+    partitions = [{'partition': p.id, 'leader': p.leader, 'replicas': list(p.replicas)}
+                  for p in sorted(metadata.partitions.values(), key=lambda p: p.id)]
+    bad_error = None
+    try:
+        for future in client.create_topics([NewTopic(topic + '-bad', len(spec['bad']), replica_assignment=spec['bad'])], operation_timeout=timeout).values():
+            future.result(timeout)
+    except KafkaException as e:
+        bad_error = [e.args[0].name(), e.args[0].str()]
+    return {'partitions': partitions, 'bad_error': bad_error}
+
+
 if __name__ == '__main__':
-    run({'produce': produce, 'consume': consume, 'admin': admin, 'configs': configs})
+    run({'produce': produce, 'consume': consume, 'admin': admin, 'configs': configs, 'assign': assign})

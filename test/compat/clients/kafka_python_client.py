@@ -14,6 +14,9 @@ Usage: python3 kafka_python_client.py '<json spec>'
   {"op": "configs", "bootstrap": "h:p", "topic": "t", "set": {name: value}, "bad": {name: value}}
       -> creates t, alters its configs to "set" (AlterConfigs), describes them with synonyms, tries "bad":
          {"configs": {name: [value, source, [synonym names]]}, "bad_error": [code, message]}
+  {"op": "assign", "bootstrap": "h:p", "topic": "t", "assignment": {"0": [ids]}, "bad": {"0": [ids]}}
+      -> creates t with the replica assignment, describes it, tries to create t-bad with "bad":
+         {"partitions": [{"partition", "leader", "replicas"}], "bad_error": [code, message]}
   {"op": "delete_groups", "bootstrap": "h:p", "groups": ["g"]}
       -> {"errors": {"g": "NoError" | error name}}
 
@@ -122,6 +125,33 @@ def configs(spec):
         client.close()
 
 
+def assign(spec):
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import KafkaError
+
+    client = KafkaAdminClient(bootstrap_servers=spec['bootstrap'], client_id='compat-kafka-python')
+    try:
+        topic = spec['topic']
+
+        def create(name, assignment):
+            replicas = {int(p): ids for p, ids in assignment.items()}
+            try:
+                response = client.create_topics([NewTopic(name, -1, -1, replica_assignments=replicas)])
+            except KafkaError as e:  # kafka-python raises the first topic error, its message included
+                return e.errno, str(e)
+            return [(e[1], e[2] if len(e) > 2 else None) for e in response.topic_errors][0]
+
+        created = create(topic, spec['assignment'])
+        if created[0] != 0:
+            raise RuntimeError(f'create_topics failed: {created}')
+        [described] = client.describe_topics([topic])
+        partitions = sorted(({'partition': p['partition'], 'leader': p['leader'], 'replicas': p['replicas']}
+                             for p in described['partitions']), key=lambda p: p['partition'])
+        return {'partitions': partitions, 'bad_error': list(create(topic + '-bad', spec['bad']))}
+    finally:
+        client.close()
+
+
 def delete_groups(spec):
     from kafka.admin import KafkaAdminClient
 
@@ -133,4 +163,4 @@ def delete_groups(spec):
 
 
 if __name__ == '__main__':
-    run({'produce': produce, 'consume': consume, 'admin': admin, 'configs': configs, 'delete_groups': delete_groups})
+    run({'produce': produce, 'consume': consume, 'admin': admin, 'configs': configs, 'assign': assign, 'delete_groups': delete_groups})
