@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TlsOptions } from 'node:tls';
+import { type AclOptions, Authorizer } from './acls.js';
 import { FaultInjector } from './faults.js';
 import { ALL_HANDLERS } from './handlers/index.js';
 import { HandlerRegistry } from './handlers/handler.js';
@@ -69,10 +70,16 @@ export interface EmbeddedKafkaBrokerOptions {
   readonly sasl?: SaslOptions;
   /** Serve TLS with these options (key and cert at least). @default plaintext */
   readonly tls?: TlsOptions;
+  /**
+   * Enforce ACLs (Kafka's standard authorizer): requests are checked against the ACLs created with
+   * CreateAcls, for the SASL user (`User:alice`; `User:ANONYMOUS` without SASL); super users may do
+   * everything. @default no authorizer: everything is allowed and the ACL APIs answer SECURITY_DISABLED
+   */
+  readonly acls?: AclOptions;
 }
 
-export type ResolvedOptions = Required<Omit<EmbeddedKafkaBrokerOptions, 'ports' | 'sasl' | 'tls' | 'clusterId'>> &
-  Pick<EmbeddedKafkaBrokerOptions, 'ports' | 'sasl' | 'tls'> & { clusterId: string };
+export type ResolvedOptions = Required<Omit<EmbeddedKafkaBrokerOptions, 'ports' | 'sasl' | 'tls' | 'clusterId' | 'acls'>> &
+  Pick<EmbeddedKafkaBrokerOptions, 'ports' | 'sasl' | 'tls' | 'acls'> & { clusterId: string };
 
 function positiveInt(name: string, value: number, min = 1): number {
   if (!Number.isInteger(value) || value < min) {
@@ -104,6 +111,7 @@ export function resolveOptions(o: EmbeddedKafkaBrokerOptions = {}): ResolvedOpti
     logger: o.logger ?? consoleLogger,
     sasl: o.sasl,
     tls: o.tls,
+    acls: o.acls,
   };
 }
 
@@ -115,9 +123,12 @@ export class Cluster {
   readonly groups: GroupCoordinator;
   readonly producers = new ProducerStateManager();
   readonly logger: BrokerLogger;
+  /** Checks requests against ACLs; null when the broker runs without an authorizer (everything allowed). */
+  readonly authorizer: Authorizer | null;
 
   constructor(readonly options: ResolvedOptions) {
     this.logger = options.logger;
+    this.authorizer = options.acls ? new Authorizer(options.acls) : null;
     this.nodes = Array.from({ length: options.brokers }, (_, i) => {
       const port = options.ports?.[i] ?? (options.port === 0 ? 0 : options.port + i);
       return new BrokerNode(i, options.host, port, this);

@@ -229,6 +229,9 @@ export class Connection {
   }
 
   private async answer(handler: ApiHandler, req: unknown, ctx: RequestContext): Promise<unknown> {
+    const refused = this.cluster.authorizer?.check(handler, req, ctx);
+    if (refused && 'errorCode' in refused) return handler.errorResponse(req, refused.errorCode, ctx, refused.message);
+    if (refused) ctx = { ...ctx, injectedError: refused.topicError };
     const faults = this.cluster.faults;
     const fault = faults.active ? faults.take(handler.apiKey, this.node.id, () => handler.topics?.(req) ?? []) : undefined;
     if (fault) {

@@ -18,6 +18,7 @@
  *                       [isr_nodes] [offline_replicas] (v5+)] topic_authorized_operations (v8+)]
  *                       cluster_authorized_operations (v8+)
  */
+import { AclOperation, CLUSTER_RESOURCE, ResourceType } from '../acls.js';
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { topicNameProblem } from '../topics.js';
@@ -66,14 +67,21 @@ export const metadataHandler: ApiHandler<Request, Response> = {
     return { topics, allowAutoTopicCreation };
   },
 
-  handle(req, { cluster, injectedError }) {
+  handle(req, ctx) {
+    const { cluster, injectedError } = ctx;
     const nodes = cluster.liveNodes;
-    const names = req.topics ?? [...cluster.topics.keys()];
+    const authorizer = cluster.authorizer;
+    // With an authorizer, all topics means those the principal may describe, and auto-creation needs CREATE.
+    const names = req.topics ?? [...cluster.topics.keys()].filter((name) => authorizer?.permits(ctx, ResourceType.TOPIC, name, AclOperation.DESCRIBE) ?? true);
+    const mayCreate = (name: string) =>
+      !authorizer ||
+      authorizer.permits(ctx, ResourceType.CLUSTER, CLUSTER_RESOURCE, AclOperation.CREATE) ||
+      authorizer.permits(ctx, ResourceType.TOPIC, name, AclOperation.CREATE);
     const topics = names.map((name): TopicMetadata => {
       const injected = injectedError?.(name);
       if (injected !== undefined) return { errorCode: injected, name, partitions: [] };
       if (topicNameProblem(name)) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, partitions: [] };
-      const topic = cluster.topicOrCreate(name, req.allowAutoTopicCreation);
+      const topic = cluster.topicOrCreate(name, req.allowAutoTopicCreation && mayCreate(name));
       if (!topic) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] };
       return {
         errorCode: 0,
