@@ -7,7 +7,7 @@ import { EmbeddedKafkaBroker, silentLogger } from '@kafka-nest/broker';
 import { type Consumer, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../broker/support/wait.js';
-import { python } from './support/clients.js';
+import { b64, type PythonProduceResult, python } from './support/clients.js';
 
 interface ConfigsAnswer {
   configs: Record<string, [value: string, source: number, synonyms: string[]]>;
@@ -108,5 +108,59 @@ describe('admin APIs from the Debian clients', () => {
     });
     expect(answer.errors).toEqual({ 'kp-done': 'NoError', 'kp-busy': 'NonEmptyGroupError', 'kp-never': 'GroupIdNotFoundError' });
     expect(broker.committedOffsets('kp-done')).toEqual([]);
+  });
+});
+
+describe('ACLs from kafka-python over SASL', () => {
+  let broker: EmbeddedKafkaBroker;
+  const users = { admin: 'admin-secret', alice: 'alice-secret' };
+  const sasl = (user: keyof typeof users) => ({
+    security_protocol: 'SASL_PLAINTEXT',
+    sasl_mechanism: 'PLAIN',
+    sasl_plain_username: user,
+    sasl_plain_password: users[user],
+  });
+
+  beforeAll(async () => {
+    broker = await EmbeddedKafkaBroker.start({
+      logger: silentLogger,
+      autoCreateTopics: false,
+      sasl: { mechanisms: ['PLAIN'], users },
+      acls: { superUsers: ['User:admin'] },
+      topics: [{ name: 'guarded', partitions: 1 }],
+    });
+  });
+
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  it('a super user grants WRITE with CreateAcls, DescribeAcls lists it, and the grantee may then produce', async () => {
+    const produce = (user: keyof typeof users) =>
+      python<PythonProduceResult>('kafka_python', {
+        op: 'produce',
+        bootstrap: broker.brokers[0],
+        topic: 'guarded',
+        records: [{ key: null, value: b64(`from ${user}`) }],
+        config: { ...sasl(user), max_block_ms: 3000 },
+        timeout_ms: 5000,
+      }).then(
+        () => 'ok',
+        (e: Error) => e.message,
+      );
+    // Metadata answers TOPIC_AUTHORIZATION_FAILED; kafka-python 2.0 keeps asking until max_block_ms.
+    expect(await produce('alice')).toMatch(/Failed to update metadata|TopicAuthorizationFailed/);
+    expect(broker.records('guarded')).toEqual([]);
+
+    const { acls } = await python<{ acls: string[][] }>('kafka_python', {
+      op: 'acls',
+      bootstrap: broker.brokers[0],
+      config: sasl('admin'),
+      principal: 'User:alice',
+      topic: 'guarded',
+    });
+    expect(acls).toEqual([['TOPIC', 'guarded', 'LITERAL', 'User:alice', '*', 'WRITE', 'ALLOW']]);
+    expect(await produce('alice')).toBe('ok');
+    expect(broker.records('guarded').map((r) => r.value?.toString())).toEqual(['from alice']);
   });
 });

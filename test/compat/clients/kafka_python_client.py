@@ -17,6 +17,9 @@ Usage: python3 kafka_python_client.py '<json spec>'
   {"op": "assign", "bootstrap": "h:p", "topic": "t", "assignment": {"0": [ids]}, "bad": {"0": [ids]}}
       -> creates t with the replica assignment, describes it, tries to create t-bad with "bad":
          {"partitions": [{"partition", "leader", "replicas"}], "bad_error": [code, message]}
+  {"op": "acls", "bootstrap": "h:p", "config": {...}, "principal": "User:x", "topic": "t"}
+      -> allows the principal WRITE on t (CreateAcls), lists the principal's ACLs (DescribeAcls):
+         {"acls": [[resource type, name, pattern type, principal, host, operation, permission]]}
   {"op": "delete_groups", "bootstrap": "h:p", "groups": ["g"]}
       -> {"errors": {"g": "NoError" | error name}}
 
@@ -152,6 +155,28 @@ def assign(spec):
         client.close()
 
 
+def acls(spec):
+    from kafka.admin import (ACL, ACLFilter, ACLOperation, ACLPermissionType, ACLResourcePatternType, KafkaAdminClient,
+                             ResourcePattern, ResourcePatternFilter, ResourceType)
+
+    client = KafkaAdminClient(bootstrap_servers=spec['bootstrap'], client_id='compat-kafka-python', **spec.get('config', {}))
+    try:
+        acl = ACL(principal=spec['principal'], host='*', operation=ACLOperation.WRITE, permission_type=ACLPermissionType.ALLOW,
+                  resource_pattern=ResourcePattern(ResourceType.TOPIC, spec['topic']))
+        created = client.create_acls([acl])
+        if created['failed']:
+            raise RuntimeError(f'create_acls failed: {created["failed"]}')
+        found, error = client.describe_acls(ACLFilter(principal=spec['principal'], host='*', operation=ACLOperation.ANY,
+                                                      permission_type=ACLPermissionType.ANY,
+                                                      resource_pattern=ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY)))
+        if error.errno != 0:
+            raise RuntimeError(f'describe_acls failed: {error}')
+        return {'acls': [[a.resource_pattern.resource_type.name, a.resource_pattern.resource_name, a.resource_pattern.pattern_type.name,
+                          a.principal, a.host, a.operation.name, a.permission_type.name] for a in found]}
+    finally:
+        client.close()
+
+
 def delete_groups(spec):
     from kafka.admin import KafkaAdminClient
 
@@ -163,4 +188,4 @@ def delete_groups(spec):
 
 
 if __name__ == '__main__':
-    run({'produce': produce, 'consume': consume, 'admin': admin, 'configs': configs, 'assign': assign, 'delete_groups': delete_groups})
+    run({'produce': produce, 'consume': consume, 'admin': admin, 'configs': configs, 'assign': assign, 'acls': acls, 'delete_groups': delete_groups})
