@@ -3,14 +3,18 @@
  *
  *   npm run broker -- --port 9092 [--host 127.0.0.1] [--partitions N] [--brokers 3 --ports 9092,9095,9098]
  *                     [--topic name[:partitions]]... [--no-auto-create] [--verbose]
+ *                     [--user name:password]... [--sasl PLAIN,SCRAM-SHA-256,SCRAM-SHA-512]
+ *                     [--tls-cert cert.pem --tls-key key.pem] [--acls] [--super-user User:name]...
+ *                     [--group-initial-rebalance-delay-ms N]
  *
  * Prints `bootstrap: host:port[,host:port...]` once every node accepts connections, and stops cleanly on
  * SIGINT / SIGTERM (exit 0). A bad argument prints one line naming the flag and the expected form and exits
  * with 2; a failure to start (port in use) exits with 1.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { EmbeddedKafkaBroker } from './broker.js';
-import type { EmbeddedKafkaBrokerOptions, TopicSpec } from './cluster.js';
+import type { EmbeddedKafkaBrokerOptions, SaslOptions, TopicSpec } from './cluster.js';
 import { type BrokerLogger, consoleLogger } from './logger.js';
 import { topicNameProblem } from './topics.js';
 
@@ -29,6 +33,13 @@ Options:
   --topic <name[:n]>     create a topic at start-up; repeatable             default: none (n: --partitions)
   --no-auto-create       do not create unknown topics on Metadata/Produce   default: auto-create on
   --verbose              log the broker's debug and info lines to stderr    default: warnings and errors only
+  --user <name:password> require SASL, accepting this user; repeatable      default: no SASL
+  --sasl <m1,m2>         mechanisms offered: PLAIN, SCRAM-SHA-256, -512     default: PLAIN (needs --user)
+  --tls-cert <file>      serve TLS with this PEM certificate                default: plaintext
+  --tls-key <file>       the private key of --tls-cert (PEM)                default: plaintext
+  --acls                 enforce ACLs, managed with the Kafka ACL APIs      default: off, everything allowed
+  --super-user <User:n>  principal allowed everything; repeatable; --acls   default: none
+  --group-initial-rebalance-delay-ms <n>  first rebalance delay of a group  default: 0 (Kafka: 3000)
   -h, --help             show this help
 
 Prints "bootstrap: <host:port,...>" when ready; Ctrl-C or SIGTERM stops it.`;
@@ -81,6 +92,13 @@ function parseCli(argv: readonly string[]): CliOptions {
         topic: { type: 'string', multiple: true },
         'no-auto-create': { type: 'boolean' },
         verbose: { type: 'boolean' },
+        user: { type: 'string', multiple: true },
+        sasl: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        acls: { type: 'boolean' },
+        'super-user': { type: 'string', multiple: true },
+        'group-initial-rebalance-delay-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -98,6 +116,11 @@ function parseCli(argv: readonly string[]): CliOptions {
   }
   const host = v.host ?? '127.0.0.1';
   if (host.length === 0) throw new UsageError(`--host expects an interface address, e.g. 127.0.0.1 or 0.0.0.0`);
+  const superUsers = v['super-user'] ?? [];
+  for (const principal of superUsers) {
+    if (!/^[^:]+:.+$/.test(principal)) throw new UsageError(`--super-user expects a principal Type:name, e.g. User:admin, got '${principal}'`);
+  }
+  const delay = v['group-initial-rebalance-delay-ms'];
   return {
     help: false,
     verbose: v.verbose ?? false,
@@ -109,8 +132,48 @@ function parseCli(argv: readonly string[]): CliOptions {
       defaultPartitions: v.partitions === undefined ? 1 : integer('partitions', v.partitions, 1, 1_000_000, 'a positive integer'),
       topics: (v.topic ?? []).map(parseTopic),
       autoCreateTopics: !v['no-auto-create'],
+      sasl: parseSasl(v.user, v.sasl),
+      tls: readTls(v['tls-cert'], v['tls-key']),
+      acls: v.acls || superUsers.length > 0 ? { superUsers } : undefined,
+      groupInitialRebalanceDelayMs: delay === undefined ? undefined : integer('group-initial-rebalance-delay-ms', delay, 0, 2_147_483_647, 'a number of milliseconds'),
     },
   };
+}
+
+const MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+
+/** `--user name:password`... and `--sasl` into the broker's SASL options; undefined without users. */
+function parseSasl(users: readonly string[] | undefined, mechanisms: string | undefined): SaslOptions | undefined {
+  if (!users?.length) {
+    if (mechanisms !== undefined) throw new UsageError(`--sasl needs at least one --user name:password to accept`);
+    return undefined;
+  }
+  const accepted: Record<string, string> = {};
+  for (const u of users) {
+    const i = u.indexOf(':');
+    if (i <= 0 || i === u.length - 1) throw new UsageError(`--user expects name:password, e.g. alice:alice-secret, got '${u.split(':')[0]}:…'`);
+    accepted[u.slice(0, i)] = u.slice(i + 1);
+  }
+  const offered = (mechanisms ?? 'PLAIN').split(',').map((m) => m.trim().toUpperCase());
+  const unknown = offered.find((m) => !(MECHANISMS as readonly string[]).includes(m));
+  if (unknown !== undefined || offered.length === 0) {
+    throw new UsageError(`--sasl expects mechanisms from ${MECHANISMS.join(', ')}, comma-separated, got '${mechanisms}'`);
+  }
+  return { mechanisms: offered as SaslOptions['mechanisms'], users: accepted };
+}
+
+/** `--tls-cert` and `--tls-key` into TLS options; both or neither. */
+function readTls(certFile: string | undefined, keyFile: string | undefined): EmbeddedKafkaBrokerOptions['tls'] {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) throw new UsageError(`--tls-cert and --tls-key go together: give the PEM certificate and its private key`);
+  const read = (flag: string, file: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new UsageError(`--${flag} cannot read '${file}': ${(err as Error).message}`);
+    }
+  };
+  return { cert: read('tls-cert', certFile), key: read('tls-key', keyFile) };
 }
 
 /** Turns node:util's parse errors into one line naming the flag and pointing at --help. */
