@@ -1,10 +1,11 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { DeadLetterPublishingRecoverer, DefaultErrorHandler, FixedBackOff, KafkaModule, KafkaTemplate } from '@kafka-nest/core';
+import { DeadLetterPublishingRecoverer, DefaultErrorHandler, FixedBackOff, KafkaConsoleModule, KafkaModule, KafkaTemplate } from '@kafka-nest/core';
 import { Registry } from 'prom-client';
 import { APP_CONFIG, METRICS_REGISTRY, type ResolvedAppConfig } from './app.config.js';
 import { DemoProducer } from './demo/demo-producer.js';
 import { ProgressReporter } from './demo/progress-reporter.js';
 import { HealthController } from './ops/health.controller.js';
+import { LoopbackOnlyGuard } from './ops/loopback-only.guard.js';
 import { MetricsController } from './ops/metrics.controller.js';
 import { OrderStats } from './orders/order-stats.service.js';
 import { OrdersController } from './orders/orders.controller.js';
@@ -23,6 +24,8 @@ export class AppModule {
           client: { clientId: 'kafka-nest-sample', brokers: config.brokers },
           metrics: { registry },
         }),
+        // The operator's console at /kafka: containers, lag, dead letters with replay and park.
+        KafkaConsoleModule.register({ path: 'kafka', guards: [LoopbackOnlyGuard] }),
       ],
       controllers: [OrdersController, HealthController, MetricsController],
       providers: [

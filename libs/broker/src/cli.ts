@@ -1,7 +1,7 @@
 /**
  * Standalone embedded broker for local development:
  *
- *   npm run broker -- --port 9092 [--host 127.0.0.1] [--partitions N] [--brokers 3 --ports 9092,9095,9098]
+ *   kafka-nest-broker --port 9092 [--host 127.0.0.1] [--partitions N] [--brokers 3 --ports 9092,9095,9098]
  *                     [--topic name[:partitions]]... [--no-auto-create] [--verbose]
  *                     [--user name:password]... [--sasl PLAIN,SCRAM-SHA-256,SCRAM-SHA-512]
  *                     [--tls-cert cert.pem --tls-key key.pem] [--acls] [--super-user User:name]...
@@ -20,7 +20,7 @@ import { topicNameProblem } from './topics.js';
 
 const DEFAULT_PORT = 9092;
 
-const HELP = `Usage: npm run broker -- [options]
+const HELP = `Usage: kafka-nest-broker [options]
 
 Runs the kafka-nest embedded Kafka broker standalone, speaking the Kafka wire protocol.
 

@@ -16,5 +16,14 @@ export { KafkaTemplate, type AcksOption, type ProducerRecord, type RecordOptions
 export type * from './transport/kafka-transport.js';
 export { KafkajsTransport } from './transport/kafkajs.transport.js';
 export * from './retry-topic/index.js';
+export { KafkaNestServer, MicroserviceHandlerError, type KafkaNestServerOptions, type MicroservicePatternOptions } from './microservices/kafka-nest.server.js';
+export { KafkaNestContext, type NestKafkaMessage } from './microservices/kafka-nest.context.js';
+export { KafkaNestClient, type KafkaNestClientOptions } from './microservices/kafka-nest.client.js';
+export { ReplyHeaders, encodeReplyPartition, decodeReplyPartition } from './request-reply/request-reply.headers.js';
+export { KafkaReplyTimeoutError, KafkaReplyError } from './request-reply/request-reply.errors.js';
+export { ReplyingKafkaTemplate, type ReplyingKafkaTemplateOptions, type ReplyingRecord, type SendAndReceiveOptions } from './request-reply/replying-kafka.template.js';
+export type { SendToMetadata } from './decorators/send-to.decorator.js';
 export { KafkaMetrics, KAFKA_OBSERVER, type KafkaMetricsOptions } from './metrics/kafka-metrics.js';
 export type { KafkaObserver, ListenerEvent, PublishedFailureKind, RecordOutcome } from './metrics/kafka-observer.js';
+export * from './dead-letters/index.js';
+export * from './console/index.js';

@@ -1,4 +1,5 @@
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency } from '@nestjs/common';
+import type { DeadLetterReplaySettings } from './dead-letters/dead-letter-replayer.js';
 import type { AckMode } from './listener/ack-mode.js';
 import type { KafkaMetricsOptions } from './metrics/kafka-metrics.js';
 import type { ConsumerProperties } from './listener/consumer-properties.js';
@@ -47,6 +48,8 @@ export interface KafkaModuleOptions {
    * `{ registry, prefix }`. See `KafkaMetrics` for the list. @default off
    */
   metrics?: boolean | KafkaMetricsOptions;
+  /** Settings of the injectable `DeadLetterReplayer` (max replays, parking topic, replay group). @default its defaults */
+  deadLetters?: DeadLetterReplaySettings;
   /** The Kafka client behind kafka-nest. @default new KafkajsTransport() */
   transport?: KafkaTransport;
 }

@@ -6,6 +6,9 @@ export const KAFKA_LISTENER_METADATA = 'kafka-nest:listener';
 /** Method metadata: the `RetryableTopicOptions[]` of a method (one entry per `@RetryableTopic`). */
 export const RETRYABLE_TOPIC_METADATA = 'kafka-nest:retryable-topic';
 
+/** Method metadata: the `SendToMetadata` of a `@SendTo` method. */
+export const SEND_TO_METADATA = 'kafka-nest:send-to';
+
 /** Method metadata: `true` on a `@DltHandler` method. */
 export const DLT_HANDLER_METADATA = 'kafka-nest:dlt-handler';
 

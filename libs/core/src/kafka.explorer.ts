@@ -13,8 +13,9 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
   Optional,
+  type ParamData,
 } from '@nestjs/common';
-import { type ApplicationConfig, DiscoveryService, ExternalContextCreator, MetadataScanner, ModuleRef } from '@nestjs/core';
+import { type ApplicationConfig, DiscoveryService, type ParamsFactory, ExternalContextCreator, MetadataScanner, ModuleRef, ModulesContainer } from '@nestjs/core';
 import type { CommonErrorHandler } from './error-handling/common-error-handler.js';
 import { DefaultErrorHandler } from './error-handling/default-error-handler.js';
 import {
@@ -27,7 +28,9 @@ import {
   KAFKA_MODULE_OPTIONS,
   KAFKA_PARAMS_METADATA,
   PIPES_METADATA,
+  SEND_TO_METADATA,
 } from './kafka.constants.js';
+import type { SendToMetadata } from './decorators/send-to.decorator.js';
 import { KafkaConfigurationError, KafkaNestError } from './kafka.errors.js';
 import { KafkaMetadataAccessor } from './kafka-metadata.accessor.js';
 import type { KafkaModuleOptions } from './kafka-module-options.interface.js';
@@ -37,12 +40,22 @@ import { deserializerFn, type Deserializer } from './listener/deserializers.js';
 import { KafkaListenerContainer } from './listener/kafka-listener.container.js';
 import { KafkaListenerEndpointRegistry } from './listener/kafka-listener-endpoint.registry.js';
 import type { KafkaListenerOptions } from './listener/kafka-listener-options.js';
-import { KafkaParamsFactory } from './listener/kafka-params.factory.js';
+import { KafkaParamsFactory, type ListenerInvocation } from './listener/kafka-params.factory.js';
+import { patternMethodsOf, RpcParams } from './microservices/pattern-handlers.js';
 import type { ContainerEnvironment, ListenerEndpoint } from './listener/listener-endpoint.js';
 import { KAFKA_OBSERVER } from './metrics/kafka-metrics.js';
 import type { KafkaObserver } from './metrics/kafka-observer.js';
 import { RetryTopicConfigurer } from './retry-topic/retry-topic.configurer.js';
 import { KafkajsTransport } from './transport/kafkajs.transport.js';
+import { bindKafkaNestServer, type KafkaNestRuntime } from './microservices/kafka-nest.runtime.js';
+import { KafkaTemplate } from './producer/kafka.template.js';
+import { sendToInvoker } from './request-reply/send-to.invoker.js';
+
+/** How listener methods take their parameters, and the `ExecutionContext` type enhancers see. */
+interface InvokerFlavour {
+  readonly factory: ParamsFactory & { valueFor(type: number, data: ParamData | undefined, payload: unknown, ctx: unknown, invocation: ListenerInvocation): unknown };
+  readonly type: string;
+}
 
 /** Kafka's legal topic names: 1..249 of `[a-zA-Z0-9._-]`, not `.` or `..`. */
 const LEGAL_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -61,8 +74,11 @@ function checkDeserializer(d: unknown, option: string, problem: (m: string) => E
 @Injectable()
 export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('KafkaExplorer');
-  private readonly paramsFactory = new KafkaParamsFactory();
+  private readonly kafkaFlavour: InvokerFlavour = { factory: new KafkaParamsFactory(), type: KAFKA_CONTEXT_TYPE };
+  /** `@EventPattern` / `@MessagePattern` methods: Nest's RPC parameters and `getType() === 'rpc'`. */
+  private readonly rpcFlavour: InvokerFlavour = { factory: new RpcParams(), type: 'rpc' };
   private readonly containers: KafkaListenerContainer[] = [];
+  private bootstrapped = false;
 
   constructor(
     @Inject(KAFKA_MODULE_OPTIONS) private readonly options: KafkaModuleOptions,
@@ -73,6 +89,8 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
     private readonly moduleRef: ModuleRef,
     private readonly registry: KafkaListenerEndpointRegistry,
     private readonly retryTopics: RetryTopicConfigurer,
+    private readonly template: KafkaTemplate,
+    private readonly modules: ModulesContainer,
     @Optional() @Inject(KAFKA_OBSERVER) private readonly observer?: KafkaObserver,
   ) {}
 
@@ -83,6 +101,12 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
       shutdownTimeoutMs: this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
       observer: this.observer,
     };
+    // A KafkaNestServer (app.connectMicroservice / createMicroservice) serves its handlers through this
+    // explorer's containers; Nest lists it among the application's RPC targets.
+    let servers = 0;
+    this.modules.getRpcTargetRegistry().subscribe((target) => {
+      if (bindKafkaNestServer(target, this.runtime(env))) servers++;
+    });
     const seen = new Set<object>();
     // Listeners may sit on providers or on controllers (where @nestjs/microservices puts its @EventPattern handlers).
     for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
@@ -104,7 +128,8 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
       for (const methodName of this.scanner.getAllMethodNames(prototype)) {
         const listeners = this.accessor.getListeners(prototype[methodName]);
         listeners.forEach((opts, n) => {
-          const endpoint = this.buildEndpoint(instance, methodName, opts, n);
+          const listener = `${instance.constructor?.name ?? 'Object'}.${methodName}`;
+          const endpoint = this.withSendTo(this.buildEndpoint(listener, opts, n, this.invoker(instance, methodName)), prototype[methodName]);
           // With @RetryableTopic, one listener becomes main + retry + dead-letter endpoints.
           const invoker = (name: string) => this.invoker(instance, name);
           for (const e of this.retryTopics.expand(endpoint, { instance, methodName, options: opts, invoker })) {
@@ -115,7 +140,49 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
         });
       }
     }
-    if (this.containers.length) this.drainBeforeDestroy();
+    if (this.containers.length || servers) this.drainBeforeDestroy();
+  }
+
+  /** What a KafkaNestServer needs of this application: endpoints built and validated as listeners', and containers. */
+  private runtime(env: ContainerEnvironment): KafkaNestRuntime {
+    return {
+      endpoint: (listener, opts, invoke) => this.buildEndpoint(listener, opts, 0, invoke),
+      patternMethods: () =>
+        this.discovery
+          .getControllers()
+          .filter((w) => w.isDependencyTreeStatic() && w.instance && typeof w.instance === 'object')
+          .flatMap((w) => patternMethodsOf(w.instance as object, this.scanner.getAllMethodNames(Object.getPrototypeOf(w.instance)))),
+      invoker: (instance, methodName) => this.invoker(instance, methodName, this.rpcFlavour),
+      expand: (endpoint, { instance, methodName }, options) =>
+        this.retryTopics.expand(endpoint, { instance, methodName, options, invoker: (name) => this.invoker(instance, name) }),
+      start: async (endpoints) => {
+        const created = endpoints.map((e) => new KafkaListenerContainer(e, env));
+        for (const c of created) {
+          this.registry.register(c);
+          this.containers.push(c);
+        }
+        // Before the application's bootstrap (a hybrid app starts its microservices first), they start with the others.
+        if (this.bootstrapped) await this.startAll(created.filter((c) => c.autoStartup));
+        return created;
+      },
+      template: this.template,
+    };
+  }
+
+  /** The endpoint of a `@SendTo` method replies with its result. */
+  private withSendTo(endpoint: ListenerEndpoint, method: Function): ListenerEndpoint {
+    const sendTo = Reflect.getMetadata(SEND_TO_METADATA, method) as SendToMetadata | undefined;
+    if (!sendTo) return endpoint;
+    if (endpoint.batch) {
+      throw new KafkaConfigurationError(`@SendTo on ${endpoint.listener}: replies are sent for record listeners only; remove 'batch: true' or @SendTo`, endpoint.listener);
+    }
+    if (sendTo.topic !== undefined && (typeof sendTo.topic !== 'string' || !LEGAL_TOPIC.test(sendTo.topic))) {
+      throw new KafkaConfigurationError(
+        `@SendTo on ${endpoint.listener}: ${JSON.stringify(sendTo.topic)} is not a legal Kafka topic name; give 1 to 249 characters of a-z, A-Z, 0-9, '.', '_' and '-', or @SendTo() to reply to the request's kafka_replyTopic`,
+        endpoint.listener,
+      );
+    }
+    return { ...endpoint, invoke: sendToInvoker(endpoint.invoke, sendTo, this.template, endpoint.listener) };
   }
 
   /**
@@ -123,7 +190,11 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
    * (a failed start-up leaves nothing consuming) and its error is thrown; several: one error naming each.
    */
   async onApplicationBootstrap(): Promise<void> {
-    const starting = this.containers.filter((c) => c.autoStartup);
+    this.bootstrapped = true;
+    await this.startAll(this.containers.filter((c) => c.autoStartup));
+  }
+
+  private async startAll(starting: KafkaListenerContainer[]): Promise<void> {
     const results = await Promise.allSettled(starting.map((c) => c.start()));
     const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (failures.length === 0) return;
@@ -168,11 +239,9 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
     }
   }
 
-  private buildEndpoint(instance: object, methodName: string, opts: KafkaListenerOptions, n: number): ListenerEndpoint {
-    const className = instance.constructor?.name ?? 'Object';
-    const listener = `${className}.${methodName}`;
+  private buildEndpoint(listener: string, opts: KafkaListenerOptions, n: number, invoke: ListenerEndpoint['invoke']): ListenerEndpoint {
     const problem = (message: string) =>
-      new KafkaConfigurationError(`@KafkaListener on ${listener}${opts.id ? ` (id '${opts.id}')` : ''}: ${message}`, listener);
+      new KafkaConfigurationError(`${listener.startsWith('@') ? listener : `@KafkaListener on ${listener}`}${opts.id ? ` (id '${opts.id}')` : ''}: ${message}`, listener);
     if (opts === null || typeof opts !== 'object') throw problem('options are required: @KafkaListener({ topics: [...] })');
 
     const id = opts.id ?? (n === 0 ? listener : `${listener}#${n}`);
@@ -238,7 +307,6 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
     const key = checkDeserializer(opts.keyDeserializer ?? this.options.keyDeserializer, 'keyDeserializer', problem) ?? 'string';
 
     const errorHandler = this.resolveErrorHandler(opts.errorHandler ?? this.options.errorHandler, id, problem);
-    const invoke = this.invoker(instance, methodName);
 
     return {
       id,
@@ -264,11 +332,11 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
    * no enhancer applies to the method (none on it, its class, its parameters, nor global ones), the method
    * is called straight with the same arguments: the same behaviour without a dozen promise hops per record.
    */
-  private invoker(instance: object, methodName: string): ListenerEndpoint['invoke'] {
+  private invoker(instance: object, methodName: string, flavour: InvokerFlavour = this.kafkaFlavour): ListenerEndpoint['invoke'] {
     const method = (instance as Record<string, (...args: unknown[]) => unknown>)[methodName];
     if (!this.hasEnhancers(instance, method, methodName)) {
       const params = this.paramsOf(instance, methodName);
-      const factory = this.paramsFactory;
+      const { factory } = flavour;
       if (params.length === 0) return (payload, ctx) => method.call(instance, payload, ctx);
       const length = Math.max(...params.map((p) => p.index)) + 1;
       if (params.length === 1 && params[0].index === 0) {
@@ -281,20 +349,47 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
         return method.apply(instance, args);
       };
     }
-    return this.externalContextCreator.create(
+    return this.contextCreator().create(
       instance,
       method,
       methodName,
       KAFKA_PARAMS_METADATA,
-      this.paramsFactory,
+      flavour.factory,
       undefined,
       undefined,
       // Without exception filters to run, errors go straight to the error handler: Nest's fallback filter
       // would log every failed delivery as an uncaught exception, before the error handler decides anything.
       { guards: true, interceptors: true, filters: this.hasFilters(instance, method) },
-      KAFKA_CONTEXT_TYPE,
+      flavour.type,
     ) as ListenerEndpoint['invoke'];
   }
+
+  /**
+   * Nest's `ExternalContextCreator` looks for the module of a method's class among modules' providers only;
+   * for a controller (where `@EventPattern` handlers, and some listeners, live) it finds none, and enhancers
+   * given by class (`@UseInterceptors(AuditInterceptor)`) then resolve to nothing. This one also looks among
+   * the modules' controllers.
+   */
+  private contextCreator(): ExternalContextCreator {
+    if (this.controllerAwareCreator) return this.controllerAwareCreator;
+    const base = this.externalContextCreator;
+    const modules = this.modules;
+    const ownKey = (base as unknown as { getContextModuleKey(ctor: Function | undefined): string }).getContextModuleKey;
+    if (typeof ownKey !== 'function') return base;
+    this.controllerAwareCreator = Object.create(base, {
+      getContextModuleKey: {
+        value(ctor: Function | undefined): string {
+          const key = ownKey.call(base, ctor);
+          if (key || !ctor) return key;
+          for (const [k, moduleRef] of modules.entries()) if (moduleRef.controllers.has(ctor)) return k;
+          return '';
+        },
+      },
+    }) as ExternalContextCreator;
+    return this.controllerAwareCreator;
+  }
+
+  private controllerAwareCreator: ExternalContextCreator | undefined;
 
   private paramsOf(instance: object, methodName: string): { index: number; type: number; data: string | undefined; key: string; pipes: unknown[] }[] {
     const meta: Record<string, { index: number; data?: string; pipes?: unknown[] }> =

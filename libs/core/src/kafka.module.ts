@@ -1,6 +1,7 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { KAFKA_MODULE_OPTIONS } from './kafka.constants.js';
+import { DeadLetterReplayer } from './dead-letters/dead-letter-replayer.js';
 import { KafkaExplorer } from './kafka.explorer.js';
 import { KafkaMetadataAccessor } from './kafka-metadata.accessor.js';
 import type { KafkaModuleAsyncOptions, KafkaModuleOptions } from './kafka-module-options.interface.js';
@@ -17,12 +18,13 @@ const OBSERVER: Provider = {
     options.metrics ? new KafkaMetrics({ containers: () => registry.getListenerContainers() }, options.metrics === true ? {} : options.metrics) : undefined,
 };
 
-const PROVIDERS: Provider[] = [KafkaMetadataAccessor, KafkaExplorer, KafkaListenerEndpointRegistry, KafkaTemplate, RetryTopicConfigurer, OBSERVER];
-const EXPORTS = [KafkaTemplate, KafkaListenerEndpointRegistry];
+const PROVIDERS: Provider[] = [KafkaMetadataAccessor, KafkaExplorer, KafkaListenerEndpointRegistry, KafkaTemplate, RetryTopicConfigurer, OBSERVER, DeadLetterReplayer];
+// The options token is exported (not to users: the symbol is internal) for providers such as `ReplyingKafkaTemplate.provide()`.
+const EXPORTS = [KafkaTemplate, KafkaListenerEndpointRegistry, DeadLetterReplayer, KAFKA_MODULE_OPTIONS];
 
 /**
  * Kafka for a Nest application: finds `@KafkaListener` methods on providers and runs a container for each,
- * and provides `KafkaTemplate` and `KafkaListenerEndpointRegistry`. Global: import it once, in the root
+ * and provides `KafkaTemplate`, `KafkaListenerEndpointRegistry` and `DeadLetterReplayer`. Global: import it once, in the root
  * module.
  */
 @Module({})

@@ -5,3 +5,4 @@ export { Header } from './header.decorator.js';
 export { Headers } from './headers.decorator.js';
 export { Ack } from './ack.decorator.js';
 export { Ctx } from './ctx.decorator.js';
+export { SendTo } from './send-to.decorator.js';

@@ -33,6 +33,8 @@ export interface TopicPartitionOffset {
   readonly partition: number;
   /** For commits: the next offset to consume (last processed + 1), as Kafka commits it. */
   readonly offset: number;
+  /** Client metadata committed with the offset (Kafka's `committed_metadata`); read back by `committedOffsets`. */
+  readonly metadata?: string;
 }
 
 /** Consumer settings, already validated and mapped from their Kafka names. */
@@ -139,8 +141,8 @@ export interface TransportAdmin {
   connect(): Promise<void>;
   /** Committed offset of each partition of the topics for the group; -1 when none. */
   committedOffsets(groupId: string, topics: readonly string[]): Promise<TopicPartitionOffset[]>;
-  /** Log-end offset (high watermark) of each partition of a topic. */
-  endOffsets(topic: string): Promise<{ partition: number; offset: number }[]>;
+  /** Log-end offset (high watermark) of each partition of a topic; `start` is the log-start offset, when the client reports it. */
+  endOffsets(topic: string): Promise<{ partition: number; offset: number; start?: number }[]>;
   listTopics(): Promise<string[]>;
   /** Partition count of a topic, or undefined when it does not exist. */
   partitionCount(topic: string): Promise<number | undefined>;

@@ -338,11 +338,11 @@ class KafkajsConsumer implements TransportConsumer {
 }
 
 function groupByTopic(offsets: readonly TopicPartitionOffset[]) {
-  const byTopic = new Map<string, { partition: number; offset: string }[]>();
+  const byTopic = new Map<string, { partition: number; offset: string; metadata?: string }[]>();
   for (const o of offsets) {
     let list = byTopic.get(o.topic);
     if (!list) byTopic.set(o.topic, (list = []));
-    list.push({ partition: o.partition, offset: String(o.offset) });
+    list.push({ partition: o.partition, offset: String(o.offset), ...(o.metadata !== undefined && { metadata: o.metadata }) });
   }
   return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
 }
@@ -441,12 +441,14 @@ class KafkajsAdmin implements TransportAdmin {
 
   async committedOffsets(groupId: string, topics: readonly string[]): Promise<TopicPartitionOffset[]> {
     const res = await this.admin.fetchOffsets({ groupId, topics: [...topics] });
-    return res.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: Number(p.offset) })));
+    return res.flatMap((t) =>
+      t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: Number(p.offset), ...(p.metadata ? { metadata: p.metadata } : {}) })),
+    );
   }
 
-  async endOffsets(topic: string): Promise<{ partition: number; offset: number }[]> {
+  async endOffsets(topic: string): Promise<{ partition: number; offset: number; start?: number }[]> {
     const res = await this.admin.fetchTopicOffsets(topic);
-    return res.map((p) => ({ partition: p.partition, offset: Number(p.high) }));
+    return res.map((p) => ({ partition: p.partition, offset: Number(p.high), start: Number(p.low) }));
   }
 
   listTopics(): Promise<string[]> {
