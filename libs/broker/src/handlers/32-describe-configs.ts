@@ -1,20 +1,22 @@
 /**
  * DescribeConfigs (key 32), versions 0-3 (flexible version 4 is not served; clients step down).
  *
- * Topic resources (type 2) list the topic's own configs (source TOPIC_CONFIG) over Kafka's defaults in
- * `DEFAULT_TOPIC_CONFIGS` (source DEFAULT_CONFIG); an unknown topic is UNKNOWN_TOPIC_OR_PARTITION (3).
- * Broker resources (type 4) list a few broker configs, those set by the broker's options as
- * STATIC_BROKER_CONFIG and the rest as DEFAULT_CONFIG; the name must be empty or the id of the node asked,
- * as in Kafka, or the resource gets INVALID_REQUEST (42). Other resource types get INVALID_REQUEST too.
- * A null or empty list of config names means all of them (kafkajs sends an empty list as null); named
- * configs that do not exist are left out.
- * v0 reports `is_default`; v1+ reports `config_source` and, when asked, synonyms (the value in force
- * followed by the default it overrides); v3 adds `config_type` and `documentation` (always null).
- * Any node answers.
+ * Topic resources (type 2) list every topic config of `TOPIC_CONFIGS` (Kafka 3.x's): the topic's own
+ * settings with source TOPIC_CONFIG (Kafka's DYNAMIC_TOPIC_CONFIG, 1), the rest with Kafka's default and
+ * source DEFAULT_CONFIG; synonyms (v1+, when asked) are the topic setting, then the broker config the
+ * topic config defaults from with its Kafka default (`retention.ms` from `log.retention.hours` 168,
+ * `max.message.bytes` from `message.max.bytes` 1048588), as Kafka reports them. An unknown topic is
+ * UNKNOWN_TOPIC_OR_PARTITION (3). Broker resources (type 4) list a few broker configs, those set by the
+ * broker's options as STATIC_BROKER_CONFIG and the rest as DEFAULT_CONFIG; `default.replication.factor`
+ * is the node count, the replicas Metadata reports for a partition without an assignment. The name must
+ * be empty or the id of the node asked, as in Kafka, or the resource gets INVALID_REQUEST (42). Other
+ * resource types get INVALID_REQUEST too. A null or empty list of config names means all of them (kafkajs
+ * sends an empty list as null); named configs that do not exist are left out.
+ * v0 reports `is_default`; v1+ reports `config_source`; v3 adds `config_type` and `documentation` (always
+ * null). Any node answers.
  *
- * Deliberate differences from Apache Kafka: synonyms name the topic config itself, not its broker-level
- * counterpart (`retention.ms`, not `log.retention.ms`); configs are never sensitive; broker configs are
- * read-only and topic configs are not, though no AlterConfigs is served.
+ * Deliberate differences from Apache Kafka: configs are never sensitive; broker configs are read-only (the
+ * broker's options; AlterConfigs refuses them).
  *
  *   DescribeConfigsRequest  => [resources: resource_type INT8 resource_name STRING
  *                              [configuration_keys STRING] (nullable)] include_synonyms BOOLEAN (v1+)
