@@ -8,7 +8,11 @@
  * topic is ready at once, so clients need no retry. Leader epochs are reported as -1 (unknown), which
  * keeps librdkafka from validating offsets with OffsetForLeaderEpoch. An injected error is set on each
  * requested topic (each existing one for a null list; only the named one for a fault scoped to a topic),
- * and the brokers, controller and cluster id are reported as usual.
+ * and the brokers, controller and cluster id are reported as usual. Replicas are a partition's assigned
+ * replicas (manual assignment, reassignment) or every live node; the ISR is the live ones among them.
+ * With an authorizer, a named topic the principal may not describe gets TOPIC_AUTHORIZATION_FAILED (set
+ * before the handler runs, see acls.ts), a null list means the topics it may describe, and an unknown
+ * topic is auto-created only with CREATE on the cluster or the topic.
  *
  *   MetadataRequest => [topics: name STRING] (nullable v1+) allow_auto_topic_creation: BOOL (v4+)
  *                      include_cluster_authorized_operations: BOOL include_topic_authorized_operations: BOOL (v8+)

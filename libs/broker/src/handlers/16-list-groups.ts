@@ -4,6 +4,7 @@
  *
  * Lists the groups this node coordinates, with their protocol type ('' for a group that only has
  * committed offsets), as each Kafka broker lists its own; clients ask every node and merge the lists.
+ * With an authorizer, only the groups the principal may describe (all, with DESCRIBE on the cluster).
  *
  *   ListGroupsRequest => (no fields)
  *   ListGroupsResponse => throttle_time_ms: INT32 (v1+) error_code: INT16 [groups: group_id: STRING protocol_type: STRING]
