@@ -95,7 +95,11 @@ export function replicaAssignmentProblem(assignment: readonly (readonly number[]
     if (unknown !== undefined) {
       return `The manual partition assignment includes broker ${unknown}, but no such broker is registered; the brokers are ${brokerIds.join(', ')}.`;
     }
-    if (new Set(replicas).size !== replicas.length) return `The manual partition assignment includes a duplicate replica: [${replicas.join(', ')}].`;
+    if (new Set(replicas).size !== replicas.length) {
+      // Every id is known, so a list longer than the broker count repeats one: not echoed, it may be huge.
+      if (replicas.length > brokerIds.length) return `The manual partition assignment of partition ${i} lists ${replicas.length} replicas for ${brokerIds.length} brokers; it includes a duplicate replica.`;
+      return `The manual partition assignment includes a duplicate replica: [${replicas.join(', ')}].`;
+    }
     factor ??= replicas.length;
     if (replicas.length !== factor) return `All partitions in the manual partition assignment must have the same number of replicas: ${factor} and ${replicas.length} were given.`;
   }
