@@ -122,6 +122,28 @@ describe('broker CLI', () => {
     expect((await cliRun.exit).code).toBe(0);
   });
 
+  it('serves several listeners on one node, as Kafka\'s listeners setting, and prints each', async () => {
+    const cliRun = startCli(['--listener', 'PLAINTEXT://:0', '--listener', 'SASL_PLAINTEXT://:0', '--user', 'alice:alice-secret', '--sasl', 'SCRAM-SHA-512']);
+    const [, plain] = await cliRun.waitForLine(/^listener PLAINTEXT: (\S+)$/m);
+    const [, secured] = await cliRun.waitForLine(/^listener SASL_PLAINTEXT: (\S+)$/m);
+    expect(plain).not.toBe(secured);
+    const anonymous = new Kafka({ brokers: [plain], logLevel: logLevel.NOTHING }).admin();
+    const alice = new Kafka({
+      brokers: [secured],
+      sasl: { mechanism: 'scram-sha-512', username: 'alice', password: 'alice-secret' },
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    try {
+      await Promise.all([anonymous.connect(), alice.connect()]);
+      expect((await anonymous.describeCluster()).brokers.map((b) => `${b.host}:${b.port}`)).toEqual([plain]);
+      expect((await alice.describeCluster()).brokers.map((b) => `${b.host}:${b.port}`)).toEqual([secured]);
+    } finally {
+      await Promise.all([anonymous.disconnect(), alice.disconnect()]);
+      cliRun.child.kill('SIGTERM');
+    }
+    expect((await cliRun.exit).code).toBe(0);
+  });
+
   it('stops with exit 0 on SIGINT (Ctrl-C) too', async () => {
     const cliRun = startCli(['--port', '0', '--brokers', '2']);
     const [, bootstrap] = await cliRun.waitForLine(/^bootstrap: (\S+)$/m);
@@ -141,6 +163,9 @@ describe('broker CLI', () => {
     [['--tls-cert', 'cert.pem'], /^kafka-nest broker: --tls-cert and --tls-key go together/],
     [['--tls-cert', '/nonexistent/cert.pem', '--tls-key', '/nonexistent/key.pem'], /^kafka-nest broker: --tls-cert cannot read '\/nonexistent\/cert\.pem'/],
     [['--super-user', 'admin'], /^kafka-nest broker: --super-user expects a principal Type:name, e\.g\. User:admin, got 'admin'\n$/],
+    [['--listener', 'HTTP://:8080'], /^kafka-nest broker: --listener expects NAME:\/\/:port with NAME one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL, e\.g\. SASL_SSL:\/\/:9093, got 'HTTP:\/\/:8080'\n$/],
+    [['--listener', 'SASL_SSL://:9093'], /^kafka-nest broker: --listener SASL_SSL needs SASL users: add --user name:password\n$/],
+    [['--listener', 'PLAINTEXT://:9092', '--port', '9092'], /^kafka-nest broker: --listener gives each listener its port; leave out --port and --ports\n$/],
     [['--group-initial-rebalance-delay-ms', 'soon'], /^kafka-nest broker: --group-initial-rebalance-delay-ms expects a number of milliseconds, got 'soon'\n$/],
   ])('rejects %j with exit 2 and one line naming the flag', async (args, message) => {
     const { code, stdout, stderr } = await startCli(args).exit;
@@ -169,6 +194,7 @@ describe('broker CLI', () => {
       '--acls ',
       '--super-user ',
       '--group-initial-rebalance-delay-ms ',
+      '--listener ',
     ]) {
       expect(optionLines.find((line) => line.includes(option)), option).toMatch(/default: \S/);
     }

@@ -5,7 +5,7 @@
  *                     [--topic name[:partitions]]... [--no-auto-create] [--verbose]
  *                     [--user name:password]... [--sasl PLAIN,SCRAM-SHA-256,SCRAM-SHA-512]
  *                     [--tls-cert cert.pem --tls-key key.pem] [--acls] [--super-user User:name]...
- *                     [--group-initial-rebalance-delay-ms N]
+ *                     [--group-initial-rebalance-delay-ms N] [--listener PLAINTEXT://:9092 --listener SASL_SSL://:9093]
  *
  * Prints `bootstrap: host:port[,host:port...]` once every node accepts connections, and stops cleanly on
  * SIGINT / SIGTERM (exit 0). A bad argument prints one line naming the flag and the expected form and exits
@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { EmbeddedKafkaBroker } from './broker.js';
-import type { EmbeddedKafkaBrokerOptions, SaslOptions, TopicSpec } from './cluster.js';
+import type { EmbeddedKafkaBrokerOptions, ListenerSpec, SaslOptions, TopicSpec } from './cluster.js';
 import { type BrokerLogger, consoleLogger } from './logger.js';
 import { topicNameProblem } from './topics.js';
 
@@ -40,6 +40,8 @@ Options:
   --acls                 enforce ACLs, managed with the Kafka ACL APIs      default: off, everything allowed
   --super-user <User:n>  principal allowed everything; repeatable; --acls   default: none
   --group-initial-rebalance-delay-ms <n>  first rebalance delay of a group  default: 0 (Kafka: 3000)
+  --listener <NAME://:p> a listener as Kafka's; NAME: PLAINTEXT, SSL,       default: one, on --port
+                         SASL_PLAINTEXT or SASL_SSL; repeatable
   -h, --help             show this help
 
 Prints "bootstrap: <host:port,...>" when ready; Ctrl-C or SIGTERM stops it.`;
@@ -99,6 +101,7 @@ function parseCli(argv: readonly string[]): CliOptions {
         acls: { type: 'boolean' },
         'super-user': { type: 'string', multiple: true },
         'group-initial-rebalance-delay-ms': { type: 'string' },
+        listener: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -121,6 +124,14 @@ function parseCli(argv: readonly string[]): CliOptions {
     if (!/^[^:]+:.+$/.test(principal)) throw new UsageError(`--super-user expects a principal Type:name, e.g. User:admin, got '${principal}'`);
   }
   const delay = v['group-initial-rebalance-delay-ms'];
+  const listeners = v.listener?.map(parseListener);
+  if (listeners && (v.port !== undefined || v.ports !== undefined)) {
+    throw new UsageError(`--listener gives each listener its port; leave out --port and --ports`);
+  }
+  const saslListener = listeners?.find((l) => l.sasl);
+  if (saslListener && !v.user?.length) throw new UsageError(`--listener ${saslListener.name} needs SASL users: add --user name:password`);
+  const tlsListener = listeners?.find((l) => l.tls);
+  if (tlsListener && v['tls-cert'] === undefined) throw new UsageError(`--listener ${tlsListener.name} serves TLS: add --tls-cert and --tls-key`);
   return {
     help: false,
     verbose: v.verbose ?? false,
@@ -132,6 +143,7 @@ function parseCli(argv: readonly string[]): CliOptions {
       defaultPartitions: v.partitions === undefined ? 1 : integer('partitions', v.partitions, 1, 1_000_000, 'a positive integer'),
       topics: (v.topic ?? []).map(parseTopic),
       autoCreateTopics: !v['no-auto-create'],
+      listeners,
       sasl: parseSasl(v.user, v.sasl),
       tls: readTls(v['tls-cert'], v['tls-key']),
       acls: v.acls || superUsers.length > 0 ? { superUsers } : undefined,
@@ -141,6 +153,23 @@ function parseCli(argv: readonly string[]): CliOptions {
 }
 
 const MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+
+const SECURITY: Readonly<Record<string, { sasl: boolean; tls: boolean }>> = {
+  PLAINTEXT: { sasl: false, tls: false },
+  SSL: { sasl: false, tls: true },
+  SASL_PLAINTEXT: { sasl: true, tls: false },
+  SASL_SSL: { sasl: true, tls: true },
+};
+
+/** `--listener NAME://[host]:port`, NAME being Kafka's security protocol of the listener. */
+function parseListener(value: string): ListenerSpec {
+  const m = /^([A-Z_]+):\/\/[^:]*:(\d+)$/.exec(value);
+  const security = m ? SECURITY[m[1]] : undefined;
+  if (!m || !security) {
+    throw new UsageError(`--listener expects NAME://:port with NAME one of ${Object.keys(SECURITY).join(', ')}, e.g. SASL_SSL://:9093, got '${value}'`);
+  }
+  return { name: m[1], port: port('listener', m[2]), ...security };
+}
 
 /** `--user name:password`... and `--sasl` into the broker's SASL options; undefined without users. */
 function parseSasl(users: readonly string[] | undefined, mechanisms: string | undefined): SaslOptions | undefined {
@@ -236,6 +265,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   console.log(`bootstrap: ${broker.brokers.join(',')}`);
+  for (const l of options.broker.listeners ?? []) console.log(`listener ${l.name}: ${broker.listenerBrokers(l.name).join(',')}`);
 
   await new Promise<void>((resolve) => {
     wake = resolve;

@@ -64,9 +64,11 @@ export class Connection {
     readonly socket: Socket,
     readonly node: BrokerNode,
     readonly cluster: Cluster,
+    /** Index of the listener (in the cluster's `listeners`) the client connected to. */
+    readonly listener = 0,
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.authenticated = !cluster.options.sasl;
+    this.authenticated = !cluster.options.listeners[listener].sasl;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => this.close());

@@ -10,56 +10,78 @@ import { Connection } from './connection.js';
 
 export class BrokerNode {
   readonly connections = new Set<Connection>();
-  private server: Server | null = null;
-  /** Port bound; fixed after the first start so a restarted node comes back at the same address. */
-  port: number;
+  private servers: Server[] | null = null;
+  /** Port bound by each listener; fixed after the first start so a restarted node comes back at the same addresses. */
+  readonly ports: number[];
 
   constructor(
     readonly id: number,
     readonly host: string,
-    port: number,
+    ports: readonly number[],
     private readonly cluster: Cluster,
   ) {
-    this.port = port;
+    this.ports = [...ports];
   }
 
   get alive(): boolean {
-    return this.server !== null;
+    return this.servers !== null;
   }
 
+  /** Port of the first listener. */
+  get port(): number {
+    return this.ports[0];
+  }
+
+  /** `host:port` of the first listener. */
   get address(): string {
-    return `${this.host}:${this.port}`;
+    return this.addressOf(0);
+  }
+
+  /** `host:port` of listener `listener` (its index in the cluster's listeners). */
+  addressOf(listener: number): string {
+    return `${this.host}:${this.ports[listener]}`;
   }
 
   async start(): Promise<void> {
-    if (this.server) return;
-    const tls = this.cluster.options.tls;
+    if (this.servers) return;
+    const servers: Server[] = [];
+    try {
+      for (const [i, listener] of this.cluster.options.listeners.entries()) servers.push(await this.listen(i, listener.tls));
+    } catch (err) {
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      throw err;
+    }
+    this.servers = servers;
+  }
+
+  private async listen(listener: number, tls: boolean): Promise<Server> {
     const onSocket = (socket: import('node:net').Socket) => {
-      this.connections.add(new Connection(socket, this, this.cluster));
+      this.connections.add(new Connection(socket, this, this.cluster, listener));
     };
-    const server = tls ? createTlsServer(tls, onSocket) : createServer(onSocket);
+    const server = tls ? createTlsServer(this.cluster.options.tls!, onSocket) : createServer(onSocket);
+    const port = this.ports[listener];
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
         reject(
           err.code === 'EADDRINUSE'
-            ? new Error(`node ${this.id} cannot listen on ${this.host}:${this.port}: the port is in use; pick another port or 0 for a free one`, { cause: err })
+            ? new Error(`node ${this.id} cannot listen on ${this.host}:${port}: the port is in use; pick another port or 0 for a free one`, { cause: err })
             : err,
         );
       });
-      server.listen({ host: this.host, port: this.port }, () => resolve());
+      server.listen({ host: this.host, port }, () => resolve());
     });
     server.on('error', (err) => this.cluster.logger.error(`node ${this.id} listener error: ${err.message}`));
     const address = server.address();
-    if (address && typeof address === 'object') this.port = address.port;
-    this.server = server;
+    if (address && typeof address === 'object') this.ports[listener] = address.port;
+    return server;
   }
 
   /** Stops listening and drops every connection; the cluster's data is kept. */
   async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = null;
+    const servers = this.servers;
+    if (!servers) return;
+    this.servers = null;
     for (const c of [...this.connections]) c.close();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   }
 }

@@ -104,7 +104,7 @@ export const metadataHandler: ApiHandler<Request, Response> = {
       };
     });
     return {
-      brokers: nodes.map((n) => ({ nodeId: n.id, host: n.host, port: n.port })),
+      brokers: nodes.map((n) => ({ nodeId: n.id, host: n.host, port: n.ports[ctx.connection.listener] })), // the client's listener
       clusterId: cluster.options.clusterId,
       controllerId: cluster.controllerId,
       topics,
