@@ -47,7 +47,10 @@ export interface SaslOptions {
 export interface ListenerSpec {
   /** Listener name, as in Kafka (`PLAINTEXT`, `SASL_SSL`, `INTERNAL`...), reported in logs and by `listenerBrokers`. */
   readonly name: string;
-  /** Port of the first node's listener; node i listens on port + i; 0 picks free ports. @default 0 */
+  /**
+   * Port of the first node's listener; node i listens on port + i (with several nodes, space the listeners'
+   * ports apart: 9092 and 9192); 0 picks free ports. @default 0
+   */
   readonly port?: number;
   /** Require SASL on this listener, with the broker's `sasl` users and mechanisms. @default false */
   readonly sasl?: boolean;
