@@ -2,17 +2,19 @@ import { fileURLToPath } from 'node:url';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
-const lib = (name: string) => fileURLToPath(new URL(`./libs/${name}/src/index.ts`, import.meta.url));
+const lib = (name: string, entry = 'index.ts') => fileURLToPath(new URL(`./libs/${name}/src/${entry}`, import.meta.url));
 
 // SWC keeps decorator metadata (esbuild drops it), which Nest's DI needs.
 const shared = {
   plugins: [swc.vite({ jsc: { target: 'es2022' } })],
   resolve: {
-    alias: {
-      '@kafka-nest/broker': lib('broker'),
-      '@kafka-nest/core': lib('core'),
-      '@kafka-nest/testing': lib('testing'),
-    },
+    // Exact matches: '@kafka-nest/core' must not swallow '@kafka-nest/core/microservices'.
+    alias: [
+      { find: /^@kafka-nest\/broker$/, replacement: lib('broker') },
+      { find: /^@kafka-nest\/core$/, replacement: lib('core') },
+      { find: /^@kafka-nest\/core\/microservices$/, replacement: lib('core', 'microservices/index.ts') },
+      { find: /^@kafka-nest\/testing$/, replacement: lib('testing') },
+    ],
   },
 };
 

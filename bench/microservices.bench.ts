@@ -20,7 +20,8 @@ import { Controller, type INestMicroservice } from '@nestjs/common';
 import { EventPattern, Payload, Transport } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { EmbeddedKafkaBroker, silentLogger } from '@kafka-nest/broker';
-import { KafkaModule, KafkaNestServer, KafkaTemplate } from '@kafka-nest/core';
+import { KafkaModule, KafkaTemplate } from '@kafka-nest/core';
+import { KafkaNestServer } from '@kafka-nest/core/microservices';
 
 const RECORDS = Number(process.env.RECORDS ?? 100_000);
 const RUNS = Number(process.env.RUNS ?? 7);

@@ -22,7 +22,7 @@ export class OrdersDltListener {
     this.stats.deadLettered++;
     this.logger.warn(
       `dead letter from ${text(h[DltHeaders.ORIGINAL_TOPIC])}-${partition}@${offset} (group ${text(h[DltHeaders.ORIGINAL_CONSUMER_GROUP])}): ` +
-        `${text(h[DltHeaders.EXCEPTION_FQCN])}: ${text(h[DltHeaders.EXCEPTION_MESSAGE])}; value ${text(ctx.value ?? undefined)}`,
+        `${text(h[DltHeaders.EXCEPTION_CAUSE_FQCN])}: ${text(h[DltHeaders.EXCEPTION_MESSAGE])}; value ${text(ctx.value ?? undefined)}`,
     );
     await ack.acknowledge();
   }

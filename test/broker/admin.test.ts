@@ -423,9 +423,14 @@ describe('admin APIs against a single node', () => {
       expect(broker.records('idempotent').map((r) => r.value?.toString())).toEqual(['once']);
     });
 
-    it('refuses a transactional id with INVALID_REQUEST', async () => {
-      const r = await raw.request({ apiKey: ApiKey.InitProducerId, apiVersion: 1, body: (w) => w.nullableString('tx-1').int32(60_000) });
-      expect([r.int32(), r.int16(), r.int64(), r.int16()]).toEqual([0, ErrorCode.INVALID_REQUEST, -1, -1]);
+    it('serves a transactional id (transactions.test.ts covers the rest): the same producer id, epoch bumped', async () => {
+      const init = async () => {
+        const r = await raw.request({ apiKey: ApiKey.InitProducerId, apiVersion: 1, body: (w) => w.nullableString('tx-1').int32(60_000) });
+        return [r.int32(), r.int16(), r.int64(), r.int16()];
+      };
+      const [, error, producerId, epoch] = await init();
+      expect([error, epoch]).toEqual([ErrorCode.NONE, 0]);
+      expect(await init()).toEqual([0, ErrorCode.NONE, producerId, 1]);
     });
   });
 
@@ -437,6 +442,10 @@ describe('admin APIs against a single node', () => {
     expect(versions.get(ApiKey.DeleteTopics)).toEqual([0, 3]);
     expect(versions.get(ApiKey.DeleteRecords)).toEqual([0, 1]);
     expect(versions.get(ApiKey.InitProducerId)).toEqual([0, 1]);
+    expect(versions.get(ApiKey.AddPartitionsToTxn)).toEqual([0, 2]);
+    expect(versions.get(ApiKey.AddOffsetsToTxn)).toEqual([0, 2]);
+    expect(versions.get(ApiKey.EndTxn)).toEqual([0, 2]);
+    expect(versions.get(ApiKey.TxnOffsetCommit)).toEqual([0, 2]);
     expect(versions.get(ApiKey.DescribeConfigs)).toEqual([0, 3]);
     expect(versions.get(ApiKey.CreatePartitions)).toEqual([0, 1]);
   });

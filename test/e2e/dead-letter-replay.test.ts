@@ -90,7 +90,7 @@ describe('DeadLetterReplayer', () => {
     const [parked] = await getRecords(env.broker, 'orders.parking', 1);
     expect(JSON.parse(parked.value!.toString())).toEqual({ id: 'poison', poison: true });
     // Parked with its failure headers, for the human who reviews it.
-    expect(parked.headers.find((h) => h.key === DltHeaders.EXCEPTION_FQCN)?.value?.toString()).toBe('PoisonOrderError');
+    expect(parked.headers.find((h) => h.key === DltHeaders.EXCEPTION_CAUSE_FQCN)?.value?.toString()).toBe('PoisonOrderError');
     expect(env.broker.allRecords('orders')).toHaveLength(3); // the original and two replays, no third
     expect(await replayer.replay({ dltTopic: 'orders.DLT' })).toMatchObject({ replayed: 0, parked: 0 });
   });

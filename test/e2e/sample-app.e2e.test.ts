@@ -111,7 +111,8 @@ describe('sample application', () => {
     expect(JSON.parse(dead.value!.toString())).toMatchObject({ id: 'too-big' });
     const header = (k: string) => dead.headers.find((h) => h.key === k)?.value?.toString();
     expect(header('kafka_dlt-original-topic')).toBe('orders');
-    expect(header('kafka_dlt-exception-fqcn')).toBe('FraudCheckFailedError');
+    expect(header('kafka_dlt-exception-fqcn')).toBe('ListenerExecutionFailedError');
+    expect(header('kafka_dlt-exception-cause-fqcn')).toBe('FraudCheckFailedError');
     expect(header('kafka_dlt-original-consumer-group')).toBe('orders-service');
     await waitFor(() => stats.deadLettered === 1, { timeoutMs: 10_000 });
     await waitFor(async () => (await ordersLag()).every((l) => l === 0), { timeoutMs: 10_000 });

@@ -6,6 +6,7 @@ import { Cluster, type EmbeddedKafkaBrokerOptions, resolveOptions, type TopicSpe
 import type { Fault, FaultSpec } from './faults.js';
 import type { CommittedOffset, GroupDescription, GroupListing, PartitionLag } from './group-coordinator.js';
 import type { DecodedRecord } from './protocol/record-batch.js';
+import type { TransactionDescription } from './transactions.js';
 
 /** A record read back from a partition's log. */
 export interface BrokerRecord extends DecodedRecord {
@@ -68,6 +69,7 @@ export class EmbeddedKafkaBroker {
     this.cluster.faults.clear();
     await Promise.all(this.cluster.nodes.map((n) => n.stop()));
     this.cluster.groups.close?.();
+    this.cluster.transactions.close();
   }
 
   // ---- topics ------------------------------------------------------------------------------------
@@ -100,11 +102,20 @@ export class EmbeddedKafkaBroker {
     return p;
   }
 
-  /** Decoded records of a partition from `fromOffset` (default: the log start). */
+  /** Decoded records of a partition from `fromOffset` (default: the log start), aborted and open transactions' included. */
   records(topic: string, partition = 0, fromOffset?: number): BrokerRecord[] {
     return this.partitionOf(topic, partition)
       .log.records(fromOffset)
       .map((r) => ({ ...r, topic, partition }));
+  }
+
+  /**
+   * The records of a partition a `read_committed` consumer reads from `fromOffset` (default: the log start):
+   * those of committed transactions and non-transactional ones, up to the last stable offset.
+   */
+  committedRecords(topic: string, partition = 0, fromOffset?: number): BrokerRecord[] {
+    const log = this.partitionOf(topic, partition).log;
+    return this.cluster.transactions.committedRecords(log, fromOffset ?? log.logStartOffset).map((r) => ({ ...r, topic, partition }));
   }
 
   /** Decoded records of every partition of a topic, ordered by partition then offset. */
@@ -124,6 +135,25 @@ export class EmbeddedKafkaBroker {
   /** Log-end offset (the next offset to be written) of one partition. */
   endOffset(topic: string, partition = 0): number {
     return this.partitionOf(topic, partition).log.endOffset;
+  }
+
+  /**
+   * Last stable offset of one partition: where the oldest open transaction begins, or the log end when none
+   * is open. A read_committed consumer reads up to here.
+   */
+  lastStableOffset(topic: string, partition = 0): number {
+    return this.cluster.transactions.lastStableOffset(this.partitionOf(topic, partition).log);
+  }
+
+  // ---- transactions ------------------------------------------------------------------------------
+
+  /**
+   * Every transactional id the coordinator knows, sorted: producer id and epoch, state (`Ongoing` while a
+   * transaction is open) and what the open transaction holds. Fail a step with `injectFault`, for example
+   * `{ apiKey: ApiKey.EndTxn, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE }`.
+   */
+  transactions(): TransactionDescription[] {
+    return this.cluster.transactions.list();
   }
 
   // ---- nodes -------------------------------------------------------------------------------------

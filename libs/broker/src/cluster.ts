@@ -1,6 +1,6 @@
 /**
  * The state shared by every node of an embedded cluster: topics and their logs, partition leadership,
- * consumer groups and committed offsets, idempotent-producer state, and the fault injector.
+ * consumer groups and committed offsets, idempotent-producer state, transactions, and the fault injector.
  *
  * Leadership is deterministic: partition p of a topic prefers node (p mod N) and falls to the next live
  * node when that one is stopped; a group's coordinator is chosen the same way from a hash of its id. Data
@@ -17,6 +17,7 @@ import { type BrokerLogger, consoleLogger } from './logger.js';
 import { BrokerNode } from './node.js';
 import { ProducerStateManager } from './producers.js';
 import { ErrorCode } from './protocol/error-codes.js';
+import { TransactionCoordinator } from './transactions.js';
 import { type Partition, Topic, topicConfigProblem, topicNameProblem } from './topics.js';
 
 /** A topic to create at start-up. */
@@ -174,6 +175,7 @@ export class Cluster {
   readonly nodes: BrokerNode[];
   readonly groups: GroupCoordinator;
   readonly producers = new ProducerStateManager();
+  readonly transactions = new TransactionCoordinator(this);
   readonly logger: BrokerLogger;
   /** Checks requests against ACLs; null when the broker runs without an authorizer (everything allowed). */
   readonly authorizer: Authorizer | null;

@@ -2,7 +2,7 @@ export * from './error-handling/index.js';
 export { KafkaModule } from './kafka.module.js';
 export type { KafkaModuleOptions, KafkaModuleAsyncOptions, KafkaProducerOptions } from './kafka-module-options.interface.js';
 export * from './decorators/index.js';
-export { KafkaNestError, DeserializationError, KafkaConfigurationError, ListenerExecutionFailedError, ListenerContainerNotFoundError, KafkaProducerError } from './kafka.errors.js';
+export { KafkaNestError, DeserializationError, KafkaConfigurationError, ListenerExecutionFailedError, ListenerContainerNotFoundError, KafkaProducerError, KafkaTransactionError } from './kafka.errors.js';
 export { AckMode } from './listener/ack-mode.js';
 export type { Acknowledgment } from './listener/acknowledgment.js';
 export type { ConsumedRecord } from './listener/consumed-record.js';
@@ -16,9 +16,7 @@ export { KafkaTemplate, type AcksOption, type ProducerRecord, type RecordOptions
 export type * from './transport/kafka-transport.js';
 export { KafkajsTransport } from './transport/kafkajs.transport.js';
 export * from './retry-topic/index.js';
-export { KafkaNestServer, MicroserviceHandlerError, type KafkaNestServerOptions, type MicroservicePatternOptions } from './microservices/kafka-nest.server.js';
-export { KafkaNestContext, type NestKafkaMessage } from './microservices/kafka-nest.context.js';
-export { KafkaNestClient, type KafkaNestClientOptions } from './microservices/kafka-nest.client.js';
+// KafkaNestServer, KafkaNestClient and KafkaNestContext: '@kafka-nest/core/microservices' (needs @nestjs/microservices).
 export { ReplyHeaders, encodeReplyPartition, decodeReplyPartition } from './request-reply/request-reply.headers.js';
 export { KafkaReplyTimeoutError, KafkaReplyError } from './request-reply/request-reply.errors.js';
 export { ReplyingKafkaTemplate, type ReplyingKafkaTemplateOptions, type ReplyingRecord, type SendAndReceiveOptions } from './request-reply/replying-kafka.template.js';

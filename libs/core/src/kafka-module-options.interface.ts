@@ -19,6 +19,16 @@ export interface KafkaProducerOptions {
   allowAutoTopicCreation?: boolean;
   /** Time the broker may take to acknowledge (kafkajs `timeout`). @default kafkajs's, 30000 */
   timeoutMs?: number;
+  /**
+   * With `transactionIdPrefix`: let `send` outside a transaction go through a plain (non-transactional)
+   * producer instead of being refused. Spring's `KafkaTemplate.setAllowNonTransactional`. @default false
+   */
+  allowNonTransactional?: boolean;
+  /**
+   * With `transactionIdPrefix`: the broker aborts a transaction left open longer than this and fences its
+   * producer (`transaction.timeout.ms`). @default 60000 (kafkajs's and Kafka's)
+   */
+  transactionTimeoutMs?: number;
 }
 
 /** Options of `KafkaModule.forRoot`. */
@@ -41,8 +51,26 @@ export interface KafkaModuleOptions {
   retryTopic?: RetryableTopicOptions;
   /** `KafkaTemplate` settings. */
   producer?: KafkaProducerOptions;
+  /**
+   * Turns transactions on (Spring's `transactionIdPrefix`): `KafkaTemplate` sends only inside a transaction
+   * (`executeInTransaction`, or a transactional listener's delivery), listener containers run each delivery in
+   * a transaction that also commits the consumed offsets, and listeners read `read_committed` by default.
+   * Producers get `transactional.id`s starting with it, so it must be unique per application (instances of one
+   * application share it: that is how a restarted instance fences the previous one). See docs/transactions.md.
+   * @default none (no transactions)
+   */
+  transactionIdPrefix?: string;
   /** How long `app.close()` waits for handlers in flight. @default 10000 */
   shutdownTimeoutMs?: number;
+  /**
+   * How long each listener consumer may wait at start-up for its group to admit it. Group errors that pass
+   * (a request to the group coordinator timing out, `REBALANCE_IN_PROGRESS`, `NOT_COORDINATOR`...) are
+   * retried until then, with a log line saying what the consumer waits for: after a crash, the previous
+   * instance's members hold their places until their session times out. Keep it above
+   * `session.timeout.ms`. (No Spring counterpart: a Spring container polls on in the background.)
+   * @default twice the listener's `session.timeout.ms`, at least 60000 (90000 with the default 45 s session)
+   */
+  startupTimeoutMs?: number;
   /**
    * Prometheus metrics (prom-client): `true` registers them on prom-client's default registry, or give
    * `{ registry, prefix }`. See `KafkaMetrics` for the list. @default off

@@ -51,4 +51,6 @@ export const GUARDS_METADATA = '__guards__';
 export const INTERCEPTORS_METADATA = '__interceptors__';
 export const PIPES_METADATA = '__pipes__';
 export const EXCEPTION_FILTERS_METADATA = '__exceptionFilters__';
+/** The classes an exception filter's `@Catch(...)` lists. */
+export const FILTER_CATCH_EXCEPTIONS = '__filterCatchExceptions__';
 export const CUSTOM_ROUTE_ARGS_METADATA = '__customRouteArgs__';

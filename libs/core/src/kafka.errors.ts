@@ -88,3 +88,21 @@ export class KafkaProducerError extends KafkaNestError {
     super(message, options);
   }
 }
+
+/**
+ * A Kafka transaction could not begin, commit or abort (`KafkaTemplate.executeInTransaction`, transactional
+ * listeners), or a transactional operation was called outside one. The work of a failed transaction is not
+ * visible to `read_committed` consumers.
+ */
+export class KafkaTransactionError extends KafkaNestError {
+  override name = 'KafkaTransactionError';
+
+  constructor(
+    message: string,
+    /** `transactional.id` of the producer, '' when none was involved. */
+    readonly transactionalId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -35,14 +35,16 @@ import { KafkaConfigurationError, KafkaNestError } from './kafka.errors.js';
 import { KafkaMetadataAccessor } from './kafka-metadata.accessor.js';
 import type { KafkaModuleOptions } from './kafka-module-options.interface.js';
 import { AckMode } from './listener/ack-mode.js';
-import { resolveConsumerProperties } from './listener/consumer-properties.js';
+import { CONSUMER_PROPERTY_NAMES, resolveConsumerProperties } from './listener/consumer-properties.js';
+import { didYouMean } from './listener/did-you-mean.js';
 import { deserializerFn, type Deserializer } from './listener/deserializers.js';
 import { KafkaListenerContainer } from './listener/kafka-listener.container.js';
 import { KafkaListenerEndpointRegistry } from './listener/kafka-listener-endpoint.registry.js';
-import type { KafkaListenerOptions } from './listener/kafka-listener-options.js';
+import { checkListenerOptionNames, type KafkaListenerOptions } from './listener/kafka-listener-options.js';
 import { KafkaParamsFactory, type ListenerInvocation } from './listener/kafka-params.factory.js';
 import { patternMethodsOf, RpcParams } from './microservices/pattern-handlers.js';
 import type { ContainerEnvironment, ListenerEndpoint } from './listener/listener-endpoint.js';
+import { type FilterRef, ListenerErrorProxy } from './listener/listener-error-proxy.js';
 import { KAFKA_OBSERVER } from './metrics/kafka-metrics.js';
 import type { KafkaObserver } from './metrics/kafka-observer.js';
 import { RetryTopicConfigurer } from './retry-topic/retry-topic.configurer.js';
@@ -99,7 +101,9 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
       client: this.options.client,
       transport: this.options.transport ?? new KafkajsTransport(),
       shutdownTimeoutMs: this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
+      startupTimeoutMs: this.startupTimeoutMs(),
       observer: this.observer,
+      ...(this.options.transactionIdPrefix !== undefined && { transactions: () => this.moduleRef.get(KafkaTemplate, { strict: false }).transactionalProducers() }),
     };
     // A KafkaNestServer (app.connectMicroservice / createMicroservice) serves its handlers through this
     // explorer's containers; Nest lists it among the application's RPC targets.
@@ -204,6 +208,17 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
     throw new KafkaNestError(`${failures.length} listeners could not start:\n${lines.join('\n')}`, { cause: new AggregateError(failures) });
   }
 
+  private startupTimeoutMs(): number | undefined {
+    const value = this.options.startupTimeoutMs;
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      throw new KafkaConfigurationError(
+        `KafkaModule option 'startupTimeoutMs' must be a positive number of milliseconds (above the listeners' session.timeout.ms), got ${JSON.stringify(value)}`,
+      );
+    }
+    return value;
+  }
+
   async onModuleDestroy(): Promise<void> {
     await this.stopContainers();
   }
@@ -243,6 +258,7 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
     const problem = (message: string) =>
       new KafkaConfigurationError(`${listener.startsWith('@') ? listener : `@KafkaListener on ${listener}`}${opts.id ? ` (id '${opts.id}')` : ''}: ${message}`, listener);
     if (opts === null || typeof opts !== 'object') throw problem('options are required: @KafkaListener({ topics: [...] })');
+    checkListenerOptionNames(opts, CONSUMER_PROPERTY_NAMES, didYouMean, problem);
 
     const id = opts.id ?? (n === 0 ? listener : `${listener}#${n}`);
     if (typeof id !== 'string' || id === '') throw problem(`'id' must be a non-empty string`);
@@ -296,7 +312,9 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
     const groupId = opts.groupId ?? id;
     if (typeof groupId !== 'string' || groupId === '') throw problem(`'groupId' must be a non-empty string`);
 
-    const properties = resolveConsumerProperties({ ...(this.options.properties ?? {}), ...(opts.properties ?? {}) }, problem);
+    // With transactions on, listeners read only committed records unless told otherwise (exactly-once pipelines).
+    const isolation = { 'isolation.level': this.options.transactionIdPrefix !== undefined ? 'read_committed' : 'read_uncommitted' };
+    const properties = resolveConsumerProperties({ ...isolation, ...(this.options.properties ?? {}), ...(opts.properties ?? {}) }, problem);
     const reset = opts['auto.offset.reset'] ?? properties.autoOffsetReset;
     if (reset !== undefined && reset !== 'earliest' && reset !== 'latest') {
       throw problem(`'auto.offset.reset' must be 'earliest' or 'latest', got ${JSON.stringify(reset)}`);
@@ -349,19 +367,40 @@ export class KafkaExplorer implements OnModuleInit, OnApplicationBootstrap, OnMo
         return method.apply(instance, args);
       };
     }
-    return this.contextCreator().create(
-      instance,
-      method,
-      methodName,
-      KAFKA_PARAMS_METADATA,
-      flavour.factory,
-      undefined,
-      undefined,
-      // Without exception filters to run, errors go straight to the error handler: Nest's fallback filter
-      // would log every failed delivery as an uncaught exception, before the error handler decides anything.
-      { guards: true, interceptors: true, filters: this.hasFilters(instance, method) },
-      flavour.type,
-    ) as ListenerEndpoint['invoke'];
+    const create = () =>
+      this.contextCreator().create(
+        instance,
+        method,
+        methodName,
+        KAFKA_PARAMS_METADATA,
+        flavour.factory,
+        undefined,
+        undefined,
+        // Without exception filters to run, errors go straight to the error handler: Nest's fallback filter
+        // would log every failed delivery as an uncaught exception, before the error handler decides anything.
+        { guards: true, interceptors: true, filters: this.hasFilters(instance, method) },
+        flavour.type,
+      ) as ListenerEndpoint['invoke'];
+    // A filter that fails must not replace the listener's error: Nest's error proxy is swapped for ours
+    // while `create` builds this listener's invoker (it is read synchronously, once, in `create`; the
+    // controller-aware creator inherits the field from Nest's).
+    const creator = this.externalContextCreator as unknown as { externalErrorProxy?: unknown };
+    if (!('externalErrorProxy' in creator)) return create();
+    const nests = creator.externalErrorProxy;
+    const listener = `${instance.constructor?.name ?? 'Object'}.${methodName}`;
+    creator.externalErrorProxy = new ListenerErrorProxy(listener, () => this.filtersOf(instance, method));
+    try {
+      return create();
+    } finally {
+      creator.externalErrorProxy = nests;
+    }
+  }
+
+  /** The exception filters of a listener in the order Nest tries them: method, class, then global ones, the last declared first. */
+  private filtersOf(instance: object, method: Function): FilterRef[] {
+    const config = (this.externalContextCreator as unknown as { container?: { applicationConfig?: ApplicationConfig } }).container?.applicationConfig;
+    const meta = (t: object) => (Reflect.getMetadata(EXCEPTION_FILTERS_METADATA, t) as FilterRef[] | undefined) ?? [];
+    return [...(config?.getGlobalFilters() ?? []), ...meta(instance.constructor), ...meta(method)].reverse();
   }
 
   /**

@@ -18,6 +18,15 @@ Usage: python3 confluent_client.py '<json spec>'
   {"op": "assign", "bootstrap": "h:p", "topic": "t", "assignment": [[ids]], "bad": [[ids]]}
       -> creates t with the replica assignment, reads its metadata, tries to create t-bad with "bad":
          {"partitions": [{"partition", "leader", "replicas"}], "bad_error": [code name, message]}
+  {"op": "transactions", "bootstrap": "h:p", "transactional_id": "id", "config": {...}?,
+   "transactions": [{"topic": "t", "values": ["v", ...], "outcome": "commit"|"abort", "delay_ms": n?,
+                     "offsets": {"group": "g", "topic": "t", "partition": n, "offset": n}?}]}
+      -> one transactional producer runs each transaction in turn (waiting delay_ms before ending it):
+         {"results": [null | "error text", ...]}; after a fatal error the rest are not run
+  {"op": "fence", "bootstrap": "h:p", "transactional_id": "id", "topic": "t"}
+      -> a first producer opens a transaction and writes "zombie"; a second with the same id initialises
+         (fencing the first), writes "successor" and commits; then the first tries to commit:
+         {"zombie_error": "...", "zombie_fatal": bool}
 
 Bytes travel as base64 so the tests can compare them exactly. "config" adds librdkafka properties (for example
 {"debug": "protocol,cgrp"}). Any failure prints {"error": "..."} and exits 1.
@@ -146,5 +155,60 @@ def assign(spec):
     return {'partitions': partitions, 'bad_error': bad_error}
 
 
+def transactional_producer(spec, transactional_id):
+    conf = {'bootstrap.servers': spec['bootstrap'], 'client.id': 'compat-confluent-txn', 'transactional.id': transactional_id, 'linger.ms': 0}
+    conf.update(spec.get('config', {}))
+    producer = Producer(conf)
+    producer.init_transactions(spec.get('timeout_ms', 20000) / 1000)
+    return producer
+
+
+def transactions(spec):
+    producer = transactional_producer(spec, spec['transactional_id'])
+    results = []
+    for txn in spec['transactions']:
+        try:
+            producer.begin_transaction()
+            for value in txn['values']:
+                producer.produce(txn['topic'], value=value.encode())
+            producer.flush(10)
+            if txn.get('offsets'):
+                o = txn['offsets']
+                group = Consumer({'bootstrap.servers': spec['bootstrap'], 'group.id': o['group']})
+                producer.send_offsets_to_transaction([TopicPartition(o['topic'], o['partition'], o['offset'])], group.consumer_group_metadata(), 10)
+                group.close()
+            if txn.get('delay_ms'):
+                time.sleep(txn['delay_ms'] / 1000)
+            if txn['outcome'] == 'commit':
+                producer.commit_transaction(10)
+            else:
+                producer.abort_transaction(10)
+            results.append(None)
+        except KafkaException as err:
+            results.append(str(err.args[0]))
+            if err.args[0].fatal():
+                break
+            if err.args[0].txn_requires_abort():
+                producer.abort_transaction(10)
+    return {'results': results}
+
+
+def fence(spec):
+    zombie = transactional_producer(spec, spec['transactional_id'])
+    zombie.begin_transaction()
+    zombie.produce(spec['topic'], value=b'zombie')
+    zombie.flush(10)
+    successor = transactional_producer(spec, spec['transactional_id'])
+    successor.begin_transaction()
+    successor.produce(spec['topic'], value=b'successor')
+    successor.commit_transaction(10)
+    try:
+        zombie.commit_transaction(10)
+        return {'error': 'the fenced producer committed'}
+    except KafkaException as err:
+        return {'zombie_error': str(err.args[0]), 'zombie_fatal': err.args[0].fatal()}
+
+
 if __name__ == '__main__':
-    run({'produce': produce, 'consume': consume, 'admin': admin, 'configs': configs, 'assign': assign})
+    run({'produce': produce, 'consume': consume, 'admin': admin, 'configs': configs, 'assign': assign,
+         'transactions': transactions, 'fence': fence})

@@ -1,4 +1,4 @@
-import { ErrorHandlingConfigurationError, ExponentialBackOff, FixedBackOff, STOP, type BackOff } from '@kafka-nest/core';
+import { ErrorHandlingConfigurationError, ExponentialBackOff, ExponentialBackOffWithMaxRetries, FixedBackOff, STOP, type BackOff } from '@kafka-nest/core';
 import { describe, expect, it } from 'vitest';
 
 function drain(backOff: BackOff, max = 100): number[] {
@@ -92,5 +92,18 @@ describe('ExponentialBackOff', () => {
   ])('rejects %o naming %s', (options, parameter) => {
     expect(() => new ExponentialBackOff(options)).toThrow(ErrorHandlingConfigurationError);
     expect(() => new ExponentialBackOff(options)).toThrow(new RegExp(`ExponentialBackOff: ${parameter}`));
+  });
+});
+
+describe('ExponentialBackOffWithMaxRetries', () => {
+  it('gives maxRetries growing delays, then STOP, with the ExponentialBackOff defaults otherwise', () => {
+    expect(drain(new ExponentialBackOffWithMaxRetries(3, { initialInterval: 1000, multiplier: 2 }))).toEqual([1000, 2000, 4000]);
+    expect(drain(new ExponentialBackOffWithMaxRetries(4))).toEqual([2000, 3000, 4500, 6750]);
+    expect(drain(new ExponentialBackOffWithMaxRetries(0))).toEqual([]);
+  });
+
+  it('refuses a fractional retry count and a maxElapsedTime of its own', () => {
+    expect(() => new ExponentialBackOffWithMaxRetries(1.5)).toThrow(ErrorHandlingConfigurationError);
+    expect(() => new ExponentialBackOffWithMaxRetries(3, { maxElapsedTime: 5000 } as never)).toThrow(/'maxElapsedTime' is set by the maxRetries argument \(3\)/);
   });
 });

@@ -94,7 +94,7 @@ it('commits the records before a BatchListenerFailedError at index 3 of 10, retr
   expect(dead.key).toEqual(Buffer.from('k3'));
   const h = headersOf(dead);
   expect(h[DltHeaders.ORIGINAL_OFFSET]).toEqual(int64(3));
-  expect(h[DltHeaders.EXCEPTION_FQCN]).toEqual(Buffer.from('OrderFailedError'));
+  expect(h[DltHeaders.EXCEPTION_CAUSE_FQCN]).toEqual(Buffer.from('OrderFailedError'));
 });
 
 it('retries a batch failing with any other error as a whole, then dead-letters each of its records in order', async () => {

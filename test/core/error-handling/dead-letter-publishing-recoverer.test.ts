@@ -73,8 +73,8 @@ describe('DeadLetterPublishingRecoverer', () => {
     expect(h[DltHeaders.ORIGINAL_TIMESTAMP]).toEqual(ts);
     expect(h[DltHeaders.ORIGINAL_TIMESTAMP_TYPE]).toEqual(Buffer.from('LogAppendTime'));
     expect(h[DltHeaders.ORIGINAL_CONSUMER_GROUP]).toEqual(Buffer.from('orders-service'));
-    expect(h[DltHeaders.EXCEPTION_FQCN]).toEqual(Buffer.from('OrderRejected'));
-    expect(h[DltHeaders.EXCEPTION_CAUSE_FQCN]).toEqual(Buffer.from('RangeError'));
+    expect(h[DltHeaders.EXCEPTION_FQCN]).toEqual(Buffer.from('ListenerExecutionFailedError'));
+    expect(h[DltHeaders.EXCEPTION_CAUSE_FQCN]).toEqual(Buffer.from('OrderRejected'));
     expect(h[DltHeaders.EXCEPTION_MESSAGE]).toEqual(Buffer.from('order 7 rejected'));
     const stack = h[DltHeaders.EXCEPTION_STACKTRACE]!.toString();
     // As a Java stack trace: the class name first (V8's own stack says `Error:`, OrderRejected sets no name).
@@ -97,10 +97,10 @@ describe('DeadLetterPublishingRecoverer', () => {
     expect(await stackOf(changed)).toMatch(/^OrderRejected: after\n\s+at [^\n]*dead-letter-publishing-recoverer\.test\.ts/);
   });
 
-  it('omits the cause header when the error has no cause', async () => {
+  it('names the class the listener threw in the cause header, with or without a cause (Spring: findRootCause)', async () => {
     const template = recordingTemplate();
     await new DeadLetterPublishingRecoverer(template).recover(record, new Error('plain'), ctx);
-    expect(template.sent[0]!.headers![DltHeaders.EXCEPTION_CAUSE_FQCN]).toBeUndefined();
+    expect(template.sent[0]!.headers![DltHeaders.EXCEPTION_CAUSE_FQCN]).toEqual(Buffer.from('Error'));
   });
 
   it("publishes a deserialization failure's raw bytes, with key-exception headers when the key failed", async () => {

@@ -13,7 +13,7 @@ import {
   type ConsumedRecord,
   type RetryListener,
 } from '@kafka-nest/core';
-import { BadRequestException, Logger } from '@nestjs/common';
+import { BadRequestException, ForbiddenException, Logger, UnauthorizedException } from '@nestjs/common';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const ctx = { listenerId: 'orders', groupId: 'orders-service' };
@@ -108,6 +108,30 @@ describe('DefaultErrorHandler: records', () => {
     expect(recovered.map((x) => x.error.constructor)).toEqual([InventoryDown]);
   });
 
+  it('keeps counting when only the cause changes, and when a subclass is followed by its superclass (Spring: isInstance)', async () => {
+    class Specific extends InventoryDown {}
+    const { recovered, recoverer } = recorder();
+    const handler = new DefaultErrorHandler(recoverer, new FixedBackOff(0, 2));
+    const flaky = (n: number) => new InventoryDown('down', { cause: n % 2 ? new RangeError('reset') : new SyntaxError('timeout') });
+    expect(await handler.handleRecord(record(4), flaky(1), ctx)).toEqual({ action: 'retry', delayMs: 0 });
+    expect(await handler.handleRecord(record(4), flaky(2), ctx)).toEqual({ action: 'retry', delayMs: 0 });
+    expect(await handler.handleRecord(record(4), flaky(3), ctx)).toEqual({ action: 'skip' });
+    expect(await handler.handleRecord(record(5), new Specific('a'), ctx)).toEqual({ action: 'retry', delayMs: 0 });
+    expect(await handler.handleRecord(record(5), new InventoryDown('b'), ctx)).toEqual({ action: 'retry', delayMs: 0 });
+    expect(await handler.handleRecord(record(5), new Specific('c'), ctx)).toEqual({ action: 'retry', delayMs: 0 });
+    expect(handler.deliveryAttempt(record(5), ctx)).toBe(2);
+    expect(recovered.map((x) => x.offset)).toEqual([4]);
+  });
+
+  it('with setResetStateOnExceptionChange(false) counts every failure of the record, whatever its class', async () => {
+    const { recovered, recoverer } = recorder();
+    const handler = new DefaultErrorHandler(recoverer, new FixedBackOff(0, 1));
+    handler.setResetStateOnExceptionChange(false);
+    expect(await handler.handleRecord(record(3), new OrderRejected('a'), ctx)).toEqual({ action: 'retry', delayMs: 0 });
+    expect(await handler.handleRecord(record(3), new InventoryDown('b'), ctx)).toEqual({ action: 'skip' });
+    expect(recovered.map((x) => x.error.constructor)).toEqual([InventoryDown]);
+  });
+
   it('uses the back-off function per record, falling back to its own back-off', async () => {
     const handler = new DefaultErrorHandler(() => {}, new FixedBackOff(10, 5));
     handler.setBackOffFunction((r, error) => (error instanceof InventoryDown ? new ExponentialBackOff({ initialInterval: 100, multiplier: 3 }) : undefined));
@@ -162,6 +186,17 @@ describe('DefaultErrorHandler: classification', () => {
     expect(handler.isRetryable(new TypeError('x is undefined'))).toBe(false);
     expect(handler.isRetryable(new ReferenceError('y is not defined'))).toBe(false);
     expect(handler.isRetryable(new Error('timeout'))).toBe(true);
+  });
+
+  it("judges a TypeError with a cause (fetch's 'fetch failed') by its cause, and does not retry guard refusals", () => {
+    const handler = new DefaultErrorHandler();
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    expect(handler.isRetryable(new TypeError('fetch failed', { cause: refused }))).toBe(true);
+    expect(handler.isRetryable(new TypeError('bad', { cause: new ReferenceError('y') }))).toBe(false);
+    expect(handler.isRetryable(new ForbiddenException())).toBe(false);
+    expect(handler.isRetryable(new UnauthorizedException())).toBe(false);
+    handler.addNotRetryableErrors(TypeError);
+    expect(handler.isRetryable(new TypeError('fetch failed', { cause: refused }))).toBe(false);
   });
 
   it('sends a not-retryable error to the recoverer on its first delivery', async () => {

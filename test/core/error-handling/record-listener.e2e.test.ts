@@ -108,8 +108,9 @@ describe('DefaultErrorHandler with DeadLetterPublishingRecoverer, record listene
     expect(h[DltHeaders.ORIGINAL_TIMESTAMP]).toEqual(int64(timestamp));
     expect(h[DltHeaders.ORIGINAL_TIMESTAMP_TYPE]).toEqual(Buffer.from('CreateTime'));
     expect(h[DltHeaders.ORIGINAL_CONSUMER_GROUP]).toEqual(Buffer.from('orders-service'));
-    expect(h[DltHeaders.EXCEPTION_FQCN]).toEqual(Buffer.from('OrderFailedError'));
-    expect(h[DltHeaders.EXCEPTION_CAUSE_FQCN]).toEqual(Buffer.from('RangeError'));
+    // Laid out as Spring lays them: the wrapper's class, then the class the listener threw.
+    expect(h[DltHeaders.EXCEPTION_FQCN]).toEqual(Buffer.from('ListenerExecutionFailedError'));
+    expect(h[DltHeaders.EXCEPTION_CAUSE_FQCN]).toEqual(Buffer.from('OrderFailedError'));
     expect(h[DltHeaders.EXCEPTION_MESSAGE]).toEqual(Buffer.from('order poison cannot be shipped'));
     const stack = h[DltHeaders.EXCEPTION_STACKTRACE]!.toString('utf8');
     expect(stack).toMatch(/^OrderFailedError: order poison cannot be shipped\n\s+at /);
@@ -149,7 +150,7 @@ describe('DefaultErrorHandler with DeadLetterPublishingRecoverer, record listene
     await waitForCommit(env.broker, 'orders-service', 'orders', 0, 1);
 
     expect(deliveries.map((d) => d.attempt)).toEqual([1]);
-    expect(headersOf(dead)[DltHeaders.EXCEPTION_FQCN]).toEqual(Buffer.from('TypeError'));
+    expect(headersOf(dead)[DltHeaders.EXCEPTION_CAUSE_FQCN]).toEqual(Buffer.from('TypeError'));
   });
 
   it('sends a payload rejected by ValidationPipe to the DLT without retrying, the listener body never running', async () => {
@@ -176,7 +177,7 @@ describe('DefaultErrorHandler with DeadLetterPublishingRecoverer, record listene
     expect(handled.map((o) => o.id)).toEqual(['o-2']);
     const dead = await getSingleRecord(env.broker, 'orders.DLT');
     expect(dead.value).toEqual(Buffer.from('{"id":"o-1","quantity":0}'));
-    expect(headersOf(dead)[DltHeaders.EXCEPTION_FQCN]).toEqual(Buffer.from('BadRequestException'));
+    expect(headersOf(dead)[DltHeaders.EXCEPTION_CAUSE_FQCN]).toEqual(Buffer.from('BadRequestException'));
     // The validation details, not only Nest's generic "Bad Request Exception".
     expect(headersOf(dead)[DltHeaders.EXCEPTION_MESSAGE]?.toString()).toBe('Bad Request Exception: quantity must not be less than 1');
   });

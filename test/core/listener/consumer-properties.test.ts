@@ -7,7 +7,7 @@ const problem = (m: string) => new Error(m);
 describe('resolveConsumerProperties', () => {
   it("gives Kafka's defaults when nothing is set", () => {
     expect(resolveConsumerProperties({}, problem)).toEqual({
-      consumer: { sessionTimeoutMs: 45_000, heartbeatIntervalMs: 3_000, rebalanceTimeoutMs: 300_000, fetchMaxBytes: 52_428_800, fetchMaxWaitMs: 500 },
+      consumer: { sessionTimeoutMs: 45_000, heartbeatIntervalMs: 3_000, rebalanceTimeoutMs: 300_000, fetchMaxBytes: 52_428_800, fetchMaxWaitMs: 500, readUncommitted: true },
       maxPollRecords: 500,
       maxPollIntervalMs: 300_000,
       autoOffsetReset: undefined,
@@ -28,6 +28,7 @@ describe('resolveConsumerProperties', () => {
         'max.poll.interval.ms': 60_000,
         'auto.offset.reset': 'earliest',
         'client.id': 'orders-consumer',
+        'isolation.level': 'read_committed',
       },
       problem,
     );
@@ -42,6 +43,7 @@ describe('resolveConsumerProperties', () => {
         fetchMaxBytes: 2048,
         fetchMaxWaitMs: 100,
         maxPartitionFetchBytes: 1024,
+        readUncommitted: false,
       },
       maxPollRecords: 50,
       maxPollIntervalMs: 60_000,
@@ -58,6 +60,9 @@ describe('resolveConsumerProperties', () => {
     expect(() => resolveConsumerProperties({ 'fetch.max.wait.ms': -1 }, problem)).toThrow(`got -1`);
     expect(() => resolveConsumerProperties({ 'session_timeout_ms': 1 }, problem)).toThrow(`did you mean 'session.timeout.ms'?`);
     expect(() => resolveConsumerProperties({ 'client.id': '' }, problem)).toThrow(`property 'client.id' must be a non-empty string`);
+    expect(() => resolveConsumerProperties({ 'isolation.level': 'committed' }, problem)).toThrow(
+      `property 'isolation.level' must be 'read_committed' or 'read_uncommitted', got "committed"`,
+    );
     expect(() => resolveConsumerProperties({ 'enable.auto.commit': true }, problem)).toThrow(`commits are made by the container`);
   });
 });

@@ -8,6 +8,7 @@ const container = (lag: number) => ({
   groupId: 'orders-service',
   isRunning: () => true,
   lag: async () => [{ topic: 'orders', partition: 0, committed: 5, endOffset: 5 + lag, lag }],
+  assignedPartitions: () => [{ topic: 'orders', partitions: [0] }],
 });
 
 describe('KafkaMetrics', () => {
@@ -64,6 +65,7 @@ describe('KafkaMetrics', () => {
         reads++;
         return new Promise<PartitionLag[]>((resolve) => (answer = resolve));
       },
+      assignedPartitions: () => [{ topic: 'refunds', partitions: [0] }],
     };
     const metrics = new KafkaMetrics({ containers: () => [container(3), stuck] }, { registry, lagTimeoutMs: 50 });
     metrics.send({ topic: 'refunds', count: 1, ok: true });
@@ -81,6 +83,26 @@ describe('KafkaMetrics', () => {
     const text = await registry.metrics();
     expect(text).toContain('kafka_nest_consumer_lag{group="refunds-service",topic="refunds",partition="0"} 2');
     expect(text).toContain('kafka_nest_consumer_lag_read_failures_total{listener="refunds",group="refunds-service"} 2');
+  });
+
+  it('reports per-partition lag only for the partitions this instance owns, and the group lag per topic for all', async () => {
+    const registry = new Registry();
+    const owner = {
+      ...container(0),
+      lag: async () => [
+        { topic: 'orders', partition: 0, committed: 5, endOffset: 9, lag: 4 },
+        { topic: 'orders', partition: 1, committed: 2, endOffset: 8, lag: 6 },
+        { topic: 'orders', partition: 2, committed: -1, endOffset: 3, lag: 3 },
+      ],
+      assignedPartitions: () => [{ topic: 'orders', partitions: [1] }],
+    };
+    new KafkaMetrics({ containers: () => [owner] }, { registry });
+
+    const text = await registry.metrics();
+    expect(text).toContain('kafka_nest_consumer_lag{group="orders-service",topic="orders",partition="1"} 6');
+    expect(text).not.toContain('kafka_nest_consumer_lag{group="orders-service",topic="orders",partition="0"}');
+    expect(text).not.toContain('kafka_nest_consumer_lag{group="orders-service",topic="orders",partition="2"}');
+    expect(text).toContain('kafka_nest_consumer_group_lag{group="orders-service",topic="orders"} 13');
   });
 
   it('refuses a lagTimeoutMs that is not a positive number of milliseconds', () => {

@@ -35,8 +35,8 @@ function expectForwarded(record: BrokerRecord, original: { key: string; value: s
   expect(h[DltHeaders.ORIGINAL_TIMESTAMP]).toEqual(int64(original.timestamp));
   expect(h[DltHeaders.ORIGINAL_TIMESTAMP_TYPE]).toEqual(Buffer.from('CreateTime'));
   expect(h[DltHeaders.ORIGINAL_CONSUMER_GROUP]).toEqual(Buffer.from('payments'));
-  expect(h[DltHeaders.EXCEPTION_FQCN]).toEqual(Buffer.from('PaymentDeclinedError'));
-  expect(h[DltHeaders.EXCEPTION_CAUSE_FQCN]).toEqual(Buffer.from('RangeError'));
+  expect(h[DltHeaders.EXCEPTION_FQCN]).toEqual(Buffer.from('ListenerExecutionFailedError'));
+  expect(h[DltHeaders.EXCEPTION_CAUSE_FQCN]).toEqual(Buffer.from('PaymentDeclinedError'));
   expect(h[DltHeaders.EXCEPTION_MESSAGE]).toEqual(Buffer.from('card declined'));
   expect(h[DltHeaders.EXCEPTION_STACKTRACE]!.toString()).toContain('Caused by: RangeError: limit exceeded');
 }
@@ -150,8 +150,8 @@ describe('@RetryableTopic', () => {
     expect(env.broker.allRecords('payments-retry')).toEqual([]);
     const h = headersOf((await getRecords(env.broker, 'payments-dlt', 1))[0]!);
     expect(h[RetryTopicHeaders.ATTEMPTS]).toEqual(int32(2));
-    expect(h[DltHeaders.EXCEPTION_FQCN]).toEqual(Buffer.from('Error'));
-    expect(h[DltHeaders.EXCEPTION_CAUSE_FQCN]).toEqual(Buffer.from('InvalidPaymentError'));
+    expect(h[DltHeaders.EXCEPTION_FQCN]).toEqual(Buffer.from('ListenerExecutionFailedError'));
+    expect(h[DltHeaders.EXCEPTION_CAUSE_FQCN]).toEqual(Buffer.from('Error'));
   });
 
   it('retries only included errors; any other goes straight to the DLT', async () => {

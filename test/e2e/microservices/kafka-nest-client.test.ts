@@ -4,7 +4,8 @@
 import { Controller, Inject, Injectable } from '@nestjs/common';
 import { ClientProxy, ClientsModule, MessagePattern, Payload, Transport } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
-import { KafkaNestClient, KafkaNestServer, ReplyingKafkaTemplate } from '@kafka-nest/core';
+import { ReplyingKafkaTemplate } from '@kafka-nest/core';
+import { KafkaNestClient, KafkaNestServer } from '@kafka-nest/core/microservices';
 import { createKafkaTestBroker, KafkaTestingModule } from '@kafka-nest/testing';
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -2,7 +2,7 @@
 import { Controller, type Type } from '@nestjs/common';
 import { EventPattern, MessagePattern } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
-import { KafkaNestServer } from '@kafka-nest/core';
+import { KafkaNestServer } from '@kafka-nest/core/microservices';
 import { createKafkaTestBroker, KafkaTestingModule } from '@kafka-nest/testing';
 import { afterAll, expect, it } from 'vitest';
 

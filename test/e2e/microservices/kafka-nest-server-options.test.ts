@@ -4,7 +4,8 @@
 import { Controller, Scope } from '@nestjs/common';
 import { ClientKafka, Ctx, EventPattern, KafkaRetriableException, MessagePattern, Payload } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
-import { AckMode, DefaultErrorHandler, FixedBackOff, KafkaNestContext, KafkaNestServer, MicroserviceHandlerError } from '@kafka-nest/core';
+import { AckMode, DefaultErrorHandler, FixedBackOff } from '@kafka-nest/core';
+import { KafkaNestContext, KafkaNestServer, MicroserviceHandlerError } from '@kafka-nest/core/microservices';
 import { createKafkaTestBroker, KafkaTestingModule, waitFor, waitForCommit } from '@kafka-nest/testing';
 import { lastValueFrom } from 'rxjs';
 import { afterAll, expect, it } from 'vitest';

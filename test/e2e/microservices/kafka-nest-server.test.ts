@@ -4,7 +4,8 @@
 import { type CallHandler, Controller, type ExecutionContext, Injectable, type NestInterceptor, UseInterceptors } from '@nestjs/common';
 import { ClientKafka, Ctx, EventPattern, KafkaContext, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
-import { DeadLetterPublishingRecoverer, DefaultErrorHandler, DltHandler, FixedBackOff, RetryableTopic, KafkaListenerEndpointRegistry, KafkaNestServer, KafkaTemplate } from '@kafka-nest/core';
+import { DeadLetterPublishingRecoverer, DefaultErrorHandler, DltHandler, FixedBackOff, RetryableTopic, KafkaListenerEndpointRegistry, KafkaTemplate } from '@kafka-nest/core';
+import { KafkaNestServer } from '@kafka-nest/core/microservices';
 import { createKafkaTestBroker, getRecords, KafkaTestingModule, waitFor } from '@kafka-nest/testing';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, describe, expect, it } from 'vitest';

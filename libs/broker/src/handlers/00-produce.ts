@@ -16,9 +16,12 @@
  * a duplicate is acknowledged with its first offset (and first append time). An unknown topic is
  * auto-created when the cluster allows it.
  *
+ * A transactional batch is accepted only from a producer whose open transaction holds the partition
+ * (AddPartitionsToTxn first; INVALID_TXN_STATE otherwise, as KIP-890 verifies) and holds back the
+ * partition's last stable offset until the transaction ends (transactions.ts).
+ *
  * Deliberate differences from Apache Kafka: a partition may carry several batches (Kafka takes exactly
- * one per partition from Produce v3 on); transactional batches are stored like any other (transactions are
- * not served yet).
+ * one per partition from Produce v3 on).
  *
  *   ProduceRequest => transactional_id: NULLABLE_STRING acks: INT16 timeout_ms: INT32
  *                     [topic_data: name: STRING [partition_data: index: INT32 records: RECORDS]]
@@ -120,8 +123,13 @@ export const produceHandler: ApiHandler<Request, Response> = {
         for (const { header, bytes } of batches) {
           const seq = cluster.producers.check(t.name, p.index, header);
           if (seq.kind === 'error') return fail(p.index, seq.errorCode);
+          const txnError = seq.kind === 'append' ? cluster.transactions.checkProduce(t.name, p.index, header) : ErrorCode.NONE;
+          if (txnError !== ErrorCode.NONE) return fail(p.index, txnError);
           const offset = seq.kind === 'duplicate' ? seq.baseOffset : partition.log.append(bytes, header, appendTime);
-          if (seq.kind === 'append') cluster.producers.written(t.name, p.index, header, offset);
+          if (seq.kind === 'append') {
+            cluster.producers.written(t.name, p.index, header, offset);
+            cluster.transactions.appended(partition.log, header, offset);
+          }
           if (baseOffset < 0) baseOffset = offset;
           // a duplicate reports the append time it got when first written
           if (appendTime !== undefined && logAppendTime < 0) logAppendTime = seq.kind === 'duplicate' ? partition.log.timestampAt(offset) : appendTime;

@@ -7,9 +7,12 @@
  * consumer. Long poll: when fewer than `min_bytes` are available the request waits, up to `max_wait_ms`,
  * for an append to any requested partition. Fetch sessions (KIP-227) are not kept: every fetch is a full
  * one and the response carries session id 0, which clients handle by sending full fetches; a request for
- * an existing session id gets FETCH_SESSION_ID_NOT_FOUND. There are no transactions, so the last stable
- * offset is the high watermark and no aborted transactions are listed. A fault scoped to a topic fails
- * only that topic's partitions (and, like any partition error, ends the long poll at once).
+ * an existing session id gets FETCH_SESSION_ID_NOT_FOUND. Every response carries the partition's last stable
+ * offset (before the oldest open transaction, transactions.ts). With isolation_level 1 (read_committed)
+ * no batch at or past it is returned, and the aborted transactions overlapping the returned range are
+ * listed so the client drops their records (it also skips the control records); read_uncommitted gets
+ * everything up to the high watermark and no list. A fault scoped to a topic fails only that topic's
+ * partitions (and, like any partition error, ends the long poll at once).
  *
  *   FetchRequest => replica_id: INT32 max_wait_ms: INT32 min_bytes: INT32 max_bytes: INT32 isolation_level: INT8
  *                   session_id: INT32 (v7+) session_epoch: INT32 (v7+)
@@ -25,6 +28,7 @@
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { Cluster } from '../cluster.js';
+import type { AbortedTransaction } from '../transactions.js';
 import type { ApiHandler, RequestContext } from './handler.js';
 
 interface PartitionRequest {
@@ -37,6 +41,8 @@ interface Request {
   maxWaitMs: number;
   minBytes: number;
   maxBytes: number;
+  /** 0 read_uncommitted, 1 read_committed. */
+  isolationLevel: number;
   sessionId: number;
   topics: { topic: string; partitions: PartitionRequest[] }[];
 }
@@ -45,7 +51,10 @@ interface PartitionResponse {
   partition: number;
   errorCode: number;
   highWatermark: number;
+  lastStableOffset: number;
   logStartOffset: number;
+  /** read_committed only; null otherwise. */
+  abortedTransactions: AbortedTransaction[] | null;
   records: Buffer[];
 }
 
@@ -53,6 +62,9 @@ interface Response {
   errorCode: number;
   topics: { topic: string; partitions: PartitionResponse[] }[];
 }
+
+/** A partition's entry when it fails. */
+const FAILED: Omit<PartitionResponse, 'partition' | 'errorCode'> = { highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, abortedTransactions: null, records: [] };
 
 /** Upper bound on a request's wait, whatever the client asks. */
 const MAX_WAIT_CAP_MS = 30_000;
@@ -68,7 +80,7 @@ export const fetchHandler: ApiHandler<Request, Response> = {
     const maxWaitMs = r.int32();
     const minBytes = r.int32();
     const maxBytes = r.int32();
-    r.int8(); // isolation_level: without transactions both levels read the same
+    const isolationLevel = r.int8();
     let sessionId = 0;
     if (v >= 7) {
       sessionId = r.int32();
@@ -86,7 +98,7 @@ export const fetchHandler: ApiHandler<Request, Response> = {
     }));
     if (v >= 7) r.array((r) => [r.string(), r.array((r) => r.int32())]);
     if (v >= 11) r.string();
-    return { maxWaitMs, minBytes, maxBytes, sessionId, topics };
+    return { maxWaitMs, minBytes, maxBytes, isolationLevel, sessionId, topics };
   },
 
   async handle(req, ctx) {
@@ -108,9 +120,9 @@ export const fetchHandler: ApiHandler<Request, Response> = {
     w.array(res.topics, (w, t) => {
       w.string(t.topic);
       w.array(t.partitions, (w, p) => {
-        w.int32(p.partition).int16(p.errorCode).int64(p.highWatermark).int64(p.highWatermark);
+        w.int32(p.partition).int16(p.errorCode).int64(p.highWatermark).int64(p.lastStableOffset);
         if (v >= 5) w.int64(p.logStartOffset);
-        w.array([], () => {}); // aborted_transactions
+        w.array(p.abortedTransactions ?? [], (w, a) => w.int64(a.producerId).int64(a.firstOffset));
         if (v >= 11) w.int32(-1);
         let size = 0;
         for (const b of p.records) size += b.length;
@@ -125,7 +137,7 @@ export const fetchHandler: ApiHandler<Request, Response> = {
       errorCode: 0,
       topics: req.topics.map((t) => ({
         topic: t.topic,
-        partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode, highWatermark: -1, logStartOffset: -1, records: [] })),
+        partitions: t.partitions.map((p) => ({ ...FAILED, partition: p.partition, errorCode })),
       })),
     };
   },
@@ -146,10 +158,18 @@ function read(req: Request, { cluster, node, injectedError }: RequestContext): {
       const partition = injected ?? cluster.ledPartition(topic, p.partition, node.id);
       if (typeof partition === 'number') {
         error = true;
-        return { partition: p.partition, errorCode: partition, highWatermark: -1, logStartOffset: -1, records: [] };
+        return { ...FAILED, partition: p.partition, errorCode: partition };
       }
       const log = partition.log;
-      const base = { partition: p.partition, highWatermark: log.endOffset, logStartOffset: log.logStartOffset };
+      const lastStableOffset = cluster.transactions.lastStableOffset(log);
+      const readCommitted = req.isolationLevel === 1;
+      const base: Omit<PartitionResponse, 'errorCode' | 'records'> = {
+        partition: p.partition,
+        highWatermark: log.endOffset,
+        lastStableOffset,
+        logStartOffset: log.logStartOffset,
+        abortedTransactions: readCommitted ? [] : null,
+      };
       if (p.fetchOffset < log.logStartOffset || p.fetchOffset > log.endOffset) {
         error = true;
         return { ...base, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, records: [] };
@@ -157,10 +177,23 @@ function read(req: Request, { cluster, node, injectedError }: RequestContext): {
       // KIP-74: the first batch of the response is returned whole even beyond the limits.
       const limit = Math.min(p.maxBytes, remaining);
       if (limit <= 0 && bytes > 0) return { ...base, errorCode: 0, records: [] };
-      const { chunks, bytes: n } = log.read(p.fetchOffset, Math.max(limit, 1));
+      let { chunks, bytes: n } = log.read(p.fetchOffset, Math.max(limit, 1));
+      if (readCommitted) {
+        // Nothing at or past the last stable offset: those batches belong to transactions still open.
+        const stable = chunks.filter((c) => Number(c.readBigInt64BE(0)) < lastStableOffset);
+        if (stable.length < chunks.length) {
+          chunks = stable;
+          n = stable.reduce((sum, c) => sum + c.length, 0);
+        }
+      }
       if (bytes > 0 && n > limit) return { ...base, errorCode: 0, records: [] };
       bytes += n;
       remaining -= n;
+      if (readCommitted && chunks.length > 0) {
+        const last = chunks[chunks.length - 1];
+        const lastOffset = Number(last.readBigInt64BE(0)) + last.readInt32BE(23);
+        base.abortedTransactions = cluster.transactions.abortedTransactions(log, p.fetchOffset, lastOffset);
+      }
       return { ...base, errorCode: 0, records: chunks };
     });
     return { topic: t.topic, partitions };

@@ -1,7 +1,8 @@
 /**
  * ListOffsets (key 2), versions 0-5 (v6+ are flexible and not served).
  *
- * Timestamp -2 asks for the earliest offset (the log start), -1 for the latest (the high watermark),
+ * Timestamp -2 asks for the earliest offset (the log start), -1 for the latest (the high watermark, or
+ * for isolation_level 1, read_committed, the last stable offset),
  * any other value for the first record whose timestamp is at or after it: its offset and its own
  * timestamp, as Kafka answers (-1 and -1 if none).
  * v0's old-style answer lists a single offset. A fault scoped to a topic fails only that topic's partitions.
@@ -19,6 +20,8 @@ export const EARLIEST_TIMESTAMP = -2;
 export const LATEST_TIMESTAMP = -1;
 
 interface Request {
+  /** 0 read_uncommitted, 1 read_committed (v2+). */
+  isolationLevel: number;
   topics: { name: string; partitions: { index: number; timestamp: number }[] }[];
 }
 
@@ -41,8 +44,9 @@ export const listOffsetsHandler: ApiHandler<Request, Response> = {
 
   decode(r, v) {
     r.int32(); // replica_id
-    if (v >= 2) r.int8(); // isolation_level
+    const isolationLevel = v >= 2 ? r.int8() : 0;
     return {
+      isolationLevel,
       topics: r.array((r) => ({
         name: r.string(),
         partitions: r.array((r) => {
@@ -67,7 +71,11 @@ export const listOffsetsHandler: ApiHandler<Request, Response> = {
             const partition = injected ?? cluster.ledPartition(topic, p.index, node.id);
             if (typeof partition === 'number') return { index: p.index, errorCode: partition, timestamp: -1, offset: -1 };
             const log = partition.log;
-            if (p.timestamp === LATEST_TIMESTAMP) return { index: p.index, errorCode: 0, timestamp: -1, offset: log.endOffset };
+            if (p.timestamp === LATEST_TIMESTAMP) {
+              // read_committed: the latest offset a consumer may read is the last stable offset
+              const offset = req.isolationLevel === 1 ? cluster.transactions.lastStableOffset(log) : log.endOffset;
+              return { index: p.index, errorCode: 0, timestamp: -1, offset };
+            }
             if (p.timestamp === EARLIEST_TIMESTAMP) return { index: p.index, errorCode: 0, timestamp: -1, offset: log.logStartOffset };
             return { index: p.index, errorCode: 0, ...log.offsetForTimestamp(p.timestamp) };
           }),

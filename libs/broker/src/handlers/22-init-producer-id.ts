@@ -1,18 +1,18 @@
 /**
- * InitProducerId (key 22), versions 0-1 (v2 adds the current producer id and epoch, v3+ is flexible; not
- * served, clients step down).
+ * InitProducerId (key 22), versions 0-1 (2+ are flexible, 3+ add the current producer id and epoch for
+ * KIP-360's epoch bump; not served, clients step down).
  *
- * Hands an idempotent producer its producer id and epoch from the cluster's `ProducerStateManager`. Any
- * node answers (Kafka lets a non-transactional producer ask any broker; kafkajs asks the controller).
- *
- * Deliberate difference from Apache Kafka: transactions are not supported, so a request with a
- * transactional id is refused with INVALID_REQUEST (42), non-retriable, and a warning naming the
- * transactional id is logged; a producer that needs exactly-once within Kafka must run against a real
- * cluster. The transaction timeout is ignored.
+ * Without a transactional id: a new idempotent producer id at epoch 0, from the cluster's
+ * `ProducerStateManager`; any node answers (kafkajs asks any broker, librdkafka the least loaded one).
+ * With a transactional id: the transaction coordinator (`transactions.ts`) answers, only on the id's
+ * coordinator node (NOT_COORDINATOR elsewhere): the same producer id each time with its epoch bumped, which
+ * fences the previous instance and aborts a transaction it left open. A transaction timeout of 0 or above
+ * transaction.max.timeout.ms (900000) answers INVALID_TRANSACTION_TIMEOUT, as Kafka does.
  *
  *   InitProducerIdRequest  => transactional_id NULLABLE_STRING transaction_timeout_ms INT32
  *   InitProducerIdResponse => throttle_time_ms INT32 error_code INT16 producer_id INT64 producer_epoch INT16
  */
+import { coordinatorError } from '../group-coordinator.js';
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { ApiHandler } from './handler.js';
@@ -39,15 +39,11 @@ export const initProducerIdHandler: ApiHandler<Request, Response> = {
   },
 
   handle(req, ctx) {
-    const { cluster, connection } = ctx;
-    if (req.transactionalId !== null) {
-      cluster.logger.warn(
-        `InitProducerId from ${connection.remote} names transactional id '${req.transactionalId}': the embedded broker does not support transactions; ` +
-          'use an idempotent producer without a transactionalId',
-      );
-      return initProducerIdHandler.errorResponse(req, ErrorCode.INVALID_REQUEST, ctx);
-    }
-    return { errorCode: ErrorCode.NONE, ...cluster.producers.initProducerId(null) };
+    const { cluster } = ctx;
+    if (req.transactionalId === null || req.transactionalId === '') return { errorCode: ErrorCode.NONE, ...cluster.producers.initProducerId(null) };
+    const error = coordinatorError(ctx, req.transactionalId);
+    if (error) return initProducerIdHandler.errorResponse(req, error, ctx);
+    return cluster.transactions.initProducerId(req.transactionalId, req.transactionTimeoutMs);
   },
 
   encode(w, res) {

@@ -55,7 +55,7 @@ export interface DeadLetterFilter {
   readonly since?: Date | number;
   /** Dead-lettered before this time (exclusive). */
   readonly until?: Date | number;
-  /** The exception class (`kafka_dlt-exception-fqcn`) or its root cause's (`-cause-fqcn`), exactly. */
+  /** The exception class (`DeadLetterException.className`: the class the listener threw) or `kafka_dlt-exception-cause-fqcn`, exactly. */
   readonly exceptionClass?: string;
   /** Only these records of the DLT, by partition and offset (the console's per-row actions). */
   readonly records?: readonly { readonly partition: number; readonly offset: number }[];

@@ -2,7 +2,7 @@
  * A dead-letter record as an operator reads it: where it sits in the DLT, its key and value (raw, and
  * deserialized when they are JSON or UTF-8 text), its own headers, and the `kafka_dlt-*` headers decoded.
  */
-import { DltHeaders } from '../error-handling/dead-letter-headers.js';
+import { DltHeaders, LISTENER_FAILURE_CLASS } from '../error-handling/dead-letter-headers.js';
 import type { ConsumedRecord } from '../listener/consumed-record.js';
 
 /** Headers the replayer adds to a replayed record. */
@@ -29,7 +29,13 @@ export interface DeadLetterOrigin {
 
 /** The failure a dead letter carries (`kafka_dlt-exception-*`, or `kafka_dlt-key-exception-*` for a key). */
 export interface DeadLetterException {
+  /**
+   * The class of the failure: `kafka_dlt-exception-fqcn`, or, when that names a listener wrapper
+   * (kafka-nest's `ListenerExecutionFailedError`, Spring's `ListenerExecutionFailedException`), the class the
+   * listener threw (`-cause-fqcn`), as a Spring reader finds it.
+   */
   readonly className?: string;
+  /** `kafka_dlt-exception-cause-fqcn`. */
   readonly causeClassName?: string;
   readonly message?: string;
   readonly stackTrace?: string;
@@ -95,12 +101,16 @@ function intHeader(bytes: Buffer | undefined): number | undefined {
   return undefined;
 }
 
+/** What `kafka_dlt-exception-fqcn` says when a listener threw: the class thrown is in `-cause-fqcn`. */
+const LISTENER_WRAPPERS: ReadonlySet<string> = new Set([LISTENER_FAILURE_CLASS, 'org.springframework.kafka.listener.ListenerExecutionFailedException']);
+
 function exceptionOf(h: Readonly<Record<string, Buffer | undefined>>, key: boolean): DeadLetterException {
   const out: { -readonly [K in keyof DeadLetterException]: DeadLetterException[K] } = {};
-  const className = textOf(h[key ? DltHeaders.KEY_EXCEPTION_FQCN : DltHeaders.EXCEPTION_FQCN]);
+  const fqcn = textOf(h[key ? DltHeaders.KEY_EXCEPTION_FQCN : DltHeaders.EXCEPTION_FQCN]);
   const message = textOf(h[key ? DltHeaders.KEY_EXCEPTION_MESSAGE : DltHeaders.EXCEPTION_MESSAGE]);
   const stackTrace = textOf(h[key ? DltHeaders.KEY_EXCEPTION_STACKTRACE : DltHeaders.EXCEPTION_STACKTRACE]);
   const causeClassName = key ? undefined : textOf(h[DltHeaders.EXCEPTION_CAUSE_FQCN]);
+  const className = fqcn !== undefined && LISTENER_WRAPPERS.has(fqcn) && causeClassName !== undefined ? causeClassName : fqcn;
   if (className !== undefined) out.className = className;
   if (causeClassName !== undefined) out.causeClassName = causeClassName;
   if (message !== undefined) out.message = message;

@@ -194,3 +194,39 @@ export class ExponentialBackOff implements BackOff {
     );
   }
 }
+
+/**
+ * An `ExponentialBackOff` bounded by a number of retries rather than by elapsed time (Spring Kafka's
+ * `ExponentialBackOffWithMaxRetries`): `new ExponentialBackOffWithMaxRetries(3, { initialInterval: 1000,
+ * multiplier: 2 })` retries after 1000, 2000 and 4000 ms, then gives up (4 deliveries in all). Spring
+ * computes a `maxElapsedTime` from the retries and refuses one given; here the retry count stops the
+ * back-off directly (exact with `jitter` too), and giving `maxElapsedTime` or `maxRetries` in the options is
+ * refused the same way.
+ *
+ * @default the `ExponentialBackOff` defaults: initialInterval 2000 ms, multiplier 1.5, maxInterval 30000 ms
+ */
+export class ExponentialBackOffWithMaxRetries extends ExponentialBackOff {
+  constructor(maxRetries: number, options: Omit<ExponentialBackOffOptions, 'maxRetries' | 'maxElapsedTime'> = {}) {
+    for (const name of ['maxElapsedTime', 'maxRetries'] as const) {
+      if ((options as ExponentialBackOffOptions)[name] !== undefined) {
+        throw new ErrorHandlingConfigurationError(
+          `ExponentialBackOffWithMaxRetries: '${name}' is set by the maxRetries argument (${String(maxRetries)}); remove it from the options, or use ExponentialBackOff`,
+          `ExponentialBackOffWithMaxRetries.${name}`,
+          (options as ExponentialBackOffOptions)[name],
+        );
+      }
+    }
+    if (typeof maxRetries !== 'number' || !Number.isInteger(maxRetries) || maxRetries < 0) {
+      throw new ErrorHandlingConfigurationError(
+        `ExponentialBackOffWithMaxRetries: maxRetries must be a whole number >= 0, got ${String(maxRetries)}`,
+        'ExponentialBackOffWithMaxRetries.maxRetries',
+        maxRetries,
+      );
+    }
+    super({ ...options, maxRetries });
+  }
+
+  override toString(): string {
+    return `ExponentialBackOffWithMaxRetries{maxRetries=${this.maxRetries}, initialInterval=${this.initialInterval}, multiplier=${this.multiplier}, maxInterval=${this.maxInterval}, jitter=${this.jitter}}`;
+  }
+}

@@ -60,4 +60,13 @@ export interface CommonErrorHandler {
    * name it would use is invalid, which fails the start-up.
    */
   topicsToCreate?(source: { readonly topic: string; readonly partitions: number }, ctx: ListenerFailureContext): TopicToCreate[];
+
+  /**
+   * Optional. Whether the container commits (acknowledges, in the manual ack modes) a record this handler
+   * recovered (answered `skip` for). With false, the recovered record's offset is committed only with the
+   * next record the listener processes (or acknowledges); after a restart before that, it is delivered
+   * again. Spring Kafka's `CommonErrorHandler.isAckAfterHandle()`.
+   * @default true (when absent)
+   */
+  isAckAfterHandle?(): boolean;
 }

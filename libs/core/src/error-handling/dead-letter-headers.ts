@@ -3,7 +3,9 @@
  * `KafkaHeaders.DLT_*` and `DeadLetterPublishingRecoverer` do, so a Spring consumer can read our DLTs and
  * we can read theirs.
  */
+import { DeserializationError } from '../kafka.errors.js';
 import type { ConsumedRecord } from '../listener/consumed-record.js';
+import { unwrapListenerError } from './failed-record-tracker.js';
 
 /** Spring Kafka's `KafkaHeaders.DLT_*` names. */
 export const DltHeaders = {
@@ -19,9 +21,12 @@ export const DltHeaders = {
   ORIGINAL_TIMESTAMP_TYPE: 'kafka_dlt-original-timestamp-type',
   /** UTF-8 group id of the consumer that failed. */
   ORIGINAL_CONSUMER_GROUP: 'kafka_dlt-original-consumer-group',
-  /** UTF-8 class name of the error. */
+  /**
+   * UTF-8 class name of the failure: `ListenerExecutionFailedError` when the listener threw (Spring:
+   * `ListenerExecutionFailedException`), `DeserializationError` when the record could not be read.
+   */
   EXCEPTION_FQCN: 'kafka_dlt-exception-fqcn',
-  /** UTF-8 class name of the error's root cause, when it has a cause. */
+  /** UTF-8 class name of what the listener threw (Spring's `findRootCause`: the wrapper looked through). */
   EXCEPTION_CAUSE_FQCN: 'kafka_dlt-exception-cause-fqcn',
   /** UTF-8 error message. */
   EXCEPTION_MESSAGE: 'kafka_dlt-exception-message',
@@ -108,9 +113,45 @@ export function stackTraceOf(error: Error): string {
   return out;
 }
 
+/** How `deadLetterHeaders` treats headers a record already carries from an earlier dead-lettering. */
+export interface DeadLetterHeaderOptions {
+  /**
+   * Add the `kafka_dlt-original-*` headers after those already there (a record dead-lettered again carries
+   * the history, the newest last), rather than keep only the first ones. Spring's `appendOriginalHeaders`.
+   * @default true
+   */
+  readonly appendOriginalHeaders?: boolean;
+  /**
+   * Remove exception headers of an earlier dead-lettering before adding this one's (false: append them,
+   * keeping the history). Spring's `stripPreviousExceptionHeaders`. @default true
+   */
+  readonly stripPreviousExceptionHeaders?: boolean;
+}
+
+/** The class named by `kafka_dlt-exception-fqcn` for a listener failure (Spring: `ListenerExecutionFailedException`). */
+export const LISTENER_FAILURE_CLASS = 'ListenerExecutionFailedError';
+
+/** Every value of each of the record's headers, in order. */
+function valuesOf(record: ConsumedRecord): Map<string, Buffer[]> {
+  const out = new Map<string, Buffer[]>();
+  for (const [name, last] of Object.entries(record.headers)) {
+    const all = record.headerValues?.[name];
+    out.set(name, all ? [...all] : last === undefined ? [] : [last]);
+  }
+  return out;
+}
+
 /**
- * The headers of the dead-letter record: the original record's headers, minus exception headers from an
- * earlier dead-lettering (replaced, not piled up), plus the `kafka_dlt-*` headers.
+ * The headers of the dead-letter record, laid out as Spring Kafka's `DeadLetterPublishingRecoverer` lays
+ * them: the original record's headers (every value), then the `kafka_dlt-original-*` headers (appended to
+ * those of an earlier dead-lettering, by default) and the exception headers (replacing an earlier
+ * dead-lettering's, by default). A header with several values is given as an array, sent once per value.
+ *
+ * For a listener failure, `kafka_dlt-exception-fqcn` names `ListenerExecutionFailedError` (as Spring names
+ * its `ListenerExecutionFailedException`) and `kafka_dlt-exception-cause-fqcn` the class the listener threw
+ * (Spring's `findRootCause` looks through that wrapper only), so that a Spring reader of `cause-fqcn` finds
+ * the user's error class. A `DeserializationError` is named in both, as Spring names its
+ * `DeserializationException`. Message and stack trace are the listener's error's own.
  *
  * @param keyError true when the error is the key's deserialization failure: the exception goes to the
  * `kafka_dlt-key-exception-*` headers, as Spring does.
@@ -120,29 +161,38 @@ export function deadLetterHeaders(
   error: Error,
   groupId: string,
   keyError = false,
-): Record<string, Buffer> {
-  const headers: Record<string, Buffer> = {};
-  for (const [name, value] of Object.entries(record.headers)) {
-    if (value !== undefined && !EXCEPTION_HEADERS.includes(name)) headers[name] = value;
-  }
-  headers[DltHeaders.ORIGINAL_TOPIC] = Buffer.from(record.topic, 'utf8');
-  headers[DltHeaders.ORIGINAL_PARTITION] = int32Bytes(record.partition);
-  headers[DltHeaders.ORIGINAL_OFFSET] = int64Bytes(record.offset);
-  headers[DltHeaders.ORIGINAL_TIMESTAMP] = int64Bytes(record.timestamp);
-  headers[DltHeaders.ORIGINAL_TIMESTAMP_TYPE] = Buffer.from(record.timestampType, 'utf8');
-  headers[DltHeaders.ORIGINAL_CONSUMER_GROUP] = Buffer.from(groupId, 'utf8');
+  options: DeadLetterHeaderOptions = {},
+): Record<string, Buffer | Buffer[]> {
+  const appendOriginal = options.appendOriginalHeaders ?? true;
+  const strip = options.stripPreviousExceptionHeaders ?? true;
+  const headers = valuesOf(record);
+  if (strip) for (const name of EXCEPTION_HEADERS) headers.delete(name);
+  const add = (name: string, value: Buffer, append: boolean) => {
+    const previous = headers.get(name);
+    if (previous?.length && !append) return;
+    headers.set(name, [...(previous ?? []), value]);
+  };
+  add(DltHeaders.ORIGINAL_TOPIC, Buffer.from(record.topic, 'utf8'), appendOriginal);
+  add(DltHeaders.ORIGINAL_PARTITION, int32Bytes(record.partition), appendOriginal);
+  add(DltHeaders.ORIGINAL_OFFSET, int64Bytes(record.offset), appendOriginal);
+  add(DltHeaders.ORIGINAL_TIMESTAMP, int64Bytes(record.timestamp), appendOriginal);
+  add(DltHeaders.ORIGINAL_TIMESTAMP_TYPE, Buffer.from(record.timestampType, 'utf8'), appendOriginal);
+  add(DltHeaders.ORIGINAL_CONSUMER_GROUP, Buffer.from(groupId, 'utf8'), appendOriginal);
 
-  headers[keyError ? DltHeaders.KEY_EXCEPTION_FQCN : DltHeaders.EXCEPTION_FQCN] = Buffer.from(errorClassName(error), 'utf8');
-  const causes = causeChain(error);
-  if (causes.length > 0) {
-    headers[DltHeaders.EXCEPTION_CAUSE_FQCN] = Buffer.from(errorClassName(causes[causes.length - 1]), 'utf8');
-  }
+  const deserialization = error instanceof DeserializationError;
+  const thrown = unwrapListenerError(error);
+  const fqcn = deserialization ? errorClassName(error) : LISTENER_FAILURE_CLASS;
+  add(keyError ? DltHeaders.KEY_EXCEPTION_FQCN : DltHeaders.EXCEPTION_FQCN, Buffer.from(fqcn, 'utf8'), true);
+  add(DltHeaders.EXCEPTION_CAUSE_FQCN, Buffer.from(errorClassName(thrown), 'utf8'), true);
   const message = messageOf(error);
-  if (message) {
-    headers[keyError ? DltHeaders.KEY_EXCEPTION_MESSAGE : DltHeaders.EXCEPTION_MESSAGE] = Buffer.from(message, 'utf8');
+  if (message) add(keyError ? DltHeaders.KEY_EXCEPTION_MESSAGE : DltHeaders.EXCEPTION_MESSAGE, Buffer.from(message, 'utf8'), true);
+  add(keyError ? DltHeaders.KEY_EXCEPTION_STACKTRACE : DltHeaders.EXCEPTION_STACKTRACE, Buffer.from(stackTraceOf(error), 'utf8'), true);
+
+  const out: Record<string, Buffer | Buffer[]> = {};
+  for (const [name, values] of headers) {
+    if (values.length > 0) out[name] = values.length === 1 ? values[0]! : values;
   }
-  headers[keyError ? DltHeaders.KEY_EXCEPTION_STACKTRACE : DltHeaders.EXCEPTION_STACKTRACE] = Buffer.from(stackTraceOf(error), 'utf8');
-  return headers;
+  return out;
 }
 
 /**

@@ -34,8 +34,11 @@ export type DeadLetterTemplate = Pick<KafkaTemplate, 'send'> & Partial<Pick<Kafk
 export interface DeadLetterPublishingRecovererOptions {
   /**
    * Appended to the source topic to name the dead-letter topic, when no `destinationResolver` is given.
-   * Spring Kafka 3.3+ names its non-blocking-retry DLTs with `'-dlt'`.
-   * @default '.DLT' (Spring's `DeadLetterPublishingRecoverer` default)
+   * `'.DLT'` is this project's deliberate default: it was Spring Kafka's `DeadLetterPublishingRecoverer`
+   * default up to 3.2, and many existing topics are named so. Spring Kafka 3.3 and later default to
+   * `'-dlt'` (as their `@RetryableTopic` does); pass `suffix: '-dlt'` to share dead-letter topics with such
+   * an application.
+   * @default '.DLT'
    */
   readonly suffix?: string;
   /**
@@ -70,6 +73,17 @@ export interface DeadLetterPublishingRecovererOptions {
    * @default true
    */
   readonly createTopics?: boolean;
+  /**
+   * A record dead-lettered again (read from a dead-letter topic, failed, published once more) keeps the
+   * `kafka_dlt-original-*` headers of each time, the newest last; false keeps only the first ones. Spring's
+   * `setAppendOriginalHeaders`. @default true
+   */
+  readonly appendOriginalHeaders?: boolean;
+  /**
+   * The exception headers of an earlier dead-lettering are replaced (true) or kept, with this one's after
+   * them (false). Spring's `setStripPreviousExceptionHeaders`. @default true
+   */
+  readonly stripPreviousExceptionHeaders?: boolean;
 }
 
 /** Publishing a record to its dead-letter topic failed or timed out; the record is not committed. */
@@ -111,8 +125,8 @@ function findDeserializationError(error: unknown): DeserializationError | undefi
 
 /**
  * Publishes a failed record to a dead-letter topic, by default `<topic>.DLT` on the record's partition,
- * with the original key and value bytes untouched, the original headers, and Spring Kafka's `kafka_dlt-*`
- * headers (see `DltHeaders`). A record that failed to deserialize is published with its raw bytes.
+ * with the original key and value bytes untouched, the original headers (every value), and Spring Kafka's
+ * `kafka_dlt-*` headers laid out as Spring lays them (see `DltHeaders` and `deadLetterHeaders`). A record that failed to deserialize is published with its raw bytes.
  *
  * `recover` resolves once the broker has acknowledged the dead-letter record; a failed or timed-out publish
  * rejects, so the error handler does not commit the original record, which is delivered again.
@@ -125,7 +139,7 @@ function findDeserializationError(error: unknown): DeserializationError | undefi
  */
 export class DeadLetterPublishingRecoverer implements ConsumerRecordRecoverer {
   private readonly logger = new Logger(DeadLetterPublishingRecoverer.name);
-  /** @default '.DLT' */
+  /** @default '.DLT' (Spring Kafka 3.3+: '-dlt'; see the `suffix` option) */
   readonly suffix: string;
   private readonly resolver: DeadLetterDestinationResolver | undefined;
   private readonly headersFunction: DeadLetterPublishingRecovererOptions['headersFunction'];
@@ -133,6 +147,8 @@ export class DeadLetterPublishingRecoverer implements ConsumerRecordRecoverer {
   private readonly partitionsFor: ((topic: string) => Promise<number | undefined>) | undefined;
   private readonly sendTimeoutMs: number;
   private readonly createTopics: boolean;
+  private readonly appendOriginalHeaders: boolean;
+  private readonly stripPreviousExceptionHeaders: boolean;
 
   constructor(
     private readonly template: DeadLetterTemplate,
@@ -174,6 +190,8 @@ export class DeadLetterPublishingRecoverer implements ConsumerRecordRecoverer {
     this.verifyPartition = options.verifyPartition ?? true;
     this.partitionsFor = options.partitionsFor ?? (template.partitionsFor ? (topic) => template.partitionsFor!(topic) : undefined);
     this.createTopics = options.createTopics ?? true;
+    this.appendOriginalHeaders = options.appendOriginalHeaders ?? true;
+    this.stripPreviousExceptionHeaders = options.stripPreviousExceptionHeaders ?? true;
   }
 
   /** The default destination of a source topic: `<topic><suffix>`. */
@@ -228,7 +246,10 @@ export class DeadLetterPublishingRecoverer implements ConsumerRecordRecoverer {
     const deserialization = findDeserializationError(error);
     const keyFailed = deserialization?.isKey === true;
     // As Spring, the exception headers describe the deserialization failure itself when there is one.
-    const headers: Record<string, Buffer | string> = deadLetterHeaders(record, deserialization ?? error, ctx.groupId, keyFailed);
+    const headers: Record<string, Buffer | string | Buffer[]> = deadLetterHeaders(record, deserialization ?? error, ctx.groupId, keyFailed, {
+      appendOriginalHeaders: this.appendOriginalHeaders,
+      stripPreviousExceptionHeaders: this.stripPreviousExceptionHeaders,
+    });
     const extra = this.headersFunction?.(record, error);
     if (extra) Object.assign(headers, extra);
     const key = keyFailed && Buffer.isBuffer(deserialization.data) ? deserialization.data : record.key;

@@ -13,7 +13,7 @@ import type {
   TopicToCreate,
 } from './common-error-handler.js';
 import { type ConsumerRecordRecovererLike, invokeRecoverer } from './consumer-record-recoverer.js';
-import { BatchListenerFailedError } from './error-handling.errors.js';
+import { BatchListenerFailedError, ErrorHandlingConfigurationError } from './error-handling.errors.js';
 import { type ErrorClass, ExceptionClassifier } from './exception-classifier.js';
 import { FailedRecordTracker } from './failed-record-tracker.js';
 
@@ -53,7 +53,10 @@ function isBackOff(value: unknown): value is BackOff {
  * recoverer and lets the container commit it.
  *
  * - Deliveries are counted per group, topic, partition and offset; the count starts again when another
- *   record of the partition fails, or when the error's class (or a class in its cause chain) changes.
+ *   record of the partition fails, or when the error's class changes to one the previous error is not an
+ *   instance of (Spring's `resetStateOnExceptionChange`, on by default; see
+ *   `setResetStateOnExceptionChange`). Only the top-level error is compared, after looking through
+ *   kafka-nest's `ListenerExecutionFailedError` wrapper: an error whose cause alternates keeps its count.
  * - Errors classified as not retryable (see `ExceptionClassifier`) go to the recoverer on their first
  *   failure.
  * - If the recoverer throws, the record is not committed: it is delivered again after the back-off's first
@@ -74,6 +77,7 @@ export class DefaultErrorHandler implements CommonErrorHandler {
   readonly backOff: BackOff;
   private backOffFunction: BackOffFunction | undefined;
   private retryListeners: readonly RetryListener[] = [];
+  private ackAfterHandle = true;
 
   /** `new DefaultErrorHandler(backOff)` is accepted too, as in Spring. */
   constructor(backOff: BackOff);
@@ -91,6 +95,36 @@ export class DefaultErrorHandler implements CommonErrorHandler {
   /** Picks a back-off per record and error; when it returns `undefined` the handler's own is used. */
   setBackOffFunction(fn: BackOffFunction | undefined): void {
     this.backOffFunction = fn;
+  }
+
+  /**
+   * Whether a failure with an error of another class starts the record's back-off again. With `true` (the
+   * default, as in Spring Kafka since 2.9), the count restarts when the previous error is not an instance of
+   * the new error's class (a subclass followed by its superclass continues the count; the reverse restarts
+   * it); causes are not compared. With `false`, the count goes on whatever the error. Spring's
+   * `setResetStateOnExceptionChange`.
+   * @default true
+   */
+  setResetStateOnExceptionChange(reset: boolean): void {
+    this.tracker.resetStateOnExceptionChange = reset;
+  }
+
+  /**
+   * Whether the container commits a record this handler recovered (in the manual ack modes too). With
+   * false, its offset is committed only with the next record the listener processes (or acknowledges).
+   * Spring's `setAckAfterHandle`.
+   * @default true
+   */
+  setAckAfterHandle(ack: boolean): void {
+    if (typeof ack !== 'boolean') {
+      throw new ErrorHandlingConfigurationError(`DefaultErrorHandler.setAckAfterHandle takes true or false, got ${JSON.stringify(ack)}`, 'ackAfterHandle', ack);
+    }
+    this.ackAfterHandle = ack;
+  }
+
+  /** See `setAckAfterHandle`. Spring's `isAckAfterHandle`. */
+  isAckAfterHandle(): boolean {
+    return this.ackAfterHandle;
   }
 
   /** Replaces the retry listeners. Spring's `setRetryListeners`. */
@@ -147,13 +181,13 @@ export class DefaultErrorHandler implements CommonErrorHandler {
       const attempt = this.deliveryAttempt(record, ctx);
       this.tracker.clear(record, ctx);
       this.notify('failedDelivery', (l) => l.failedDelivery?.(record, error, attempt));
-      return (await this.recover(record, error, ctx)) ? { action: 'skip' } : this.redeliverAfterRecoveryFailure(record, error);
+      return (await this.recover(record, error, ctx)) ? this.redeliverAfterRecoveryFailure(record, error) : { action: 'skip' };
     }
     const failed = this.tracker.failed(record, error, ctx, () => this.backOffFor(record, error));
     this.notify('failedDelivery', (l) => l.failedDelivery?.(record, error, failed.deliveries));
     const delayMs = failed.execution.nextBackOff();
     if (delayMs !== STOP) return { action: 'retry', delayMs };
-    return (await this.recover(record, error, ctx)) ? { action: 'skip' } : this.redeliverAfterRecoveryFailure(record, error);
+    return (await this.recover(record, error, ctx)) ? this.redeliverAfterRecoveryFailure(record, error) : { action: 'skip' };
   }
 
   async handleBatch(records: readonly ConsumedRecord[], error: Error, ctx: ListenerFailureContext): Promise<BatchErrorHandlingResult> {
@@ -187,15 +221,18 @@ export class DefaultErrorHandler implements CommonErrorHandler {
     }
     this.tracker.clear(first, ctx);
     for (let i = 0; i < records.length; i++) {
-      if (!(await this.recover(records[i]!, error, ctx))) {
+      const failure = await this.recover(records[i]!, error, ctx);
+      if (failure) {
+        this.notify('batchRecoveryFailed', (l) => l.batchRecoveryFailed?.(records, error, failure));
         return { committed: i, then: this.redeliverAfterRecoveryFailure(records[i]!, error) };
       }
     }
+    this.notify('batchRecovered', (l) => l.batchRecovered?.(records, error));
     return { committed: records.length, then: { action: 'skip' } };
   }
 
-  /** Hands the record to the recoverer; true when it succeeded. */
-  private async recover(record: ConsumedRecord, error: Error, ctx: ListenerFailureContext): Promise<boolean> {
+  /** Hands the record to the recoverer; returns the recoverer's error when it failed, undefined when it succeeded. */
+  private async recover(record: ConsumedRecord, error: Error, ctx: ListenerFailureContext): Promise<Error | undefined> {
     try {
       await invokeRecoverer(this.recoverer, record, error, ctx);
     } catch (thrown) {
@@ -207,11 +244,11 @@ export class DefaultErrorHandler implements CommonErrorHandler {
         failure.stack,
       );
       this.notify('recoveryFailed', (l) => l.recoveryFailed?.(record, error, failure));
-      return false;
+      return failure;
     }
     this.tracker.clear(record, ctx);
     this.notify('recovered', (l) => l.recovered?.(record, error));
-    return true;
+    return undefined;
   }
 
   /**

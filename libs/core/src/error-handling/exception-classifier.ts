@@ -2,7 +2,7 @@
  * Which errors are worth retrying (Spring Kafka's `ExceptionClassifier` with a `BinaryExceptionClassifier`
  * that traverses causes).
  */
-import { BadRequestException } from '@nestjs/common';
+import { BadRequestException, ForbiddenException, UnauthorizedException } from '@nestjs/common';
 import { DeserializationError } from '../kafka.errors.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -13,19 +13,38 @@ export type ErrorClass = abstract new (...args: any[]) => Error;
  * - `DeserializationError`: the bytes will not change on redelivery.
  * - `BadRequestException`: what Nest's `ValidationPipe` (and `ParseIntPipe` and friends) throw when a payload
  *   is rejected; a payload that fails validation once fails it every time.
+ *   These two stand for Spring's `MessageConversionException`/`ConversionException` and
+ *   `MethodArgumentResolutionException`.
+ * - `ForbiddenException`, `UnauthorizedException`: what a guard refusing the record throws (Nest's guards
+ *   throw `ForbiddenException` when `canActivate` returns false); the same record is refused every time.
  * - `TypeError`, `ReferenceError`: programming errors, the JavaScript counterparts of the
- *   `ClassCastException`/`NoSuchMethodException` Spring does not retry.
+ *   `ClassCastException`/`NoSuchMethodException` Spring does not retry. A `TypeError` that carries a
+ *   `cause` is judged by its cause instead: Node's `fetch()` reports a refused or reset connection as
+ *   `TypeError: fetch failed` with the network error as cause, which is worth retrying.
  */
-export const DEFAULT_NOT_RETRYABLE: readonly ErrorClass[] = [DeserializationError, BadRequestException, TypeError, ReferenceError];
+export const DEFAULT_NOT_RETRYABLE: readonly ErrorClass[] = [
+  DeserializationError,
+  BadRequestException,
+  ForbiddenException,
+  UnauthorizedException,
+  TypeError,
+  ReferenceError,
+];
+
+/** Default classifications that step aside for an error's cause when the error has one (see `TypeError` above). */
+const JUDGED_BY_CAUSE: readonly ErrorClass[] = [TypeError];
 
 /**
  * Classifies errors as retryable or not. An error is looked up by its class and then its superclasses; the
  * cause chain (`error.cause`, then its cause, ...) is walked from the outside in, and the first error with
- * an explicit classification decides. An error nothing matches gets the default (retryable, unless
+ * an explicit classification decides (a `TypeError` with a cause passes the decision to its cause, unless
+ * `TypeError` was classified explicitly). An error nothing matches gets the default (retryable, unless
  * `defaultFalse()` was called).
  */
 export class ExceptionClassifier {
   private readonly classified = new Map<ErrorClass, boolean>();
+  /** Classes whose (default) classification applies only to errors without a cause; the user's own classification of them always applies. */
+  private readonly judgedByCause = new Set<ErrorClass>(JUDGED_BY_CAUSE);
   private defaultRetryable = true;
 
   constructor() {
@@ -34,12 +53,17 @@ export class ExceptionClassifier {
 
   /** Errors of these classes (and subclasses) go straight to the recoverer. Spring's `addNotRetryableExceptions`. */
   addNotRetryableErrors(...classes: ErrorClass[]): void {
-    for (const cls of classes) this.classified.set(cls, false);
+    for (const cls of classes) this.classify(cls, false);
   }
 
   /** Errors of these classes (and subclasses) are retried, even after `defaultFalse()`. Spring's `addRetryableExceptions`. */
   addRetryableErrors(...classes: ErrorClass[]): void {
-    for (const cls of classes) this.classified.set(cls, true);
+    for (const cls of classes) this.classify(cls, true);
+  }
+
+  private classify(cls: ErrorClass, retryable: boolean): void {
+    this.classified.set(cls, retryable);
+    this.judgedByCause.delete(cls);
   }
 
   /**
@@ -49,6 +73,7 @@ export class ExceptionClassifier {
   removeClassification(cls: ErrorClass): boolean | undefined {
     const previous = this.classified.get(cls);
     this.classified.delete(cls);
+    this.judgedByCause.delete(cls);
     return previous;
   }
 
@@ -75,9 +100,13 @@ export class ExceptionClassifier {
 
   private lookUp(error: unknown): boolean | undefined {
     if (typeof error !== 'object' && typeof error !== 'function') return undefined;
+    const hasCause = (error as { cause?: unknown }).cause !== undefined;
     for (let proto = Object.getPrototypeOf(error); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
-      const found = this.classified.get(proto.constructor as ErrorClass);
-      if (found !== undefined) return found;
+      const cls = proto.constructor as ErrorClass;
+      const found = this.classified.get(cls);
+      if (found === undefined) continue;
+      if (hasCause && this.judgedByCause.has(cls)) return undefined;
+      return found;
     }
     return undefined;
   }

@@ -1,35 +1,47 @@
 /**
  * Remembers, per group and partition, the record that is failing and how far its back-off has gone
- * (Spring Kafka's `FailedRecordTracker`). One entry per partition: a failure of another offset, or an error
- * of another class, starts a fresh count.
+ * (Spring Kafka's `FailedRecordTracker`). One entry per partition: a failure of another offset, or (with
+ * `resetStateOnExceptionChange`) an error of an unrelated class, starts a fresh count.
  */
 import type { ConsumedRecord } from '../listener/consumed-record.js';
+import { ListenerExecutionFailedError } from '../kafka.errors.js';
 import type { BackOff, BackOffExecution } from './back-off.js';
 import type { ListenerFailureContext } from './common-error-handler.js';
 
 export interface FailedRecord {
   readonly offset: number;
-  /** The classes of the error and of its causes, outermost first; a change resets the count. */
-  readonly errorSignature: string;
+  /** The error of the last failed delivery, unwrapped (see `unwrapListenerError`). */
+  lastError: Error;
   readonly execution: BackOffExecution;
   /** Failed deliveries so far. */
   deliveries: number;
 }
 
-/** The classes in an error's cause chain, outermost first, e.g. `ListenerExecutionFailedError<OrderError`. */
-export function errorSignature(error: unknown): string {
-  const names: string[] = [];
-  const seen = new Set<unknown>();
-  for (let current: unknown = error; current !== undefined && current !== null && !seen.has(current); ) {
-    seen.add(current);
-    names.push(typeof current === 'object' ? ((current as object).constructor?.name ?? 'Object') : typeof current);
-    current = (current as { cause?: unknown }).cause;
-  }
-  return names.join('<');
+/**
+ * The error the listener really raised: kafka-nest's own wrapper (`ListenerExecutionFailedError`, made when a
+ * listener throws a non-Error value) is looked through when it carries an `Error` cause. Spring's
+ * `ErrorHandlingUtils.findRootCause`, which looks through `ListenerExecutionFailedException` the same way.
+ */
+export function unwrapListenerError(error: Error): Error {
+  let current = error;
+  while (current instanceof ListenerExecutionFailedError && current.cause instanceof Error) current = current.cause;
+  return current;
+}
+
+/**
+ * Whether a new failure with `next` continues the retries of a record that last failed with `previous`:
+ * true when `previous` is an instance of `next`'s class (the same class, or `next` is a superclass of it),
+ * as Spring decides it (`!realException.getClass().isInstance(lastException)` resets). Causes are not
+ * compared: an error whose cause alternates (a flaky dependency) keeps its count and reaches the recoverer.
+ */
+export function sameFailure(previous: Error, next: Error): boolean {
+  return previous instanceof (next.constructor as abstract new (...args: never[]) => Error);
 }
 
 export class FailedRecordTracker {
   private readonly failures = new Map<string, FailedRecord>();
+  /** Spring's `resetStateOnExceptionChange`; see `DefaultErrorHandler.setResetStateOnExceptionChange`. */
+  resetStateOnExceptionChange = true;
 
   private static key(record: Pick<ConsumedRecord, 'topic' | 'partition'>, ctx: ListenerFailureContext): string {
     return `${ctx.groupId}\u0000${record.topic}\u0000${record.partition}`;
@@ -43,16 +55,18 @@ export class FailedRecordTracker {
 
   /**
    * Counts one more failed delivery of `record` and returns its entry; a new entry (with `backOff` started)
-   * replaces one for another offset or another error class.
+   * replaces one for another offset or, when `resetStateOnExceptionChange` is on, one whose last error is
+   * not an instance of the new error's class (compared after `unwrapListenerError`).
    */
   failed(record: ConsumedRecord, error: Error, ctx: ListenerFailureContext, backOff: () => BackOff): FailedRecord {
     const key = FailedRecordTracker.key(record, ctx);
-    const signature = errorSignature(error);
+    const real = unwrapListenerError(error);
     let failed = this.failures.get(key);
-    if (!failed || failed.offset !== record.offset || failed.errorSignature !== signature) {
-      failed = { offset: record.offset, errorSignature: signature, execution: backOff().start(), deliveries: 0 };
+    if (!failed || failed.offset !== record.offset || (this.resetStateOnExceptionChange && !sameFailure(failed.lastError, real))) {
+      failed = { offset: record.offset, lastError: real, execution: backOff().start(), deliveries: 0 };
       this.failures.set(key, failed);
     }
+    failed.lastError = real;
     failed.deliveries++;
     return failed;
   }

@@ -19,4 +19,15 @@ export interface RetryListener {
    * for the first delivery. (Spring's `failedDelivery(ConsumerRecords, Exception, int)`.)
    */
   failedBatchDelivery?(records: readonly ConsumedRecord[], error: Error, attempt: number): void;
+  /**
+   * A whole batch whose retries were exhausted was recovered, record by record, and will be committed (after
+   * `recovered` for each record). Spring's `recovered(ConsumerRecords, Exception)`.
+   */
+  batchRecovered?(records: readonly ConsumedRecord[], error: Error): void;
+  /**
+   * Recovering a batch whose retries were exhausted failed with `failure` (after `recoveryFailed` for the
+   * record concerned); the records from that one on are delivered again. Spring's
+   * `recoveryFailed(ConsumerRecords, Exception, Exception)`.
+   */
+  batchRecoveryFailed?(records: readonly ConsumedRecord[], original: Error, failure: Error): void;
 }

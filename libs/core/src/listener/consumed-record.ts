@@ -12,6 +12,11 @@ export interface ConsumedRecord {
   readonly timestampType: 'CreateTime' | 'LogAppendTime';
   readonly key: Buffer | null;
   readonly value: Buffer | null;
-  /** Header values as consumed; a header sent more than once keeps its last value. */
+  /** Header values as consumed; a header sent more than once keeps its last value (see `headerValues`). */
   readonly headers: Readonly<Record<string, Buffer | undefined>>;
+  /**
+   * Every value of each header, in the order sent: a header sent more than once (a dead letter's
+   * `kafka_dlt-original-*` history) has them all. Absent on records made by hand: then `headers` is all.
+   */
+  readonly headerValues?: Readonly<Record<string, readonly Buffer[]>>;
 }

@@ -3,6 +3,7 @@
  * Values may be numbers or numeric strings, as in a Kafka properties file.
  */
 import type { TransportConsumerConfig } from '../transport/kafka-transport.js';
+import { didYouMean } from './did-you-mean.js';
 
 /** Consumer settings by their Kafka names; see each key for its default and kafkajs mapping. */
 export interface ConsumerProperties {
@@ -36,6 +37,12 @@ export interface ConsumerProperties {
   'auto.offset.reset'?: 'earliest' | 'latest';
   /** kafkajs `clientId` of the listener's consumers. @default the module's `client.clientId` */
   'client.id'?: string;
+  /**
+   * `'read_committed'`: records of open or aborted transactions are not delivered (a partition is read up to
+   * its last stable offset); `'read_uncommitted'`: every record (kafkajs `readUncommitted`).
+   * @default 'read_committed' when `transactionIdPrefix` is set (exactly-once pipelines), else 'read_uncommitted' (Kafka's)
+   */
+  'isolation.level'?: 'read_committed' | 'read_uncommitted';
 }
 
 /** The consumer settings after validation. */
@@ -72,7 +79,9 @@ const DEDICATED: Record<string, string> = {
   'bootstrap.servers': "set 'client.brokers' in KafkaModule.forRoot",
 };
 
-const KNOWN = [...Object.keys(NUMERIC), 'auto.offset.reset', 'client.id'];
+/** The consumer property names kafka-nest understands. */
+export const CONSUMER_PROPERTY_NAMES: readonly string[] = [...Object.keys(NUMERIC), 'auto.offset.reset', 'client.id', 'isolation.level'];
+const KNOWN = CONSUMER_PROPERTY_NAMES;
 
 /**
  * Validates `properties` (module ones overridden by the listener's) and maps them. `problem(message)`
@@ -99,10 +108,14 @@ export function resolveConsumerProperties(
       if (raw !== 'earliest' && raw !== 'latest') {
         throw problem(`property 'auto.offset.reset' must be 'earliest' or 'latest', got ${JSON.stringify(raw)} (kafkajs cannot do 'none')`);
       }
+    } else if (name === 'isolation.level') {
+      if (raw !== 'read_committed' && raw !== 'read_uncommitted') {
+        throw problem(`property 'isolation.level' must be 'read_committed' or 'read_uncommitted', got ${JSON.stringify(raw)}`);
+      }
     } else if (name === 'client.id') {
       if (typeof raw !== 'string' || raw === '') throw problem(`property 'client.id' must be a non-empty string, got ${JSON.stringify(raw)}`);
     } else {
-      const near = KNOWN.find((k) => editDistance(k, name.toLowerCase().replace(/[_-]/g, '.')) <= 2);
+      const near = didYouMean(name, KNOWN);
       throw problem(
         `unknown consumer property '${name}'${near ? `; did you mean '${near}'?` : ''} Supported: ${KNOWN.join(', ')}`,
       );
@@ -127,6 +140,7 @@ export function resolveConsumerProperties(
     fetchMaxBytes: num.get('fetch.max.bytes') ?? 52_428_800,
     fetchMaxWaitMs: num.get('fetch.max.wait.ms') ?? 500,
     ...(num.has('max.partition.fetch.bytes') && { maxPartitionFetchBytes: num.get('max.partition.fetch.bytes') }),
+    readUncommitted: props['isolation.level'] !== 'read_committed',
   };
   return {
     consumer,
@@ -134,15 +148,4 @@ export function resolveConsumerProperties(
     maxPollIntervalMs,
     autoOffsetReset: props['auto.offset.reset'] as 'earliest' | 'latest' | undefined,
   };
-}
-
-/** Levenshtein distance, to suggest the property a typo meant. */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length];
 }

@@ -53,9 +53,20 @@ export class KafkaContext {
     return this.record.value;
   }
 
-  /** Raw header values by name. */
+  /** Raw header values by name; a header sent more than once gives its last value (see `headerValues`). */
   get headers(): Readonly<Record<string, Buffer | undefined>> {
     return this.record.headers;
+  }
+
+  /**
+   * Every value of header `name`, in the order sent (empty when absent). A record dead-lettered twice has
+   * two `kafka_dlt-original-topic` values, the newest last, which is also what `headers` gives.
+   */
+  headerValues(name: string): Buffer[] {
+    const all = this.record.headerValues?.[name];
+    if (all) return [...all];
+    const last = this.record.headers[name];
+    return last === undefined ? [] : [last];
   }
 }
 

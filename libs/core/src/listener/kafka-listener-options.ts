@@ -42,3 +42,45 @@ export interface KafkaListenerOptions {
   /** Consumer settings by their Kafka names; each overrides the module's. */
   properties?: ConsumerProperties;
 }
+
+/** Every option name of `@KafkaListener`; the compiler keeps it in step with the interface. */
+const LISTENER_OPTION_NAMES = Object.keys({
+  id: true,
+  topics: true,
+  topicPattern: true,
+  groupId: true,
+  concurrency: true,
+  batch: true,
+  autoStartup: true,
+  fromBeginning: true,
+  'auto.offset.reset': true,
+  ackMode: true,
+  syncCommits: true,
+  errorHandler: true,
+  deserializer: true,
+  keyDeserializer: true,
+  properties: true,
+} satisfies Record<keyof KafkaListenerOptions, true>);
+
+/**
+ * Refuses option names `@KafkaListener` does not know (`fromBegining`, `groupid`), which TypeScript catches
+ * only when the code is type-checked: vitest and `nest start` with SWC run it unchecked. The message suggests
+ * the option meant, or points a consumer property written at the top level into `properties`. Internal.
+ */
+export function checkListenerOptionNames(
+  options: object,
+  consumerProperties: readonly string[],
+  suggest: (name: string, known: readonly string[]) => string | undefined,
+  problem: (message: string) => Error,
+): void {
+  const unknown = Object.keys(options).filter((k) => !LISTENER_OPTION_NAMES.includes(k));
+  if (unknown.length === 0) return;
+  const hints = unknown.map((name) => {
+    if (consumerProperties.includes(name)) return `'${name}' is a consumer property: put it in 'properties: { '${name}': ... }'`;
+    const near = suggest(name, LISTENER_OPTION_NAMES) ?? (suggest(name, consumerProperties) && `properties: { '${suggest(name, consumerProperties)}' }`);
+    return near ? `'${name}' (did you mean '${near}'?)` : `'${name}'`;
+  });
+  throw problem(
+    `unknown option${unknown.length > 1 ? 's' : ''} ${hints.join(', ')}; @KafkaListener takes ${LISTENER_OPTION_NAMES.join(', ')}`,
+  );
+}

@@ -1,3 +1,4 @@
+import type { TransactionalProducers } from '../producer/kafka-transactions.js';
 import type { KafkaObserver } from '../metrics/kafka-observer.js';
 import type { CommonErrorHandler } from '../error-handling/common-error-handler.js';
 import type { KafkaClientOptions, KafkaTransport } from '../transport/kafka-transport.js';
@@ -42,6 +43,13 @@ export interface ContainerEnvironment {
   readonly client: KafkaClientOptions;
   readonly transport: KafkaTransport;
   readonly shutdownTimeoutMs: number;
+  /**
+   * How long a consumer may wait at start-up for its group to admit it (see `group-admission.ts`);
+   * undefined: `defaultStartupTimeoutMs(session.timeout.ms)`.
+   */
+  readonly startupTimeoutMs?: number;
   /** Told what the containers do (metrics); absent unless metrics are enabled. */
   readonly observer?: KafkaObserver;
+  /** The transactional producers, when `transactionIdPrefix` is set: every delivery then runs in a transaction. */
+  readonly transactions?: () => TransactionalProducers;
 }

@@ -6,7 +6,8 @@
  *
  * | metric | type | labels |
  * | --- | --- | --- |
- * | `kafka_nest_consumer_lag` | gauge | group, topic, partition |
+ * | `kafka_nest_consumer_lag` | gauge | group, topic, partition (only the partitions this instance owns) |
+ * | `kafka_nest_consumer_group_lag` | gauge | group, topic (the whole group's, the same in every instance) |
  * | `kafka_nest_listener_records_total` | counter | listener, group, topic, outcome |
  * | `kafka_nest_listener_handler_duration_seconds` | histogram | listener, group, topic |
  * | `kafka_nest_commits_total` | counter | listener, group, result |
@@ -19,6 +20,7 @@
 import { Counter, Gauge, Histogram, type Registry, register as defaultRegistry } from 'prom-client';
 import { KafkaConfigurationError } from '../kafka.errors.js';
 import type { PartitionLag } from '../listener/message-listener-container.js';
+import type { TopicPartitions } from '../transport/kafka-transport.js';
 import type { KafkaObserver, ListenerEvent, PublishedFailureKind, RecordOutcome } from './kafka-observer.js';
 
 /** DI token of the `KafkaObserver` (the metrics), provided when `KafkaModule` options enable metrics. */
@@ -42,7 +44,13 @@ export interface KafkaMetricsOptions {
 
 /** What the metrics read lag and container state from (the endpoint registry). */
 export interface LagSource {
-  containers(): { id: string; groupId: string; isRunning(): boolean; lag(): Promise<PartitionLag[]> }[];
+  containers(): {
+    id: string;
+    groupId: string;
+    isRunning(): boolean;
+    lag(): Promise<PartitionLag[]>;
+    assignedPartitions(): TopicPartitions[];
+  }[];
 }
 
 const result = (ok: boolean) => (ok ? 'success' : 'failure');
@@ -166,25 +174,52 @@ export class KafkaMetrics implements KafkaObserver {
     });
     new Gauge({
       name: `${prefix}consumer_lag`,
-      help: 'Records not yet processed by a group: log-end offset minus committed offset, per partition',
+      help: 'Records not yet processed by a group: log-end offset minus committed offset, per partition, for the partitions assigned to this instance (sum over instances for the group)',
       labelNames: ['group', 'topic', 'partition'],
       registers: [registry],
       async collect() {
         const read = await readLags();
         this.reset();
-        // Each container reads the lag of its own topics (two listeners may share a group on different
-        // topics): every group/topic/partition is kept, once. A container not read has no samples, rather
-        // than stale ones.
+        // Each instance reports the partitions its own consumers own, so that the series of several
+        // instances of one group add up to the group's lag, each partition counted once. Two listeners may
+        // share a group on different topics: every group/topic/partition is kept, once. A container not read
+        // has no samples, rather than stale ones.
         const seen = new Set<string>();
         for (const { container, lags } of read) {
-          for (const l of lags ?? []) {
-            const labels = { group: container.groupId, topic: l.topic, partition: String(l.partition) };
-            const key = `${labels.group}\u0000${labels.topic}\u0000${labels.partition}`;
-            if (seen.has(key)) continue;
+          if (!lags) continue;
+          const owned = new Set<string>();
+          for (const tp of container.assignedPartitions()) for (const p of tp.partitions) owned.add(`${tp.topic}\u0000${p}`);
+          for (const l of lags) {
+            const key = `${container.groupId}\u0000${l.topic}\u0000${l.partition}`;
+            if (!owned.has(`${l.topic}\u0000${l.partition}`) || seen.has(key)) continue;
             seen.add(key);
-            this.set(labels, l.lag);
+            this.set({ group: container.groupId, topic: l.topic, partition: String(l.partition) }, l.lag);
           }
         }
+      },
+    });
+    new Gauge({
+      name: `${prefix}consumer_group_lag`,
+      help: "A group's lag per topic, every partition, whoever owns it (the same figure in every instance of the group: aggregate with max, not sum)",
+      labelNames: ['group', 'topic'],
+      registers: [registry],
+      async collect() {
+        const read = await readLags();
+        this.reset();
+        const seen = new Set<string>();
+        const totals = new Map<string, { group: string; topic: string; lag: number }>();
+        for (const { container, lags } of read) {
+          for (const l of lags ?? []) {
+            const key = `${container.groupId}\u0000${l.topic}\u0000${l.partition}`;
+            if (seen.has(key)) continue;
+            seen.add(key);
+            const topicKey = `${container.groupId}\u0000${l.topic}`;
+            const total = totals.get(topicKey) ?? { group: container.groupId, topic: l.topic, lag: 0 };
+            total.lag += l.lag;
+            totals.set(topicKey, total);
+          }
+        }
+        for (const { group, topic, lag } of totals.values()) this.set({ group, topic }, lag);
       },
     });
   }

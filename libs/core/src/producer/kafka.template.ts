@@ -1,18 +1,19 @@
 import { Inject, Injectable, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { KAFKA_MODULE_OPTIONS } from '../kafka.constants.js';
-import { KafkaProducerError } from '../kafka.errors.js';
+import { KafkaProducerError, KafkaTransactionError } from '../kafka.errors.js';
 import type { KafkaModuleOptions } from '../kafka-module-options.interface.js';
 import { KAFKA_OBSERVER } from '../metrics/kafka-metrics.js';
 import type { KafkaObserver } from '../metrics/kafka-observer.js';
-import type { RecordMetadata, TransportAdmin, TransportProducer, TransportProducerRecord } from '../transport/kafka-transport.js';
+import type { RecordMetadata, TopicPartitionOffset, TransportAdmin, TransportProducer, TransportProducerRecord } from '../transport/kafka-transport.js';
+import { currentTransaction, sendOffsetsToTransaction, TransactionalProducers } from './kafka-transactions.js';
 import { KafkajsTransport } from '../transport/kafkajs.transport.js';
 
 /** Key, headers, partition and timestamp of one record. */
 export interface RecordOptions {
   /** Strings are sent as UTF-8, Buffers as they are; numbers as their decimal string. @default null */
   key?: Buffer | string | number | null;
-  /** Header values: strings as UTF-8, Buffers as they are. */
-  headers?: Record<string, Buffer | string>;
+  /** Header values: strings as UTF-8, Buffers as they are; an array sends the header once per value, in order. */
+  headers?: Record<string, Buffer | string | readonly (Buffer | string)[]>;
   /** @default chosen by the partitioner from the key (murmur2, as Java's), round robin without one */
   partition?: number;
   /** Record timestamp in ms since the epoch. @default now */
@@ -44,17 +45,83 @@ export interface ProducerRecord extends RecordOptions {
  * UTF-8, `null` as a tombstone, anything else as JSON. Each send resolves once the broker acknowledged it
  * (acks = all by default, `producer.acks` or the send's `acks` otherwise). The producer connects on the
  * first send and disconnects on application shutdown, after the listeners have drained.
+ *
+ * With `transactionIdPrefix` in the module options the template is transactional: a send joins the
+ * transaction bound to the calling code (`executeInTransaction`, a transactional listener's delivery) and is
+ * refused outside one, unless `producer.allowNonTransactional` is set (Spring's behaviour).
  */
 @Injectable()
 export class KafkaTemplate implements OnApplicationShutdown {
   private producer: Promise<TransportProducer> | undefined;
   private admin: Promise<TransportAdmin> | undefined;
+  private transactional: TransactionalProducers | undefined;
 
   constructor(
     @Inject(KAFKA_MODULE_OPTIONS) private readonly options: KafkaModuleOptions,
     /** Told of every send, and of dead-letter publishes made through this template (metrics); absent without metrics. */
     @Optional() @Inject(KAFKA_OBSERVER) readonly observer?: KafkaObserver,
-  ) {}
+  ) {
+    const prefix = options.transactionIdPrefix;
+    if (prefix !== undefined && (typeof prefix !== 'string' || prefix === '')) {
+      throw new KafkaTransactionError(`KafkaModule option 'transactionIdPrefix' must be a non-empty string, got ${JSON.stringify(prefix)}; leave it out to turn transactions off`, '');
+    }
+  }
+
+  /** Whether the template is transactional (`transactionIdPrefix` set); Spring's `isTransactional()`. */
+  isTransactional(): boolean {
+    return this.options.transactionIdPrefix !== undefined;
+  }
+
+  /** Whether the calling code runs in a transaction its sends join; Spring's `inTransaction()`. */
+  inTransaction(): boolean {
+    return currentTransaction() !== undefined;
+  }
+
+  /**
+   * Runs `callback` in a new Kafka transaction: what it sends (through the template it gets, or this one)
+   * is committed when it returns, and aborted, invisible to `read_committed` consumers, when it throws; the
+   * error is then rethrown. Resolves to what the callback returned. Calls may run concurrently, each on a
+   * producer of its own; a call inside a transaction is refused (Spring: nested calls are not allowed).
+   * Spring's `KafkaTemplate.executeInTransaction`.
+   */
+  async executeInTransaction<T>(callback: (operations: KafkaTemplate) => T | Promise<T>): Promise<T> {
+    if (!this.isTransactional()) {
+      throw new KafkaTransactionError("KafkaTemplate.executeInTransaction: the template is not transactional; set 'transactionIdPrefix' in KafkaModule.forRoot", '');
+    }
+    const outer = currentTransaction();
+    if (outer) {
+      throw new KafkaTransactionError(
+        `KafkaTemplate.executeInTransaction: nested calls are not allowed; this code already runs in the transaction of producer '${outer.transactionalId}', whose sends it joins`,
+        outer.transactionalId,
+      );
+    }
+    return this.transactionalProducers().execute(async () => callback(this));
+  }
+
+  /**
+   * Commits a consumer group's offsets (next offset to read, per partition) with the transaction the calling
+   * code runs in; they become visible only if it commits. Spring's `sendOffsetsToTransaction`.
+   */
+  sendOffsetsToTransaction(offsets: readonly TopicPartitionOffset[], groupId: string): Promise<void> {
+    return sendOffsetsToTransaction(groupId, offsets);
+  }
+
+  /** @internal The transactional producers, for transactional listener containers. */
+  transactionalProducers(): TransactionalProducers {
+    if (!this.isTransactional()) throw new KafkaTransactionError("the template is not transactional; set 'transactionIdPrefix' in KafkaModule.forRoot", '');
+    this.transactional ??= new TransactionalProducers(this.options.transactionIdPrefix!, (transactionalId) => {
+      const p = this.options.producer ?? {};
+      return this.transport().createProducer(this.options.client, {
+        acks: -1,
+        idempotent: true,
+        allowAutoTopicCreation: p.allowAutoTopicCreation ?? true,
+        ...(p.timeoutMs !== undefined && { timeoutMs: p.timeoutMs }),
+        transactionalId,
+        ...(p.transactionTimeoutMs !== undefined && { transactionTimeoutMs: p.transactionTimeoutMs }),
+      });
+    });
+    return this.transactional;
+  }
 
   /** Sends one record; resolves to where it was written. */
   async send(topic: string, value: unknown, options: SendOptions = {}): Promise<RecordMetadata> {
@@ -69,11 +136,22 @@ export class KafkaTemplate implements OnApplicationShutdown {
       throw new KafkaProducerError(`KafkaTemplate: the topic must be a non-empty string, got ${JSON.stringify(topic)}`, String(topic));
     }
     const acks = this.acksOf(topic, options.acks);
+    const scope = currentTransaction();
+    if (scope && acks !== -1) {
+      throw new KafkaProducerError(`KafkaTemplate: acks ${acks} inside a transaction; transactions need acks -1 (all), so leave acks out or give -1`, topic);
+    }
+    if (!scope && this.isTransactional() && !this.options.producer?.allowNonTransactional) {
+      throw new KafkaProducerError(
+        `KafkaTemplate: no transaction is in process for the send to '${topic}' and the template is transactional (transactionIdPrefix is set); ` +
+          "send inside template.executeInTransaction(...) or a transactional listener, or set 'producer.allowNonTransactional' to send outside transactions",
+        topic,
+      );
+    }
     if (records.length === 0) return [];
     const out = records.map((r) => this.toTransport(topic, r));
-    const producer = await this.connected();
+    const producer = scope ? undefined : await this.connected();
     try {
-      const meta = await producer.send(topic, out, { acks });
+      const meta = producer ? await producer.send(topic, out, { acks }) : await scope!.transaction.send(topic, out);
       this.observer?.send({ topic, count: records.length, ok: true });
       return meta;
     } catch (err) {
@@ -108,10 +186,11 @@ export class KafkaTemplate implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    const [producer, admin] = [this.producer, this.admin];
+    const [producer, admin, transactional] = [this.producer, this.admin, this.transactional];
     this.producer = undefined;
     this.admin = undefined;
-    await Promise.allSettled([producer?.then((p) => p.disconnect()), admin?.then((a) => a.disconnect())]);
+    this.transactional = undefined;
+    await Promise.allSettled([producer?.then((p) => p.disconnect()), admin?.then((a) => a.disconnect()), transactional?.close()]);
   }
 
   private transport() {

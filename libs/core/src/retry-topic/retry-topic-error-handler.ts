@@ -77,6 +77,8 @@ export class RetryTopicErrorHandler implements CommonErrorHandler {
       // Partition counts do not change under a running listener: ask the broker once per topic.
       ...(template.partitionsFor && { partitionsFor: memoized((topic) => template.partitionsFor!(topic)) }),
       createTopics: false,
+      // The original-* headers stay those of the main-topic record (headersOf sets them too).
+      appendOriginalHeaders: false,
     });
     // No blocking retries: every failure is "recovered" at once, by forwarding the record.
     this.delegate = new DefaultErrorHandler((record, error, ctx) => this.forward(recoverer, record, error, ctx), new FixedBackOff(0, 0));

@@ -125,7 +125,7 @@ export class RetryTopicConfigurer {
     const header = (name: string) => ctx.headers[name]?.toString('utf8');
     this.logger.error(
       `Received message in DLT listener: ${describeRecord(ctx.record)}, from ${header(DltHeaders.ORIGINAL_TOPIC) ?? 'unknown topic'}, ` +
-        `after ${ctx.deliveryAttempt - 1} attempt(s); ${header(DltHeaders.EXCEPTION_FQCN) ?? 'Error'}: ${header(DltHeaders.EXCEPTION_MESSAGE) ?? ''}. ` +
+        `after ${ctx.deliveryAttempt - 1} attempt(s); ${header(DltHeaders.EXCEPTION_CAUSE_FQCN) ?? header(DltHeaders.EXCEPTION_FQCN) ?? 'Error'}: ${header(DltHeaders.EXCEPTION_MESSAGE) ?? ''}. ` +
         `Add a @DltHandler method to the listener's class to handle these records.`,
     );
   }

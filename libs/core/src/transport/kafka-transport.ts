@@ -50,6 +50,8 @@ export interface TransportConsumerConfig {
   readonly fetchMaxBytes?: number;
   readonly fetchMaxWaitMs?: number;
   readonly maxPartitionFetchBytes?: number;
+  /** Read records of open and aborted transactions too (Kafka: `isolation.level=read_uncommitted`). @default false */
+  readonly readUncommitted?: boolean;
 }
 
 /** Records of one partition handed over by one fetch, with the controls valid while it is processed. */
@@ -108,7 +110,8 @@ export interface TransportConsumer {
 export interface TransportProducerRecord {
   readonly key: Buffer | string | null;
   readonly value: Buffer | string | null;
-  readonly headers?: Readonly<Record<string, Buffer | string>>;
+  /** An array value: the header once per value, in order. */
+  readonly headers?: Readonly<Record<string, Buffer | string | readonly (Buffer | string)[]>>;
   readonly partition?: number;
   readonly timestamp?: number;
 }
@@ -128,12 +131,28 @@ export interface TransportProducerConfig {
   readonly allowAutoTopicCreation: boolean;
   /** @default the client's */
   readonly timeoutMs?: number;
+  /** Makes the producer transactional under this `transactional.id` (then idempotent too). @default none */
+  readonly transactionalId?: string;
+  /** The broker aborts a transaction open longer than this (`transaction.timeout.ms`). @default the client's (kafkajs: 60000) */
+  readonly transactionTimeoutMs?: number;
+}
+
+/** A transaction in progress on a transactional producer; it ends with `commit` or `abort`. */
+export interface TransportTransaction {
+  /** Sends records to one topic inside the transaction. */
+  send(topic: string, records: readonly TransportProducerRecord[]): Promise<RecordMetadata[]>;
+  /** Commits the consumer group's offsets (next offset to read) with the transaction. */
+  sendOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
 }
 
 export interface TransportProducer {
   connect(): Promise<void>;
   /** Sends records to one topic in one request; `acks` overrides the producer's for this send. */
   send(topic: string, records: readonly TransportProducerRecord[], options?: { readonly acks?: -1 | 0 | 1 }): Promise<RecordMetadata[]>;
+  /** Begins a transaction (a producer made with `transactionalId` only; one at a time). */
+  transaction?(): Promise<TransportTransaction>;
   disconnect(): Promise<void>;
 }
 

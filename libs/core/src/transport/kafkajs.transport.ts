@@ -5,6 +5,7 @@
  * listener container resolves and commits offsets itself, so each ack mode's commit points are exact.
  * kafkajs log lines go to Nest's `Logger` under the context `kafkajs`.
  */
+import { createRequire } from 'node:module';
 import { Logger } from '@nestjs/common';
 import {
   type Admin,
@@ -16,10 +17,13 @@ import {
   logLevel,
   type LogEntry,
   type Message,
+  PartitionAssigners,
   Partitioners,
   type Producer,
 } from 'kafkajs';
 import type { ConsumedRecord } from '../listener/consumed-record.js';
+import { fixKafkajsRequestQueue } from './kafkajs-request-queue.js';
+import { RangeAssigner } from './range-assigner.js';
 import type {
   KafkaClientOptions,
   KafkaTransport,
@@ -33,9 +37,33 @@ import type {
   TransportProducer,
   TransportProducerConfig,
   TransportProducerRecord,
+  TransportTransaction,
 } from './kafka-transport.js';
 
 const logger = new Logger('kafkajs');
+
+/** kafkajs's table of Kafka error codes: `{ type, code, message }`, the messages its errors carry. */
+const KAFKA_ERRORS: readonly { type: string; message: string }[] = (
+  createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { errorCodes: { type: string; message: string }[] }
+).errorCodes;
+
+/**
+ * kafkajs rethrows some protocol errors (REBALANCE_IN_PROGRESS from a join, among others) as a plain
+ * `KafkaJSError` that keeps the message but drops the error's `type`. Sets `type` again, from the message,
+ * on the first error of the chain that has none and whose message is one of Kafka's, so that callers can
+ * tell the errors apart.
+ */
+function restoreKafkaErrorType(error: Error): Error {
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (typeof (e as { type?: unknown }).type === 'string') return error;
+    const known = KAFKA_ERRORS.find((k) => k.message === (e as { message?: unknown }).message);
+    if (known) {
+      Object.defineProperty(e, 'type', { value: known.type, enumerable: false, configurable: true, writable: true });
+      return error;
+    }
+  }
+  return error;
+}
 
 function logCreator() {
   return ({ level, log }: LogEntry) => {
@@ -81,6 +109,21 @@ function toHeaders(headers: KafkajsHeaders): Readonly<Record<string, Buffer | un
   return out ?? NO_HEADERS;
 }
 
+const NO_HEADER_VALUES: Readonly<Record<string, readonly Buffer[]>> = Object.freeze({});
+
+/** Every value of each header, in order (kafkajs gives a header sent more than once as an array). */
+function toHeaderValues(headers: KafkajsHeaders): Readonly<Record<string, readonly Buffer[]>> {
+  if (!headers) return NO_HEADER_VALUES;
+  let out: Record<string, Buffer[]> | undefined;
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name)) continue;
+    const v = headers[name];
+    const values = v === undefined ? [] : Array.isArray(v) ? v : [v];
+    (out ??= {})[name] = values.map((x) => (typeof x === 'string' ? Buffer.from(x) : x));
+  }
+  return out ?? NO_HEADER_VALUES;
+}
+
 /**
  * `Number(s)` for the decimal strings kafkajs gives offsets and timestamps as: a digit loop takes half the
  * time (two per record add up). Anything else (a sign, more digits than a double holds exactly) goes to `Number`.
@@ -122,6 +165,7 @@ export class KafkajsRecord implements ConsumedRecord {
   private offsetValue = Number.NaN;
   private timestampValue = Number.NaN;
   private headersValue: Readonly<Record<string, Buffer | undefined>> | undefined;
+  private headerValuesValue: Readonly<Record<string, readonly Buffer[]>> | undefined;
 
   constructor(
     readonly topic: string,
@@ -156,6 +200,10 @@ export class KafkajsRecord implements ConsumedRecord {
 
   get headers(): Readonly<Record<string, Buffer | undefined>> {
     return (this.headersValue ??= toHeaders(this.message.headers));
+  }
+
+  get headerValues(): Readonly<Record<string, readonly Buffer[]>> {
+    return (this.headerValuesValue ??= toHeaderValues(this.message.headers));
   }
 
   /** Plain data for logs, `JSON.stringify` and test assertions. */
@@ -233,10 +281,15 @@ class KafkajsConsumer implements TransportConsumer {
       sessionTimeout: config.sessionTimeoutMs,
       heartbeatInterval: config.heartbeatIntervalMs,
       rebalanceTimeout: config.rebalanceTimeoutMs,
+      // Kafka's range semantics (each topic to the members subscribed to it), so that listeners sharing a
+      // groupId on different topics all get partitions. kafkajs's round-robin is offered second, only so that
+      // members of an earlier kafka-nest (or plain kafkajs) can share the group during a rolling upgrade.
+      partitionAssigners: [RangeAssigner, PartitionAssigners.roundRobin],
       ...(config.fetchMinBytes !== undefined && { minBytes: config.fetchMinBytes }),
       ...(config.fetchMaxBytes !== undefined && { maxBytes: config.fetchMaxBytes }),
       ...(config.fetchMaxWaitMs !== undefined && { maxWaitTimeInMs: config.fetchMaxWaitMs }),
       ...(config.maxPartitionFetchBytes !== undefined && { maxBytesPerPartition: config.maxPartitionFetchBytes }),
+      readUncommitted: config.readUncommitted ?? false,
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.settleRun();
@@ -263,7 +316,7 @@ class KafkajsConsumer implements TransportConsumer {
     const pending = this.firstJoin;
     if (!pending) return false;
     this.firstJoin = undefined;
-    if (error) pending.reject(error);
+    if (error) pending.reject(restoreKafkaErrorType(error));
     else pending.resolve();
     return true;
   }
@@ -353,8 +406,11 @@ class KafkajsProducer implements TransportProducer {
   private readonly chosen = new WeakMap<object, number>();
 
   constructor(client: KafkaClientOptions, private readonly config: TransportProducerConfig) {
+    const transactional = config.transactionalId !== undefined;
     this.producer = kafkaOf(client).producer({
-      idempotent: config.idempotent,
+      idempotent: config.idempotent || transactional,
+      ...(transactional && { transactionalId: config.transactionalId }),
+      ...(config.transactionTimeoutMs !== undefined && { transactionTimeout: config.transactionTimeoutMs }),
       allowAutoTopicCreation: config.allowAutoTopicCreation,
       // Java's default partitioner (murmur2 on the key), remembering each choice so a send can report
       // where every record of a multi-partition batch was written.
@@ -366,25 +422,40 @@ class KafkajsProducer implements TransportProducer {
           return p;
         };
       },
-      ...(config.idempotent && { maxInFlightRequests: 1 }),
+      ...((config.idempotent || transactional) && { maxInFlightRequests: 1 }),
     });
+  }
+
+  async transaction(): Promise<TransportTransaction> {
+    if (this.config.transactionalId === undefined) throw new Error('this producer was made without a transactionalId, so it cannot begin transactions');
+    const txn = await this.producer.transaction();
+    return {
+      send: (topic, records) => this.sendWith(txn, topic, records, -1),
+      sendOffsets: (groupId, offsets) => txn.sendOffsets({ consumerGroupId: groupId, topics: groupByTopic(offsets) }),
+      commit: () => txn.commit(),
+      abort: () => txn.abort(),
+    };
   }
 
   connect(): Promise<void> {
     return this.producer.connect();
   }
 
-  async send(topic: string, records: readonly TransportProducerRecord[], options: { readonly acks?: -1 | 0 | 1 } = {}): Promise<RecordMetadata[]> {
+  send(topic: string, records: readonly TransportProducerRecord[], options: { readonly acks?: -1 | 0 | 1 } = {}): Promise<RecordMetadata[]> {
+    return this.sendWith(this.producer, topic, records, options.acks ?? this.config.acks);
+  }
+
+  /** Sends through the producer or one of its transactions (the same `send` in kafkajs). */
+  private async sendWith(sender: Pick<Producer, 'send'>, topic: string, records: readonly TransportProducerRecord[], acks: -1 | 0 | 1): Promise<RecordMetadata[]> {
     const now = Date.now();
-    const acks = options.acks ?? this.config.acks;
     const messages: Message[] = records.map((r) => ({
       key: r.key,
       value: r.value,
-      ...(r.headers && { headers: { ...r.headers } }),
+      ...(r.headers && { headers: { ...r.headers } as Message['headers'] }),
       ...(r.partition !== undefined && { partition: r.partition }),
       ...(r.timestamp !== undefined && { timestamp: String(r.timestamp) }),
     }));
-    const result = await this.producer.send({
+    const result = await sender.send({
       topic,
       acks,
       ...(this.config.timeoutMs !== undefined && { timeout: this.config.timeoutMs }),
@@ -475,8 +546,15 @@ class KafkajsAdmin implements TransportAdmin {
   }
 }
 
-/** `KafkaTransport` on kafkajs 2.x. ssl, sasl, retry and timeouts of `KafkaClientOptions` pass through. */
+/**
+ * `KafkaTransport` on kafkajs 2.x. ssl, sasl, retry and timeouts of `KafkaClientOptions` pass through.
+ * Creating one fixes kafkajs's idle request-queue timer (see `kafkajs-request-queue.ts`).
+ */
 export class KafkajsTransport implements KafkaTransport {
+  constructor() {
+    fixKafkajsRequestQueue();
+  }
+
   createConsumer(client: KafkaClientOptions, config: TransportConsumerConfig): TransportConsumer {
     return new KafkajsConsumer(client, config);
   }

@@ -17,6 +17,7 @@ import { Outcome, type ContainerState, type ListenerInvoker } from './listener-i
 import type { ListenerMetrics } from './listener-metrics.js';
 import type { Busy, Liveness } from './liveness.js';
 import type { OffsetTracker } from './offset-tracker.js';
+import type { TransactionalDelivery } from './transactional-delivery.js';
 
 /** What a batch listener invocation did: `advance` records done; `complete` >= 0: resolve and commit up to that offset. */
 interface BatchStep {
@@ -37,6 +38,8 @@ export class BatchListenerInvoker implements ListenerInvoker {
     private readonly failures: DeliveryFailures,
     private readonly liveness: Liveness,
     private readonly metrics: ListenerMetrics,
+    /** With transactions: each call runs in a transaction that commits the offset after its last record. */
+    private readonly transactional?: TransactionalDelivery,
   ) {
     this.keysOnDemand = cannotFail(endpoint.keyDeserializer);
     this.maxPollRecords = endpoint.properties.maxPollRecords;
@@ -71,8 +74,9 @@ export class BatchListenerInvoker implements ListenerInvoker {
         metrics.handled(b, result, 1);
         const next = await failures.apply(result, b, backoffs, bad, true);
         if (next === Outcome.HALT) break;
-        if (next === Outcome.DONE) {
-          await offsets.recovered(b, bad.offset);
+        if (next === Outcome.DONE || next === Outcome.RECOVERED) {
+          if (next === Outcome.DONE) await offsets.recovered(b, bad.offset);
+          else offsets.recoveredUncommitted(b, bad.offset);
           start++;
         } else {
           await this.beforeRetry(b);
@@ -137,8 +141,13 @@ export class BatchListenerInvoker implements ListenerInvoker {
     try {
       const attempt = failures.errorHandler.deliveryAttempt(b.recordAt(start), failures.failureContext);
       const ctx = new KafkaBatchContext(recordsOf, endpoint.groupId, endpoint.id, attempt);
-      const result = endpoint.invoke(values, ctx, new Invocation(true, keys ?? UNREAD, recordsOf, offsets, b, endpoint.keyDeserializer));
-      if (result !== undefined) await settle(result);
+      const invocation = new Invocation(true, keys ?? UNREAD, recordsOf, offsets, b, endpoint.keyDeserializer);
+      if (this.transactional) {
+        await this.transactional.invokeBatch(b.recordAt(start + count - 1), () => settle(endpoint.invoke(values, ctx, invocation)));
+      } else {
+        const result = endpoint.invoke(values, ctx, invocation);
+        if (result !== undefined) await settle(result);
+      }
       failures.chunkSucceeded(b, recordsOf);
       metrics.succeeded(b, count, started);
       return { advance: count, outcome: Outcome.DONE, complete: b.recordAt(start + count - 1).offset };
@@ -154,10 +163,12 @@ export class BatchListenerInvoker implements ListenerInvoker {
     if (committed > 0) await offsets.recovered(b, records[committed - 1].offset);
     if (committed === records.length) return { advance: committed, outcome: Outcome.DONE, complete: -1 };
     const outcome = await failures.apply(result.then, b, backoffs, records[committed], false);
-    if (outcome === Outcome.DONE) {
+    if (outcome === Outcome.DONE || outcome === Outcome.RECOVERED) {
       // Skipped: every record from `committed` on is recovered.
-      await offsets.recovered(b, records[records.length - 1].offset);
-      return { advance: records.length, outcome, complete: -1 };
+      const last = records[records.length - 1].offset;
+      if (outcome === Outcome.DONE) await offsets.recovered(b, last);
+      else offsets.recoveredUncommitted(b, last);
+      return { advance: records.length, outcome: Outcome.DONE, complete: -1 };
     }
     return { advance: committed, outcome, complete: -1 };
   }

@@ -21,6 +21,7 @@
 import { Logger } from '@nestjs/common';
 import { KafkaNestError } from '../../kafka.errors.js';
 import type { TopicPartitions } from '../../transport/kafka-transport.js';
+import { defaultStartupTimeoutMs, NotAdmittedError, startUntilAdmitted } from '../group-admission.js';
 import type { ContainerEnvironment, ListenerEndpoint } from '../listener-endpoint.js';
 import type { MessageListenerContainer, PartitionLag } from '../message-listener-container.js';
 import { BatchListenerInvoker } from './batch.invoker.js';
@@ -32,6 +33,7 @@ import { ListenerMetrics } from './listener-metrics.js';
 import { Liveness } from './liveness.js';
 import { OffsetTracker } from './offset-tracker.js';
 import { RecordListenerInvoker } from './record.invoker.js';
+import { TransactionalDelivery } from './transactional-delivery.js';
 
 /** Back-off before replacing a crashed consumer: doubles from the first value up to the last. */
 const CRASH_RESTART_FIRST_MS = 1_000;
@@ -75,10 +77,12 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     this.liveness = new Liveness(properties.maxPollIntervalMs, properties.consumer.heartbeatIntervalMs, `listener '${this.id}' (${this.listener})`, this.logger);
     this.admin = new ContainerAdmin(endpoint, env, failureContext, this.logger);
     const metrics = new ListenerMetrics(env, endpoint.id, endpoint.groupId);
-    const offsets = new OffsetTracker(endpoint, metrics, this.logger);
-    const failures = new DeliveryFailures(endpoint.errorHandler, failureContext, endpoint.listener, offsets, this, this.logger);
+    // With transactionIdPrefix: each delivery runs in a transaction that also commits its offset.
+    const transactional = env.transactions ? new TransactionalDelivery(env.transactions(), endpoint.groupId) : undefined;
+    const offsets = new OffsetTracker(endpoint, metrics, this.logger, transactional !== undefined);
+    const failures = new DeliveryFailures(endpoint.errorHandler, failureContext, endpoint.listener, offsets, this, this.logger, transactional);
     const Invoker = endpoint.batch ? BatchListenerInvoker : RecordListenerInvoker;
-    this.invoker = new Invoker(endpoint, this, offsets, failures, this.liveness, metrics);
+    this.invoker = new Invoker(endpoint, this, offsets, failures, this.liveness, metrics, transactional);
   }
 
   /** Whether the container starts with the application. */
@@ -118,7 +122,7 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     if (!this.running) return;
     this.children = Array.from({ length: endpoint.concurrency }, (_, index) => this.createConsumer(index));
     try {
-      await Promise.all(this.children.map((c) => c.run()));
+      await Promise.all(this.children.map((c) => this.admit(c)));
     } catch (err) {
       this.running = false;
       await this.tearDown();
@@ -132,9 +136,50 @@ export class KafkaListenerContainer implements MessageListenerContainer {
     if (endpoint.concurrency > 1) void this.admin.warnIfIdleConsumers(() => this.running);
   }
 
+  /** Starts a consumer, retrying while its group does not admit it yet (see `group-admission.ts`). */
+  private admit(first: ListenerConsumer): Promise<void> {
+    let consumer = first;
+    const { sessionTimeoutMs } = this.endpoint.properties.consumer;
+    const timeoutMs = this.env.startupTimeoutMs ?? defaultStartupTimeoutMs(sessionTimeoutMs);
+    return startUntilAdmitted({
+      start: () => consumer.run(),
+      replace: async () => {
+        await consumer.disconnect().catch(() => undefined);
+        const at = this.children.indexOf(consumer);
+        if (at < 0) return; // torn down meanwhile (a stop): nothing more is made
+        consumer = this.children[at] = this.createConsumer(consumer.index);
+      },
+      wanted: () => this.running,
+      sleep: (ms) =>
+        new Promise<void>((resolve) => {
+          const wait = { timer: setTimeout(() => this.pendingRestarts.delete(wait) && resolve(), ms), resolve };
+          this.pendingRestarts.add(wait);
+        }),
+      waiting: (reason, attempt) => {
+        const line =
+          `consumer ${consumer.index} of listener '${this.id}' is waiting for group '${this.groupId}' to admit it (${reason}); ` +
+          `after a crash, the previous instance's members keep their places until their session times out ` +
+          `(session.timeout.ms ${sessionTimeoutMs}); retrying for up to ${timeoutMs} ms ('startupTimeoutMs')`;
+        if (attempt === 1) this.logger.warn(line);
+        else this.logger.debug(line);
+      },
+      timeoutMs,
+    });
+  }
+
   /** Why a consumer could not connect, subscribe or join, and what to do about it. */
   private startupProblem(err: unknown): string {
     const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof NotAdmittedError) {
+      const session = this.endpoint.properties.consumer.sessionTimeoutMs;
+      return (
+        `group '${this.groupId}' did not admit its consumer within ${err.waitedMs} ms (last attempt: ${err.reason}). ` +
+        `Members of a previous run that did not leave (a crashed instance) keep their places until their session times out ` +
+        `(session.timeout.ms, ${session} here), and the rebalance that admits new members can take as long as the longest ` +
+        `max.poll.interval.ms of the members; raise 'startupTimeoutMs' above that, or see who holds the group with ` +
+        `kafka-consumer-groups.sh --describe --members --group ${this.groupId}`
+      );
+    }
     const type = kafkaErrorType(err);
     if (type === 'INVALID_SESSION_TIMEOUT') {
       return `${message} (${type}); set 'session.timeout.ms' (${this.endpoint.properties.consumer.sessionTimeoutMs}) within the broker's group.min.session.timeout.ms and group.max.session.timeout.ms (Kafka's defaults: 6000 and 1800000)`;

@@ -13,6 +13,7 @@ import type { BackOffScheduler } from './back-off.scheduler.js';
 import { Outcome, type ContainerState } from './listener-invoker.js';
 import type { OffsetTracker } from './offset-tracker.js';
 import { tpKey } from './partition-key.js';
+import type { TransactionalDelivery } from './transactional-delivery.js';
 
 export class DeliveryFailures {
   /**
@@ -29,6 +30,8 @@ export class DeliveryFailures {
     private readonly offsets: OffsetTracker,
     private readonly container: ContainerState,
     private readonly logger: Logger,
+    /** With transactions: the error handler runs after the rollback, in a new transaction (transactional-delivery.ts). */
+    private readonly transactional?: TransactionalDelivery,
   ) {}
 
   /** `record` succeeded: the error handler hears of it if its partition had failed. */
@@ -70,7 +73,8 @@ export class DeliveryFailures {
   /** Asks the error handler about one failed record; when the handler itself throws, the record is retried after a second. */
   async handleRecord(record: ConsumedRecord, error: Error): Promise<ErrorHandlingResult> {
     try {
-      return await this.errorHandler.handleRecord(record, error, this.failureContext);
+      const handle = () => this.errorHandler.handleRecord(record, error, this.failureContext);
+      return await (this.transactional ? this.transactional.afterRollback(record, handle) : handle());
     } catch (err) {
       return this.errorHandlerFailed(err, record);
     }
@@ -79,6 +83,7 @@ export class DeliveryFailures {
   /** Asks the error handler about a failed batch call; when the handler itself throws, nothing is committed and the first record is retried after a second. */
   async handleBatch(records: readonly ConsumedRecord[], error: Error): Promise<{ committed: number; then: ErrorHandlingResult }> {
     try {
+      if (this.transactional) return await this.transactional.afterRollbackBatch(records, error, (e) => this.errorHandler.handleBatch(records, e, this.failureContext));
       return await this.errorHandler.handleBatch(records, error, this.failureContext);
     } catch (err) {
       return { committed: 0, then: this.errorHandlerFailed(err, records[0]) };
@@ -100,6 +105,8 @@ export class DeliveryFailures {
   async apply(result: ErrorHandlingResult, b: TransportBatch, backoffs: BackOffScheduler, record: ConsumedRecord, single: boolean): Promise<Outcome> {
     switch (result.action) {
       case 'skip':
+        // An error handler may ask that what it recovered is not committed yet (Spring's ackAfterHandle false).
+        if (this.errorHandler.isAckAfterHandle?.() === false) return Outcome.RECOVERED;
         // A recovered record counts as acknowledged in the manual modes too (Spring's ackAfterHandle).
         if (single && this.offsets.manual) await this.offsets.acknowledged(b, record.offset);
         return Outcome.DONE;

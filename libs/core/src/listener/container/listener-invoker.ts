@@ -21,6 +21,8 @@ export const enum Outcome {
   AGAIN,
   /** Leave the rest of this fetch: a back-off was scheduled, the container stops, or it is stopping. */
   HALT,
+  /** Recovered by an error handler whose `isAckAfterHandle()` is false: go on, but commit nothing for it. */
+  RECOVERED,
 }
 
 /** What an invoker sees of its container. */

@@ -9,6 +9,9 @@
  *   (`recordFetchEnded`), MANUAL/MANUAL_IMMEDIATE only when acknowledged;
  * - `chunkDone`: a batch listener processed a chunk; committed in RECORD and BATCH modes;
  * - `recovered`: the error handler recovered records of a batch; committed in every mode;
+ * - `recoveredUncommitted`: the error handler recovered records and says not to commit them
+ *   (`isAckAfterHandle()` false, Spring's ackAfterHandle): the fetch position moves past them, and their
+ *   offsets are committed only with the next record processed (or acknowledged);
  * - `acknowledged`: the listener acknowledged (`@Ack()`) a record it was handed, or a record it failed on
  *   was recovered in a manual mode (Spring's ackAfterHandle); queued (MANUAL) or committed (MANUAL_IMMEDIATE);
  * - `recordFetchEnded` / `batchFetchEnded`: the loop over a fetch ended: the fetch position moves past the
@@ -47,6 +50,8 @@ export class OffsetTracker {
     private readonly endpoint: ListenerEndpoint,
     private readonly metrics: ListenerMetrics,
     private readonly logger: Logger,
+    /** Offsets are committed in the deliveries' transactions (`transactionIdPrefix`): none is committed here. */
+    private readonly transactional = false,
   ) {
     this.ackMode = endpoint.ackMode;
     this.maxPollRecords = endpoint.properties.maxPollRecords;
@@ -72,6 +77,16 @@ export class OffsetTracker {
       return this.commit(b, offset + 1, busy);
     }
     return undefined;
+  }
+
+  /**
+   * The error handler recovered records up to `lastOffset` of `b` and its `isAckAfterHandle()` is false:
+   * the fetch position moves past them (at the end of a record listener's loop, with `progress`), nothing is
+   * committed for them now.
+   */
+  recoveredUncommitted(b: TransportBatch, lastOffset: number, progress?: FetchProgress): void {
+    if (progress) progress.lastDone = lastOffset;
+    else b.resolveOffset(lastOffset);
   }
 
   /** A record listener's loop over `b` ended (done, halted, stopping or failed): settles what it did. */
@@ -136,6 +151,9 @@ export class OffsetTracker {
    * logged, not thrown: the records after the last commit are delivered again.
    */
   private commit(b: TransportBatch, offset: number, busy?: Busy): Promise<void> {
+    // With transactions, every processed or recovered record's offset was committed in its transaction
+    // (transactional-delivery.ts): the consumer commits nothing itself.
+    if (this.transactional) return Promise.resolve();
     const metrics = this.metrics;
     let sent = b.commit([{ topic: b.topic, partition: b.partition, offset }]);
     if (metrics.observer) sent = sent.then(() => metrics.committed(b, true));

@@ -16,6 +16,7 @@ import { Outcome, type ContainerState, type ListenerInvoker } from './listener-i
 import type { ListenerMetrics } from './listener-metrics.js';
 import type { Liveness } from './liveness.js';
 import { FetchProgress, type OffsetTracker } from './offset-tracker.js';
+import type { TransactionalDelivery } from './transactional-delivery.js';
 
 export class RecordListenerInvoker implements ListenerInvoker {
   /** Keys are read when the listener asks for them, not up front: their deserializer cannot fail. */
@@ -28,6 +29,8 @@ export class RecordListenerInvoker implements ListenerInvoker {
     private readonly failures: DeliveryFailures,
     private readonly liveness: Liveness,
     private readonly metrics: ListenerMetrics,
+    /** With transactions: each delivery runs in a transaction that commits its offset. */
+    private readonly transactional?: TransactionalDelivery,
   ) {
     this.keysOnDemand = cannotFail(endpoint.keyDeserializer);
   }
@@ -53,6 +56,8 @@ export class RecordListenerInvoker implements ListenerInvoker {
           // between two polls; and the heartbeat below is sent if due.
           i--;
           await nextTurn();
+        } else if (outcome === Outcome.RECOVERED) {
+          offsets.recoveredUncommitted(b, record.offset, progress);
         } else {
           const commit = offsets.recordDone(b, record.offset, progress, busy);
           if (commit) await commit;
@@ -81,8 +86,13 @@ export class RecordListenerInvoker implements ListenerInvoker {
       const value = deserialize(endpoint.valueDeserializer, record, false);
       const key = this.keysOnDemand ? UNREAD : deserialize(endpoint.keyDeserializer, record, true);
       const ctx = new KafkaContext(record, endpoint.groupId, endpoint.id, () => failures.errorHandler.deliveryAttempt(record, failures.failureContext));
-      const result = endpoint.invoke(value, ctx, new Invocation(false, key, record, this.offsets, b, endpoint.keyDeserializer));
-      if (result !== undefined) await settle(result);
+      const invocation = new Invocation(false, key, record, this.offsets, b, endpoint.keyDeserializer);
+      if (this.transactional) {
+        await this.transactional.invoke(record, () => settle(endpoint.invoke(value, ctx, invocation)));
+      } else {
+        const result = endpoint.invoke(value, ctx, invocation);
+        if (result !== undefined) await settle(result);
+      }
       failures.succeeded(record);
       metrics.succeeded(b, 1, started);
       return Outcome.DONE;
