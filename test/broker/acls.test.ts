@@ -151,6 +151,24 @@ describe('ACLs enforced for SASL users', () => {
     expect(broker.topicNames()).toContain('orders');
   });
 
+  it('needs WRITE on a transactional id to use it: TRANSACTIONAL_ID_AUTHORIZATION_FAILED otherwise', async () => {
+    const transactional = (user: keyof typeof users, transactionalId: string) => {
+      const producer = kafkaAs(user).producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, retry: { retries: 1, initialRetryTime: 20 } });
+      open.push(producer);
+      return producer
+        .connect()
+        .then(() => producer.transaction())
+        .then((txn) => txn.abort())
+        .then(
+          () => 'ok',
+          (e) => kafkaError(e),
+        );
+    };
+    expect(await transactional('bob', 'bobs-txn')).toBe('TRANSACTIONAL_ID_AUTHORIZATION_FAILED');
+    await admin.createAcls({ acl: [allow('User:bob', AclResourceTypes.TRANSACTIONAL_ID, 'bobs-', AclOperationTypes.WRITE, true)] });
+    expect(await transactional('bob', 'bobs-txn')).toBe('ok');
+  });
+
   it('deletes ACLs: the access they granted goes', async () => {
     const { filterResponses } = await admin.deleteAcls({
       filters: [

@@ -190,6 +190,10 @@ export class Authorizer {
       const denied = names.find(refused);
       return denied === undefined ? undefined : { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, message: `not authorized to access topic '${denied}'` };
     };
+    const transactionalId = (id: string | null) =>
+      id === null || can(ResourceType.TRANSACTIONAL_ID, id, AclOperation.WRITE)
+        ? undefined
+        : { errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: `not authorized to use transactional id '${id}'` };
     const clusterOnly = (op: number) =>
       cluster(op) ? undefined : { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, message: `not authorized to perform this operation on the cluster` };
     switch (handler.apiKey) {
@@ -227,6 +231,16 @@ export class Authorizer {
       case ApiKey.AlterConfigs:
       case ApiKey.IncrementalAlterConfigs:
         return topics(AclOperation.ALTER_CONFIGS);
+      case ApiKey.InitProducerId:
+        return transactionalId(req.transactionalId);
+      case ApiKey.AddPartitionsToTxn:
+        return transactionalId(req.transactionalId) ?? topics(AclOperation.WRITE);
+      case ApiKey.AddOffsetsToTxn:
+        return transactionalId(req.transactionalId) ?? group(req.groupId, AclOperation.READ);
+      case ApiKey.EndTxn:
+        return transactionalId(req.transactionalId);
+      case ApiKey.TxnOffsetCommit:
+        return transactionalId(req.transactionalId) ?? group(req.groupId, AclOperation.READ) ?? topics(AclOperation.READ);
       case ApiKey.AlterPartitionReassignments:
       case ApiKey.CreateAcls:
       case ApiKey.DeleteAcls:
