@@ -149,10 +149,10 @@ describe('admin APIs against a single node', () => {
       expect(broker.partitionCount('beside-twice')).toBe(6_000);
     });
 
-    it('serves v0 without error messages and v4 with throttle time; refuses manual assignment and null configs', async () => {
+    it('serves v0 without error messages and v4 with throttle time; refuses an assignment naming an unknown broker and null configs', async () => {
       const topic = (name: string, assign: boolean, nullConfig = false) => (w: any) => {
         w.string(name).int32(assign ? -1 : 2).int16(-1);
-        w.array(assign ? [0] : [], (w: any, p: number) => w.int32(p).array([0], (w: any, n: number) => w.int32(n)));
+        w.array(assign ? [0] : [], (w: any, p: number) => w.int32(p).array([5], (w: any, n: number) => w.int32(n)));
         w.array(nullConfig ? ['retention.ms'] : [], (w: any, c: string) => w.string(c).nullableString(null));
       };
       const v0 = await raw.request({
@@ -176,10 +176,10 @@ describe('admin APIs against a single node', () => {
       const results = topicResults(v4, true);
       expect(results.map((t) => [t.name, t.errorCode])).toEqual([
         ['v4-topic', 0],
-        ['assigned', ErrorCode.INVALID_REQUEST],
+        ['assigned', ErrorCode.INVALID_REPLICA_ASSIGNMENT],
         ['null-config', ErrorCode.INVALID_CONFIG],
       ]);
-      expect(results[1].errorMessage).toMatch(/manual replica assignment/);
+      expect(results[1].errorMessage).toMatch(/includes broker 5, but no such broker is registered/);
       expect(broker.partitionCount('v4-topic')).toBe(2);
       expect(broker.topicNames()).not.toContain('assigned');
     });
@@ -294,7 +294,7 @@ describe('admin APIs against a single node', () => {
           configSource: 1,
           configSynonyms: [
             { configName: 'cleanup.policy', configValue: 'compact', configSource: 1 },
-            { configName: 'cleanup.policy', configValue: 'delete', configSource: 5 },
+            { configName: 'log.cleanup.policy', configValue: 'delete', configSource: 5 },
           ],
         }),
       ]);

@@ -5,9 +5,11 @@
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import { selfSignedCertificate } from './support/tls.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cli = fileURLToPath(new URL('../../libs/broker/src/cli.ts', import.meta.url));
@@ -82,6 +84,66 @@ describe('broker CLI', () => {
     expect(stderr).toContain('SIGTERM, stopping');
   });
 
+  it('serves TLS with SASL users and mechanisms, ACLs with super users, and the initial rebalance delay', async () => {
+    const tls = selfSignedCertificate();
+    const keyFile = join(dirname(tls.certFile), 'key.pem');
+    const cliRun = startCli([
+      '--port', '0',
+      '--tls-cert', tls.certFile,
+      '--tls-key', keyFile,
+      '--user', 'alice:alice-secret',
+      '--user', 'bob:bob:secret',
+      '--sasl', 'SCRAM-SHA-256,PLAIN',
+      '--super-user', 'User:alice',
+      '--group-initial-rebalance-delay-ms', '250',
+      '--topic', 'cli-secure',
+    ]); // prettier-ignore
+    const [, bootstrap] = await cliRun.waitForLine(/^bootstrap: (\S+)$/m);
+    const as = (mechanism: 'scram-sha-256' | 'plain', username: string, password: string) =>
+      new Kafka({ brokers: [bootstrap], clientId: 'cli-test', ssl: { ca: [tls.cert] }, sasl: { mechanism, username, password } as never, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+    const alice = as('scram-sha-256', 'alice', 'alice-secret');
+    const bob = as('plain', 'bob', 'bob:secret');
+    try {
+      await alice.connect();
+      expect(await alice.listTopics()).toEqual(['cli-secure']); // a super user sees everything
+      const { resources } = await alice.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.BROKER, name: '0', configNames: ['group.initial.rebalance.delay.ms'] }],
+      });
+      expect(resources[0].configEntries[0].configValue).toBe('250');
+      await bob.connect();
+      expect(await bob.listTopics()).toEqual([]); // ACLs are enforced: bob has none
+      const refused = await as('plain', 'bob', 'wrong').connect().catch((e: Error) => e);
+      expect(refused).toBeInstanceOf(Error);
+    } finally {
+      await Promise.all([alice.disconnect(), bob.disconnect()]);
+      cliRun.child.kill('SIGTERM');
+    }
+    expect((await cliRun.exit).code).toBe(0);
+  });
+
+  it('serves several listeners on one node, as Kafka\'s listeners setting, and prints each', async () => {
+    const cliRun = startCli(['--listener', 'PLAINTEXT://:0', '--listener', 'SASL_PLAINTEXT://:0', '--user', 'alice:alice-secret', '--sasl', 'SCRAM-SHA-512']);
+    const [, plain] = await cliRun.waitForLine(/^listener PLAINTEXT: (\S+)$/m);
+    const [, secured] = await cliRun.waitForLine(/^listener SASL_PLAINTEXT: (\S+)$/m);
+    expect(plain).not.toBe(secured);
+    const anonymous = new Kafka({ brokers: [plain], logLevel: logLevel.NOTHING }).admin();
+    const alice = new Kafka({
+      brokers: [secured],
+      sasl: { mechanism: 'scram-sha-512', username: 'alice', password: 'alice-secret' },
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    try {
+      await Promise.all([anonymous.connect(), alice.connect()]);
+      expect((await anonymous.describeCluster()).brokers.map((b) => `${b.host}:${b.port}`)).toEqual([plain]);
+      expect((await alice.describeCluster()).brokers.map((b) => `${b.host}:${b.port}`)).toEqual([secured]);
+    } finally {
+      await Promise.all([anonymous.disconnect(), alice.disconnect()]);
+      cliRun.child.kill('SIGTERM');
+    }
+    expect((await cliRun.exit).code).toBe(0);
+  });
+
   it('stops with exit 0 on SIGINT (Ctrl-C) too', async () => {
     const cliRun = startCli(['--port', '0', '--brokers', '2']);
     const [, bootstrap] = await cliRun.waitForLine(/^bootstrap: (\S+)$/m);
@@ -95,6 +157,16 @@ describe('broker CLI', () => {
     [['--brokers', '3', '--ports', '9092,9095'], /^kafka-nest broker: --ports lists 2 port\(s\) for --brokers 3; give one port per broker, e\.g\. --brokers 3 --ports 9092,9095,9098\n$/],
     [['--colour'], /^kafka-nest broker: unknown option '--colour'; run with --help to list the options\n$/],
     [['--topic', 'orders:none'], /^kafka-nest broker: --topic expects name\[:partitions\].*got 'none'\n$/],
+    [['--sasl', 'PLAIN'], /^kafka-nest broker: --sasl needs at least one --user name:password to accept\n$/],
+    [['--user', 'alice:s', '--sasl', 'PLAIN,KERBEROS'], /^kafka-nest broker: --sasl expects mechanisms from PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, comma-separated, got 'PLAIN,KERBEROS'\n$/],
+    [['--user', 'alice'], /^kafka-nest broker: --user expects name:password, e\.g\. alice:alice-secret, got 'alice:…'\n$/],
+    [['--tls-cert', 'cert.pem'], /^kafka-nest broker: --tls-cert and --tls-key go together/],
+    [['--tls-cert', '/nonexistent/cert.pem', '--tls-key', '/nonexistent/key.pem'], /^kafka-nest broker: --tls-cert cannot read '\/nonexistent\/cert\.pem'/],
+    [['--super-user', 'admin'], /^kafka-nest broker: --super-user expects a principal Type:name, e\.g\. User:admin, got 'admin'\n$/],
+    [['--listener', 'HTTP://:8080'], /^kafka-nest broker: --listener expects NAME:\/\/:port with NAME one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL, e\.g\. SASL_SSL:\/\/:9093, got 'HTTP:\/\/:8080'\n$/],
+    [['--listener', 'SASL_SSL://:9093'], /^kafka-nest broker: --listener SASL_SSL needs SASL users: add --user name:password\n$/],
+    [['--listener', 'PLAINTEXT://:9092', '--port', '9092'], /^kafka-nest broker: --listener gives each listener its port; leave out --port and --ports\n$/],
+    [['--group-initial-rebalance-delay-ms', 'soon'], /^kafka-nest broker: --group-initial-rebalance-delay-ms expects a number of milliseconds, got 'soon'\n$/],
   ])('rejects %j with exit 2 and one line naming the flag', async (args, message) => {
     const { code, stdout, stderr } = await startCli(args).exit;
     expect(code).toBe(2);
@@ -106,7 +178,24 @@ describe('broker CLI', () => {
     const { code, stdout } = await startCli(['--help']).exit;
     expect(code).toBe(0);
     const optionLines = stdout.split('\n').filter((line) => /^\s+-/.test(line));
-    for (const option of ['--port ', '--host ', '--brokers ', '--ports ', '--partitions ', '--topic ', '--no-auto-create ', '--verbose ']) {
+    for (const option of [
+      '--port ',
+      '--host ',
+      '--brokers ',
+      '--ports ',
+      '--partitions ',
+      '--topic ',
+      '--no-auto-create ',
+      '--verbose ',
+      '--user ',
+      '--sasl ',
+      '--tls-cert ',
+      '--tls-key ',
+      '--acls ',
+      '--super-user ',
+      '--group-initial-rebalance-delay-ms ',
+      '--listener ',
+    ]) {
       expect(optionLines.find((line) => line.includes(option)), option).toMatch(/default: \S/);
     }
     expect(optionLines.some((line) => line.includes('--help'))).toBe(true);

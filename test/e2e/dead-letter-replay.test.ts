@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Injectable } from '@nestjs/common';
 import { Ctx, DeadLetterReplayer, DeadLetterReplayError, DltHandler, DltHeaders, KafkaContext, KafkaListener, KafkaTemplate, Payload, RetryableTopic } from '@kafka-nest/core';
 import { ChildApp, getRecords, waitFor } from '@kafka-nest/testing';
+import { Kafka, logLevel } from 'kafkajs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { brokerPerTest, startApp } from '../fixtures/kafka-app.js';
 import { orderFlags, OrdersService, ordersProviders } from '../fixtures/dead-letters/orders-app.js';
@@ -71,6 +72,42 @@ describe('DeadLetterReplayer', () => {
     expect(again).toMatchObject({ replayed: 0, parked: 0, skipped: 0 });
     expect((await replayer.list({ dltTopic: 'orders.DLT' })).map((l) => l.status)).toEqual(Array(5).fill('done'));
     expect(env.broker.allRecords('orders')).toHaveLength(10);
+  });
+
+  it('keeps every value of a repeated header: a parked record keeps its dead-letter history, a replayed one its user headers', async () => {
+    const producer = new Kafka({ brokers: env.broker.brokers, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    const long = (n: number) => Buffer.from(BigInt.asUintN(64, BigInt(n)).toString(16).padStart(16, '0'), 'hex');
+    const letter = (id: string, replays: number) => ({
+      partition: 0,
+      key: id,
+      value: JSON.stringify({ id }),
+      headers: {
+        tag: ['first', 'second'],
+        ...(replays > 0 && { 'kafka-nest_replay-count': String(replays) }),
+        // Dead-lettered twice (Spring's appendOriginalHeaders): the history, oldest first.
+        'kafka_dlt-original-topic': ['orders', 'orders'],
+        'kafka_dlt-original-offset': [long(3), long(9)],
+        'kafka_dlt-exception-fqcn': 'ListenerExecutionFailedError',
+        'kafka_dlt-exception-cause-fqcn': 'PaymentGatewayDownError',
+      },
+    });
+    await producer.send({ topic: 'orders.DLT', messages: [letter('parked', 2), letter('replayed', 0)] });
+    await producer.disconnect();
+
+    const replayer = new DeadLetterReplayer({ client: { brokers: env.broker.brokers }, maxReplays: 2 });
+    expect(await replayer.replay({ dltTopic: 'orders.DLT' })).toMatchObject({ replayed: 1, parked: 1, skipped: 0 });
+    const values = (r: { headers: { key: string; value: Buffer | null }[] }, name: string) => r.headers.filter((h) => h.key === name).map((h) => h.value?.toString('hex'));
+
+    const [parked] = env.broker.allRecords('orders.parking');
+    expect(values(parked!, 'tag')).toEqual([Buffer.from('first').toString('hex'), Buffer.from('second').toString('hex')]);
+    expect(values(parked!, 'kafka_dlt-original-offset')).toEqual([long(3).toString('hex'), long(9).toString('hex')]);
+    expect(values(parked!, 'kafka_dlt-original-topic')).toHaveLength(2);
+
+    const replayed = env.broker.allRecords('orders').find((r) => r.key?.toString() === 'replayed')!;
+    expect(values(replayed, 'tag')).toEqual([Buffer.from('first').toString('hex'), Buffer.from('second').toString('hex')]);
+    expect(values(replayed, 'kafka-nest_replay-count')).toEqual([Buffer.from('1').toString('hex')]);
+    expect(replayed.headers.some((h) => h.key.startsWith('kafka_dlt-'))).toBe(false);
   });
 
   it('parks a record that comes back after maxReplays replays instead of replaying it again', async () => {

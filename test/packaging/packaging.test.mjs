@@ -9,7 +9,7 @@
  * instead of vitest, as the README says), installs the tarballs and its other dependencies from the registry, type-checks and
  * compiles with tsc, runs its own test (a record reaching orders.DLT with its headers), then runs its compiled
  * main.js with node against the `kafka-nest-broker` command of the installed tarball, sees one record handled,
- * and stops it with SIGTERM. The ESM app's broker is started with `npx kafka-nest-broker --port P` and kcat
+ * and stops it with SIGTERM; then runs @kafka-nest/core's installed `kafka-nest` command. The ESM app's broker is started with `npx kafka-nest-broker --port P` and kcat
  * produces to and consumes from it.
  *
  * Needs kcat (`apt-get install -y kcat`) and the npm registry. Plain JavaScript run by `node --test`, so it
@@ -164,7 +164,7 @@ describe('the packages, installed from their tarballs into apps outside the repo
       const required = ['package.json', 'README.md', 'LICENSE', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/cjs/package.json'];
       if (lib === 'broker') required.push('bin/kafka-nest-broker.js', 'dist/esm/cli.js');
       if (lib === 'core') {
-        required.push('bin/kafka-nest.js', 'dist/esm/bin/kafka-nest.js');
+        required.push('bin/kafka-nest.js', 'dist/esm/bin/kafka-nest.js', 'dist/esm/cli.js');
         for (const format of ['esm', 'cjs']) required.push(`dist/${format}/microservices/index.js`, `dist/${format}/microservices/index.d.ts`);
       }
       for (const f of required) assert.ok(files.includes(f), `@kafka-nest/${lib}'s tarball lacks ${f}`);
@@ -277,6 +277,8 @@ describe('the packages, installed from their tarballs into apps outside the repo
       const consumed = await run('kcat', ['-b', brokers, '-C', '-t', 'greetings', '-o', 'beginning', '-c', '1', '-e', '-f', '%k=%s\\n'], { cwd: dir, timeoutMs: 30_000 });
       assert.match(consumed, /^k1=hello from kcat$/m);
       await runMain(dir, brokers, 202);
+      const help = await run('npx', ['kafka-nest', '--help'], { cwd: dir, timeoutMs: 60_000 });
+      assert.match(help, /^Usage: kafka-nest dlt <command>/m);
     } finally {
       const exit = await broker.stop();
       // npx itself may die of the signal; the broker under it must have stopped cleanly

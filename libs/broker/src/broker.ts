@@ -50,6 +50,15 @@ export class EmbeddedKafkaBroker {
     return this.cluster.liveNodes.map((n) => n.address);
   }
 
+  /** Bootstrap list of the listener named `name` (the `listeners` option): `host:port` of every live node. */
+  listenerBrokers(name: string): string[] {
+    const index = this.cluster.options.listeners.findIndex((l) => l.name === name);
+    if (index < 0) {
+      throw new RangeError(`no listener named '${name}'; the listeners are ${this.cluster.options.listeners.map((l) => l.name).join(', ')}`);
+    }
+    return this.cluster.liveNodes.map((n) => n.addressOf(index));
+  }
+
   /** Every node, live or stopped, with its id and address. */
   get nodes(): { id: number; address: string; alive: boolean }[] {
     return this.cluster.nodes.map((n) => ({ id: n.id, address: n.address, alive: n.alive }));

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TlsOptions } from 'node:tls';
+import { type AclOptions, Authorizer } from './acls.js';
 import { CONSUMER_OFFSETS_CONFIGS, CONSUMER_OFFSETS_TOPIC, ConsumerOffsetsLog } from './consumer-offsets.js';
 import { FaultInjector } from './faults.js';
 import { ALL_HANDLERS } from './handlers/index.js';
@@ -42,6 +43,33 @@ export interface SaslOptions {
   readonly mechanisms?: readonly ('PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512')[];
   /** Accepted users: name to password. */
   readonly users: Readonly<Record<string, string>>;
+}
+
+/**
+ * One listener of every node, as an entry of Kafka's `listeners` setting (`SASL_SSL://:9093`): its own port
+ * and security. Clients get, in Metadata and FindCoordinator, the addresses of the listener they came in on.
+ */
+export interface ListenerSpec {
+  /** Listener name, as in Kafka (`PLAINTEXT`, `SASL_SSL`, `INTERNAL`...), reported in logs and by `listenerBrokers`. */
+  readonly name: string;
+  /**
+   * Port of the first node's listener; node i listens on port + i (with several nodes, space the listeners'
+   * ports apart: 9092 and 9192); 0 picks free ports. @default 0
+   */
+  readonly port?: number;
+  /** Require SASL on this listener, with the broker's `sasl` users and mechanisms. @default false */
+  readonly sasl?: boolean;
+  /** Serve TLS on this listener, with the broker's `tls` options. @default false */
+  readonly tls?: boolean;
+}
+
+/** A listener as the nodes serve it. */
+export interface ResolvedListener {
+  readonly name: string;
+  readonly sasl: boolean;
+  readonly tls: boolean;
+  /** The port node `nodeId` listens on at first start (0: a free one). */
+  readonly portOf: (nodeId: number) => number;
 }
 
 export interface EmbeddedKafkaBrokerOptions {
@@ -114,10 +142,40 @@ export interface EmbeddedKafkaBrokerOptions {
   readonly sasl?: SaslOptions;
   /** Serve TLS with these options (key and cert at least). @default plaintext */
   readonly tls?: TlsOptions;
+  /**
+   * Several listeners on every node, as Kafka's `listeners` setting: say a plaintext port and a SASL_SSL one.
+   * Each takes its security from `sasl` (users, mechanisms) and `tls` (certificate); `port`/`ports` are then
+   * unused, and the first listener is the one `brokers` and `nodes` report.
+   * @default one listener on `port`/`ports`, with SASL when `sasl` is set and TLS when `tls` is
+   */
+  readonly listeners?: readonly ListenerSpec[];
+  /**
+   * Enforce ACLs (Kafka's standard authorizer): requests are checked against the ACLs created with
+   * CreateAcls, for the SASL user (`User:alice`; `User:ANONYMOUS` without SASL); super users may do
+   * everything. @default no authorizer: everything is allowed and the ACL APIs answer SECURITY_DISABLED
+   */
+  readonly acls?: AclOptions;
 }
 
-export type ResolvedOptions = Required<Omit<EmbeddedKafkaBrokerOptions, 'ports' | 'sasl' | 'tls' | 'clusterId'>> &
-  Pick<EmbeddedKafkaBrokerOptions, 'ports' | 'sasl' | 'tls'> & { clusterId: string };
+export type ResolvedOptions = Required<Omit<EmbeddedKafkaBrokerOptions, 'ports' | 'sasl' | 'tls' | 'clusterId' | 'acls' | 'listeners'>> &
+  Pick<EmbeddedKafkaBrokerOptions, 'ports' | 'sasl' | 'tls' | 'acls'> & { clusterId: string; listeners: readonly ResolvedListener[] };
+
+function resolveListeners(o: EmbeddedKafkaBrokerOptions, port: number): ResolvedListener[] {
+  if (!o.listeners) {
+    return [{ name: 'default', sasl: o.sasl !== undefined, tls: o.tls !== undefined, portOf: (i) => o.ports?.[i] ?? (port === 0 ? 0 : port + i) }];
+  }
+  if (o.listeners.length === 0) throw new RangeError(`broker option 'listeners' is empty; give at least one listener, or leave it out for one on 'port'`);
+  const names = new Set<string>();
+  return o.listeners.map((l) => {
+    if (!l.name || names.has(l.name)) throw new RangeError(`broker option 'listeners': each listener needs its own name, got '${l.name}' twice or empty`);
+    names.add(l.name);
+    const p = l.port ?? 0;
+    if (!Number.isInteger(p) || p < 0 || p > 65535) throw new RangeError(`listener '${l.name}': port must be 0..65535, got ${p}`);
+    if (l.sasl && !o.sasl) throw new RangeError(`listener '${l.name}' requires SASL, but the broker has no 'sasl' option; give the users there`);
+    if (l.tls && !o.tls) throw new RangeError(`listener '${l.name}' serves TLS, but the broker has no 'tls' option; give the key and certificate there`);
+    return { name: l.name, sasl: l.sasl ?? false, tls: l.tls ?? false, portOf: (i: number) => (p === 0 ? 0 : p + i) };
+  });
+}
 
 function positiveInt(name: string, value: number, min = 1): number {
   if (!Number.isInteger(value) || value < min) {
@@ -156,6 +214,8 @@ export function resolveOptions(o: EmbeddedKafkaBrokerOptions = {}): ResolvedOpti
     logger: o.logger ?? consoleLogger,
     sasl: o.sasl,
     tls: o.tls,
+    acls: o.acls,
+    listeners: resolveListeners(o, port),
   };
 }
 
@@ -174,21 +234,21 @@ export class Cluster {
   readonly requestMemory: RequestMemoryBudget;
   /** The SASL users with their SCRAM credentials, computed once; null without SASL. */
   readonly credentials: SaslCredentials | null;
+  /** Checks requests against ACLs; null when the broker runs without an authorizer (everything allowed). */
+  readonly authorizer: Authorizer | null;
 
   constructor(readonly options: ResolvedOptions) {
     this.logger = options.logger;
     this.requestMemory = new RequestMemoryBudget(options.maxBufferedRequestBytes);
     this.credentials = options.sasl ? new SaslCredentials(options.sasl.users) : null;
-    this.nodes = Array.from({ length: options.brokers }, (_, i) => {
-      const port = options.ports?.[i] ?? (options.port === 0 ? 0 : options.port + i);
-      return new BrokerNode(i, options.host, port, this);
-    });
+    this.authorizer = options.acls ? new Authorizer(options.acls) : null;
+    this.nodes = Array.from({ length: options.brokers }, (_, i) => new BrokerNode(i, options.host, options.listeners.map((l) => l.portOf(i)), this));
     this.groups = new GroupCoordinator(this);
     for (const spec of options.topics) this.createTopic(spec.name, spec.partitions, spec.configs);
   }
 
   /** Creates a topic; throws a RangeError naming the problem for a bad name, count, config value, or an existing topic. */
-  createTopic(name: string, partitions = this.options.defaultPartitions, configs: Record<string, string> = {}): Topic {
+  createTopic(name: string, partitions = this.options.defaultPartitions, configs: Record<string, string> = {}, replicas?: readonly (readonly number[])[]): Topic {
     const problem = topicNameProblem(name);
     if (problem) throw new RangeError(problem);
     if (name === CONSUMER_OFFSETS_TOPIC) {
@@ -200,7 +260,7 @@ export class Cluster {
     positiveInt(`partitions of topic '${name}'`, partitions);
     const configProblem = topicConfigProblem(configs);
     if (configProblem) throw new RangeError(`topic '${name}': ${configProblem}`);
-    const topic = new Topic(name, partitions, configs);
+    const topic = new Topic(name, partitions, configs, replicas);
     this.topics.set(name, topic);
     this.logger.debug(`created topic ${name} with ${partitions} partition(s)`);
     return topic;
@@ -248,8 +308,15 @@ export class Cluster {
     return -1;
   }
 
-  leaderOf(partition: number): number {
-    return this.pick(partition);
+  /** Leader of partition `index`: the first live replica of an assigned replica set, else by the fixed rule. */
+  leaderOf(index: number, replicas: readonly number[] | null = null): number {
+    if (replicas === null) return this.pick(index);
+    return replicas.find((id) => this.nodes[id]?.alive) ?? -1;
+  }
+
+  /** The replicas of a partition: its assigned set, or every live node by default. */
+  replicasOf(partition: Partition): readonly number[] {
+    return partition.replicas ?? this.liveNodes.map((n) => n.id);
   }
 
   /**
@@ -259,7 +326,7 @@ export class Cluster {
   ledPartition(topic: Topic | undefined, index: number, nodeId: number): Partition | number {
     const partition = topic?.partition(index);
     if (!partition) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-    return this.leaderOf(index) === nodeId ? partition : ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    return this.leaderOf(index, partition.replicas) === nodeId ? partition : ErrorCode.NOT_LEADER_OR_FOLLOWER;
   }
 
   /** Coordinator node of a group (or transactional id): a stable hash of the key, as Kafka hashes onto __consumer_offsets. */

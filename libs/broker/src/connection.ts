@@ -80,9 +80,11 @@ export class Connection {
     readonly socket: Socket,
     readonly node: BrokerNode,
     readonly cluster: Cluster,
+    /** Index of the listener (in the cluster's `listeners`) the client connected to. */
+    readonly listener = 0,
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.authenticated = !cluster.options.sasl;
+    this.authenticated = !cluster.options.listeners[listener].sasl;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => this.close());
@@ -310,6 +312,9 @@ export class Connection {
   }
 
   private async answer(handler: ApiHandler, req: unknown, ctx: RequestContext): Promise<unknown> {
+    const refused = this.cluster.authorizer?.check(handler, req, ctx);
+    if (refused && 'errorCode' in refused) return handler.errorResponse(req, refused.errorCode, ctx, refused.message);
+    if (refused) ctx = { ...ctx, injectedError: refused.topicError };
     const faults = this.cluster.faults;
     const fault = faults.active ? faults.take(handler.apiKey, this.node.id, () => handler.topics?.(req) ?? []) : undefined;
     if (fault) {

@@ -761,6 +761,7 @@ export class GroupCoordinator {
    * members (or is rebalancing), GROUP_ID_NOT_FOUND when there is neither a group nor offsets of that id.
    */
   deleteGroup(groupId: string): number {
+    if (!groupId) return ErrorCode.INVALID_GROUP_ID;
     const g = this.groups.get(groupId);
     if (g && (g.members.size > 0 || g.state !== 'Empty')) return ErrorCode.NON_EMPTY_GROUP;
     if (!g && !this.offsets.has(groupId)) return ErrorCode.GROUP_ID_NOT_FOUND;
@@ -771,6 +772,7 @@ export class GroupCoordinator {
       this.groups.delete(groupId);
     }
     this.offsets.deleteGroup(groupId);
+    this.cluster.logger.info(`group ${groupId} deleted`);
     // As Kafka: tombstones for the offsets (above) and for the group's metadata.
     this.cluster.consumerOffsets.groupDeleted(groupId);
     return ErrorCode.NONE;

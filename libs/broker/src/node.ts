@@ -13,46 +13,68 @@ export class BrokerNode {
   readonly connections = new Set<Connection>();
   /** Connections open and not yet authenticated (with SASL), against `maxUnauthenticatedConnections`. */
   readonly unauthenticated: UnauthenticatedConnections;
-  private server: Server | null = null;
-  /** Port bound; fixed after the first start so a restarted node comes back at the same address. */
-  port: number;
+  private servers: Server[] | null = null;
+  /** Port bound by each listener; fixed after the first start so a restarted node comes back at the same addresses. */
+  readonly ports: number[];
 
   constructor(
     readonly id: number,
     readonly host: string,
-    port: number,
+    ports: readonly number[],
     private readonly cluster: Cluster,
   ) {
-    this.port = port;
+    this.ports = [...ports];
     this.unauthenticated = new UnauthenticatedConnections(cluster.options.maxUnauthenticatedConnections);
   }
 
   get alive(): boolean {
-    return this.server !== null;
+    return this.servers !== null;
   }
 
+  /** Port of the first listener. */
+  get port(): number {
+    return this.ports[0];
+  }
+
+  /** `host:port` of the first listener. */
   get address(): string {
-    return `${this.host}:${this.port}`;
+    return this.addressOf(0);
+  }
+
+  /** `host:port` of listener `listener` (its index in the cluster's listeners). */
+  addressOf(listener: number): string {
+    return `${this.host}:${this.ports[listener]}`;
   }
 
   async start(): Promise<void> {
-    if (this.server) return;
-    const tls = this.cluster.options.tls;
+    if (this.servers) return;
+    const servers: Server[] = [];
+    try {
+      for (const [i, listener] of this.cluster.options.listeners.entries()) servers.push(await this.listen(i, listener.tls));
+    } catch (err) {
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      throw err;
+    }
+    this.servers = servers;
+  }
+
+  private async listen(listener: number, tls: boolean): Promise<Server> {
     const onSocket = (socket: import('node:net').Socket) => {
-      const connection = new Connection(socket, this, this.cluster);
+      const connection = new Connection(socket, this, this.cluster, listener);
       if (!connection.isClosed) this.connections.add(connection); // one refused at once is not kept
     };
     // A TLS handshake not finished in time is dropped: it is unauthenticated work as much as SASL is.
-    const server = tls ? createTlsServer({ handshakeTimeout: this.cluster.options.unauthenticatedTimeoutMs, ...tls }, onSocket) : createServer(onSocket);
+    const server = tls ? createTlsServer({ handshakeTimeout: this.cluster.options.unauthenticatedTimeoutMs, ...this.cluster.options.tls! }, onSocket) : createServer(onSocket);
+    const port = this.ports[listener];
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
         reject(
           err.code === 'EADDRINUSE'
-            ? new Error(`node ${this.id} cannot listen on ${this.host}:${this.port}: the port is in use; pick another port or 0 for a free one`, { cause: err })
+            ? new Error(`node ${this.id} cannot listen on ${this.host}:${port}: the port is in use; pick another port or 0 for a free one`, { cause: err })
             : err,
         );
       });
-      server.listen({ host: this.host, port: this.port }, () => resolve());
+      server.listen({ host: this.host, port }, () => resolve());
     });
     server.on('error', (err) => this.cluster.logger.error(`node ${this.id} listener error: ${err.message}`));
     // A failed or timed-out TLS handshake: Node reports it but leaves the raw socket open.
@@ -61,16 +83,16 @@ export class BrokerNode {
       socket.destroy();
     });
     const address = server.address();
-    if (address && typeof address === 'object') this.port = address.port;
-    this.server = server;
+    if (address && typeof address === 'object') this.ports[listener] = address.port;
+    return server;
   }
 
   /** Stops listening and drops every connection; the cluster's data is kept. */
   async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = null;
+    const servers = this.servers;
+    if (!servers) return;
+    this.servers = null;
     for (const c of [...this.connections]) c.close();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   }
 }

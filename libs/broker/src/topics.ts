@@ -29,32 +29,18 @@ export function topicNameProblem(name: unknown): string | null {
   return null;
 }
 
-/** Topic-level configs reported by DescribeConfigs, with Kafka's defaults. */
-export const DEFAULT_TOPIC_CONFIGS: Readonly<Record<string, string>> = {
-  'cleanup.policy': 'delete',
-  'compression.type': 'producer',
-  'max.message.bytes': '1048588',
-  'message.timestamp.type': 'CreateTime',
-  'min.insync.replicas': '1',
-  'retention.bytes': '-1',
-  'retention.ms': '604800000',
-  'segment.bytes': '1073741824',
-};
+export { DEFAULT_TOPIC_CONFIGS, topicConfigProblem } from './topic-configs.js';
 
 /** Values of `message.timestamp.type`, as Kafka spells them. */
 export const TIMESTAMP_TYPES = ['CreateTime', 'LogAppendTime'] as const;
 
-/** Why a topic's configs cannot be used, in Kafka's words, or null. Only values the broker acts on are checked. */
-export function topicConfigProblem(configs: Readonly<Record<string, string>>): string | null {
-  const type = configs['message.timestamp.type'];
-  if (type !== undefined && !(TIMESTAMP_TYPES as readonly string[]).includes(type)) {
-    return `Invalid value ${type} for configuration message.timestamp.type: String must be one of: ${TIMESTAMP_TYPES.join(', ')}`;
-  }
-  return null;
-}
-
 export class Partition {
   readonly log = new PartitionLog();
+  /**
+   * Replicas given by a manual assignment (CreateTopics, CreatePartitions) or a reassignment, the preferred
+   * leader first; null for the default: every node a replica, led by node (index mod N).
+   */
+  replicas: readonly number[] | null = null;
   constructor(readonly index: number) {}
 }
 
@@ -68,14 +54,23 @@ export class Topic {
     readonly name: string,
     partitions: number,
     configs: Record<string, string> = {},
+    replicas?: readonly (readonly number[])[],
   ) {
     this.configs = { ...configs };
-    this.addPartitions(partitions);
+    this.addPartitions(partitions, replicas);
   }
 
-  /** Grows the topic to `count` partitions (CreatePartitions); never shrinks. */
-  addPartitions(count: number): void {
-    for (let i = this.partitions.length; i < count; i++) this.partitions.push(new Partition(i));
+  /**
+   * Grows the topic to `count` partitions (CreatePartitions); never shrinks. `replicas` assigns the new
+   * partitions' replicas in order (validated by the caller); without it they get the default.
+   */
+  addPartitions(count: number, replicas?: readonly (readonly number[])[]): void {
+    const first = this.partitions.length;
+    for (let i = first; i < count; i++) {
+      const partition = new Partition(i);
+      partition.replicas = replicas?.[i - first] ?? null;
+      this.partitions.push(partition);
+    }
   }
 
   partition(index: number): Partition | undefined {
@@ -91,4 +86,27 @@ export class Topic {
   get logAppendTime(): boolean {
     return this.configs['message.timestamp.type'] === 'LogAppendTime';
   }
+}
+
+/**
+ * Why a manual replica assignment cannot be used, in Kafka's words, or null: each partition needs replicas,
+ * each a known broker id, none twice, and every partition the same number of them.
+ */
+export function replicaAssignmentProblem(assignment: readonly (readonly number[])[], brokerIds: readonly number[]): string | null {
+  let factor: number | undefined;
+  for (const [i, replicas] of assignment.entries()) {
+    if (replicas.length === 0) return `The manual partition assignment of partition ${i} has no replicas; give at least one broker id.`;
+    const unknown = replicas.find((id) => !brokerIds.includes(id));
+    if (unknown !== undefined) {
+      return `The manual partition assignment includes broker ${unknown}, but no such broker is registered; the brokers are ${brokerIds.join(', ')}.`;
+    }
+    if (new Set(replicas).size !== replicas.length) {
+      // Every id is known, so a list longer than the broker count repeats one: not echoed, it may be huge.
+      if (replicas.length > brokerIds.length) return `The manual partition assignment of partition ${i} lists ${replicas.length} replicas for ${brokerIds.length} brokers; it includes a duplicate replica.`;
+      return `The manual partition assignment includes a duplicate replica: [${replicas.join(', ')}].`;
+    }
+    factor ??= replicas.length;
+    if (replicas.length !== factor) return `All partitions in the manual partition assignment must have the same number of replicas: ${factor} and ${replicas.length} were given.`;
+  }
+  return null;
 }

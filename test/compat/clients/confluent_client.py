@@ -12,6 +12,12 @@ Usage: python3 confluent_client.py '<json spec>'
       -> creates t with 2 partitions, grows it to 3, reads its configs, lists groups, deletes t:
          {"partitions", "configs", "groups"}
 
+  {"op": "configs", "bootstrap": "h:p", "topic": "t", "set": {name: value}, "bad": {name: value}}
+      -> creates t, alters its configs to "set" (AlterConfigs), describes them, tries "bad":
+         {"configs": {name: [value, source, [synonym names]]}, "bad_error": [code name, message]}
+  {"op": "assign", "bootstrap": "h:p", "topic": "t", "assignment": [[ids]], "bad": [[ids]]}
+      -> creates t with the replica assignment, reads its metadata, tries to create t-bad with "bad":
+         {"partitions": [{"partition", "leader", "replicas"}], "bad_error": [code name, message]}
   {"op": "transactions", "bootstrap": "h:p", "transactional_id": "id", "config": {...}?,
    "transactions": [{"topic": "t", "values": ["v", ...], "outcome": "commit"|"abort", "delay_ms": n?,
                      "offsets": {"group": "g", "topic": "t", "partition": n, "offset": n}?}]}
@@ -108,6 +114,47 @@ def admin(spec):
     return {'partitions': partitions, 'configs': {name: entry.value for name, entry in configs.items()}, 'groups': groups}
 
 
+def configs(spec):
+    from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+    client = AdminClient({'bootstrap.servers': spec['bootstrap'], 'client.id': 'compat-confluent'})
+    timeout = spec.get('timeout_ms', 20000) / 1000
+    topic = spec['topic']
+    for future in client.create_topics([NewTopic(topic, 1, 1)], operation_timeout=timeout).values():
+        future.result(timeout)
+    for future in client.alter_configs([ConfigResource('topic', topic, set_config=spec['set'])]).values():
+        future.result(timeout)
+    [described] = [f.result(timeout) for f in client.describe_configs([ConfigResource('topic', topic)]).values()]
+    entries = {name: [e.value, int(e.source), sorted(e.synonyms.keys())] for name, e in described.items()}
+    bad_error = None
+    try:
+        for future in client.alter_configs([ConfigResource('topic', topic, set_config=spec['bad'])]).values():
+            future.result(timeout)
+    except KafkaException as e:
+        bad_error = [e.args[0].name(), e.args[0].str()]
+    return {'configs': entries, 'bad_error': bad_error}
+
+
+def assign(spec):
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    client = AdminClient({'bootstrap.servers': spec['bootstrap'], 'client.id': 'compat-confluent'})
+    timeout = spec.get('timeout_ms', 20000) / 1000
+    topic = spec['topic']
+    for future in client.create_topics([NewTopic(topic, len(spec['assignment']), replica_assignment=spec['assignment'])], operation_timeout=timeout).values():
+        future.result(timeout)
+    metadata = client.list_topics(topic, timeout=timeout).topics[topic]
+    partitions = [{'partition': p.id, 'leader': p.leader, 'replicas': list(p.replicas)}
+                  for p in sorted(metadata.partitions.values(), key=lambda p: p.id)]
+    bad_error = None
+    try:
+        for future in client.create_topics([NewTopic(topic + '-bad', len(spec['bad']), replica_assignment=spec['bad'])], operation_timeout=timeout).values():
+            future.result(timeout)
+    except KafkaException as e:
+        bad_error = [e.args[0].name(), e.args[0].str()]
+    return {'partitions': partitions, 'bad_error': bad_error}
+
+
 def transactional_producer(spec, transactional_id):
     conf = {'bootstrap.servers': spec['bootstrap'], 'client.id': 'compat-confluent-txn', 'transactional.id': transactional_id, 'linger.ms': 0}
     conf.update(spec.get('config', {}))
@@ -163,4 +210,5 @@ def fence(spec):
 
 
 if __name__ == '__main__':
-    run({'produce': produce, 'consume': consume, 'admin': admin, 'transactions': transactions, 'fence': fence})
+    run({'produce': produce, 'consume': consume, 'admin': admin, 'configs': configs, 'assign': assign,
+         'transactions': transactions, 'fence': fence})

@@ -13,6 +13,16 @@ Usage: python3 kafka_python_client.py '<json spec>'
   {"op": "delete_groups", "bootstrap": "h:p", "groups": ["g", ...]}
       -> {"results": [[group, error code], ...]} sorted by group
 
+  {"op": "configs", "bootstrap": "h:p", "topic": "t", "set": {name: value}, "bad": {name: value}}
+      -> creates t, alters its configs to "set" (AlterConfigs), describes them with synonyms, tries "bad":
+         {"configs": {name: [value, source, [synonym names]]}, "bad_error": [code, message]}
+  {"op": "assign", "bootstrap": "h:p", "topic": "t", "assignment": {"0": [ids]}, "bad": {"0": [ids]}}
+      -> creates t with the replica assignment, describes it, tries to create t-bad with "bad":
+         {"partitions": [{"partition", "leader", "replicas"}], "bad_error": [code, message]}
+  {"op": "acls", "bootstrap": "h:p", "config": {...}, "principal": "User:x", "topic": "t"}
+      -> allows the principal WRITE on t (CreateAcls), lists the principal's ACLs (DescribeAcls):
+         {"acls": [[resource type, name, pattern type, principal, host, operation, permission]]}
+
 Bytes travel as base64 so the tests can compare them exactly. "config" (produce, consume) adds keyword arguments
 of KafkaProducer / KafkaConsumer (for example the SASL settings). Any failure prints {"error": "..."} and exits 1.
 """
@@ -100,6 +110,73 @@ def admin(spec):
         client.close()
 
 
+def configs(spec):
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
+
+    client = KafkaAdminClient(bootstrap_servers=spec['bootstrap'], client_id='compat-kafka-python')
+    try:
+        topic = spec['topic']
+        client.create_topics([NewTopic(topic, 1, 1)])
+        altered = client.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs=spec['set'])])
+        if altered.resources[0][0] != 0:
+            raise RuntimeError(f'alter_configs failed: {altered.resources[0]}')
+        [described] = client.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)], include_synonyms=True)
+        entries = {e[0]: [e[1], e[3], [s[0] for s in e[5]]] for e in described.resources[0][4]}
+        bad = client.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs=spec['bad'])])
+        return {'configs': entries, 'bad_error': [bad.resources[0][0], bad.resources[0][1]]}
+    finally:
+        client.close()
+
+
+def assign(spec):
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import KafkaError
+
+    client = KafkaAdminClient(bootstrap_servers=spec['bootstrap'], client_id='compat-kafka-python')
+    try:
+        topic = spec['topic']
+
+        def create(name, assignment):
+            replicas = {int(p): ids for p, ids in assignment.items()}
+            try:
+                response = client.create_topics([NewTopic(name, -1, -1, replica_assignments=replicas)])
+            except KafkaError as e:  # kafka-python raises the first topic error, its message included
+                return e.errno, str(e)
+            return [(e[1], e[2] if len(e) > 2 else None) for e in response.topic_errors][0]
+
+        created = create(topic, spec['assignment'])
+        if created[0] != 0:
+            raise RuntimeError(f'create_topics failed: {created}')
+        [described] = client.describe_topics([topic])
+        partitions = sorted(({'partition': p['partition'], 'leader': p['leader'], 'replicas': p['replicas']}
+                             for p in described['partitions']), key=lambda p: p['partition'])
+        return {'partitions': partitions, 'bad_error': list(create(topic + '-bad', spec['bad']))}
+    finally:
+        client.close()
+
+
+def acls(spec):
+    from kafka.admin import (ACL, ACLFilter, ACLOperation, ACLPermissionType, ACLResourcePatternType, KafkaAdminClient,
+                             ResourcePattern, ResourcePatternFilter, ResourceType)
+
+    client = KafkaAdminClient(bootstrap_servers=spec['bootstrap'], client_id='compat-kafka-python', **spec.get('config', {}))
+    try:
+        acl = ACL(principal=spec['principal'], host='*', operation=ACLOperation.WRITE, permission_type=ACLPermissionType.ALLOW,
+                  resource_pattern=ResourcePattern(ResourceType.TOPIC, spec['topic']))
+        created = client.create_acls([acl])
+        if created['failed']:
+            raise RuntimeError(f'create_acls failed: {created["failed"]}')
+        found, error = client.describe_acls(ACLFilter(principal=spec['principal'], host='*', operation=ACLOperation.ANY,
+                                                      permission_type=ACLPermissionType.ANY,
+                                                      resource_pattern=ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY)))
+        if error.errno != 0:
+            raise RuntimeError(f'describe_acls failed: {error}')
+        return {'acls': [[a.resource_pattern.resource_type.name, a.resource_pattern.resource_name, a.resource_pattern.pattern_type.name,
+                          a.principal, a.host, a.operation.name, a.permission_type.name] for a in found]}
+    finally:
+        client.close()
+
+
 def delete_groups(spec):
     from kafka.admin import KafkaAdminClient
 
@@ -111,4 +188,4 @@ def delete_groups(spec):
 
 
 if __name__ == '__main__':
-    run({'produce': produce, 'consume': consume, 'admin': admin, 'delete_groups': delete_groups})
+    run({'produce': produce, 'consume': consume, 'admin': admin, 'configs': configs, 'assign': assign, 'acls': acls, 'delete_groups': delete_groups})

@@ -48,7 +48,9 @@ beforeAll(async () => {
   });
   const producer = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING }).producer();
   await producer.connect();
-  const letter = (id: string, partition: number, offset: number, error: string) => ({
+  // kafka-nest's layout names the listener wrapper in -fqcn and the class thrown in -cause-fqcn; Spring
+  // applications before 2.8 wrote the class thrown in -fqcn alone. The EXCEPTION column shows the class thrown.
+  const letter = (id: string, partition: number, offset: number, error: string, wrapped = false) => ({
     partition,
     key: `customer-${id}`,
     value: JSON.stringify({ id }),
@@ -60,13 +62,14 @@ beforeAll(async () => {
       'kafka_dlt-original-timestamp': long(Date.now() - 60_000),
       'kafka_dlt-original-timestamp-type': 'CreateTime',
       'kafka_dlt-original-consumer-group': 'orders-service',
-      'kafka_dlt-exception-fqcn': error,
+      'kafka_dlt-exception-fqcn': wrapped ? 'ListenerExecutionFailedError' : error,
+      ...(wrapped && { 'kafka_dlt-exception-cause-fqcn': error }),
       'kafka_dlt-exception-message': `${error} on order ${id}`,
     },
   });
   await producer.send({
     topic: 'orders.DLT',
-    messages: [letter('a', 0, 10, 'TimeoutError'), letter('b', 0, 11, 'ValidationError'), letter('c', 1, 7, 'TimeoutError')],
+    messages: [letter('a', 0, 10, 'TimeoutError'), letter('b', 0, 11, 'ValidationError', true), letter('c', 1, 7, 'TimeoutError')],
   });
   await producer.disconnect();
 }, 60_000);
@@ -87,6 +90,7 @@ describe('kafka-nest dlt', () => {
     expect(lines[0]).toMatch(/^PARTITION\s+OFFSET\s+DEAD-LETTERED\s+STATUS\s+REPLAYS\s+ORIGINAL\s+EXCEPTION\s+MESSAGE\s+KEY\s+VALUE$/);
     expect(lines).toHaveLength(4);
     expect(lines[1]).toMatch(/^0\s+0\s+\S+Z\s+pending\s+0\s+orders-0@10\s+TimeoutError\s+TimeoutError on order a\s+customer-a\s+\{"id":"a"\}$/);
+    expect(lines[2]).toMatch(/^0\s+1\s.*orders-0@11\s+ValidationError\s+ValidationError on order b\s/);
     expect(lines[3]).toMatch(/^1\s+0\s.*orders-1@7\s+TimeoutError/);
 
     const json = await cli('dlt', 'list', 'orders.DLT', '--partition', '0', '--limit', '1', '--json', '--brokers', bootstrap);
@@ -94,6 +98,8 @@ describe('kafka-nest dlt', () => {
     expect(letters).toHaveLength(1);
     expect(letters[0]).toMatchObject({ partition: 0, offset: 0, keyText: 'customer-a', deserializedValue: { id: 'a' }, headers: { 'trace-id': 'trace-a' } });
     expect(letters[0].original).toMatchObject({ topic: 'orders', partition: 0, offset: 10, consumerGroup: 'orders-service' });
+    const wrapped = JSON.parse((await cli('dlt', 'list', 'orders.DLT', '--partition', '0', '--from-offset', '1', '--limit', '1', '--json', '--brokers', bootstrap)).stdout);
+    expect(wrapped[0].exception).toMatchObject({ className: 'ValidationError', causeClassName: 'ValidationError' });
   }, 120_000);
 
   it('replay --dry-run shows what would happen; replay sends the selected records back once; park moves one to orders.parking', async () => {

@@ -9,8 +9,11 @@ import {
   type ArgumentsHost,
   type CanActivate,
   Catch,
+  Controller,
   type ExceptionFilter,
   Injectable,
+  Module,
+  UseFilters,
   UseGuards,
 } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
@@ -121,5 +124,30 @@ describe('DefaultErrorHandler: default classification, end to end', () => {
     const warnings = logger.lines('warn').filter((l) => l.includes('exception filter'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('exception filter AllExceptionsFilter threw while handling OrderRejectedError from listener OrdersListener.onOrder');
+  });
+  it('keeps the error of a listener that lives in a controller when a filter on it throws', async () => {
+    @Catch()
+    class HttpOnlyFilter implements ExceptionFilter {
+      catch(_error: unknown, host: ArgumentsHost) {
+        host.switchToHttp().getResponse<{ status(code: number): { json(body: unknown): void } }>().status(500).json({ error: 'internal' });
+      }
+    }
+    @Controller()
+    @UseFilters(HttpOnlyFilter)
+    class OrdersController {
+      @KafkaListener({ id: 'controller-filtered', topics: ['orders'], groupId: 'controller-filtered', fromBeginning: true, errorHandler: ERROR_HANDLER })
+      onOrder(@Payload() _order: unknown) {
+        throw new OrderRejectedError('over the limit');
+      }
+    }
+    @Module({ controllers: [OrdersController] })
+    class OrdersModule {}
+    const logger = new CapturingLogger();
+    env.app = await startApp(env.broker, { providers: [errorHandler], imports: [OrdersModule], logger });
+    await env.app.get(KafkaTemplate).send('orders', { id: 'o-4' });
+
+    const dead = await getSingleRecord(env.broker, 'orders.DLT');
+    expect(headersOf(dead)[DltHeaders.EXCEPTION_CAUSE_FQCN]).toEqual(Buffer.from('OrderRejectedError'));
+    expect(logger.lines('warn').filter((l) => l.includes('exception filter HttpOnlyFilter threw while handling OrderRejectedError from listener OrdersController.onOrder'))).toHaveLength(1);
   });
 });

@@ -9,7 +9,11 @@
  * topic is ready at once, so clients need no retry. Leader epochs are reported as -1 (unknown), which
  * keeps librdkafka from validating offsets with OffsetForLeaderEpoch. An injected error is set on each
  * requested topic (each existing one for a null list; only the named one for a fault scoped to a topic),
- * and the brokers, controller and cluster id are reported as usual.
+ * and the brokers, controller and cluster id are reported as usual. Replicas are a partition's assigned
+ * replicas (manual assignment, reassignment) or every live node; the ISR is the live ones among them.
+ * With an authorizer, a named topic the principal may not describe gets TOPIC_AUTHORIZATION_FAILED (set
+ * before the handler runs, see acls.ts), a null list means the topics it may describe, and an unknown
+ * topic is auto-created only with CREATE on the cluster or the topic.
  *
  *   MetadataRequest => [topics: name STRING] (nullable v1+) allow_auto_topic_creation: BOOL (v4+)
  *                      include_cluster_authorized_operations: BOOL include_topic_authorized_operations: BOOL (v8+)
@@ -19,6 +23,7 @@
  *                       [isr_nodes] [offline_replicas] (v5+)] topic_authorized_operations (v8+)]
  *                       cluster_authorized_operations (v8+)
  */
+import { AclOperation, CLUSTER_RESOURCE, ResourceType } from '../acls.js';
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { topicNameProblem } from '../topics.js';
@@ -68,34 +73,41 @@ export const metadataHandler: ApiHandler<Request, Response> = {
     return { topics, allowAutoTopicCreation };
   },
 
-  handle(req, { cluster, injectedError }) {
+  handle(req, ctx) {
+    const { cluster, injectedError } = ctx;
     const nodes = cluster.liveNodes;
-    const replicas = nodes.map((n) => n.id);
-    const names = req.topics ?? [...cluster.topics.keys()];
+    const authorizer = cluster.authorizer;
+    // With an authorizer, all topics means those the principal may describe, and auto-creation needs CREATE.
+    const names = req.topics ?? [...cluster.topics.keys()].filter((name) => authorizer?.permits(ctx, ResourceType.TOPIC, name, AclOperation.DESCRIBE) ?? true);
+    const mayCreate = (name: string) =>
+      !authorizer ||
+      authorizer.permits(ctx, ResourceType.CLUSTER, CLUSTER_RESOURCE, AclOperation.CREATE) ||
+      authorizer.permits(ctx, ResourceType.TOPIC, name, AclOperation.CREATE);
     const topics = names.map((name): TopicMetadata => {
       const injected = injectedError?.(name);
       if (injected !== undefined) return { errorCode: injected, name, internal: false, partitions: [] };
       if (topicNameProblem(name)) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, internal: false, partitions: [] };
-      const topic = cluster.topicOrCreate(name, req.allowAutoTopicCreation);
+      const topic = cluster.topicOrCreate(name, req.allowAutoTopicCreation && mayCreate(name));
       if (!topic) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, internal: false, partitions: [] };
       return {
         errorCode: 0,
         name,
         internal: topic.internal,
         partitions: topic.partitions.map((p) => {
-          const leader = cluster.leaderOf(p.index);
+          const leader = cluster.leaderOf(p.index, p.replicas);
+          const replicas = [...cluster.replicasOf(p)];
           return {
             errorCode: leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : 0,
             index: p.index,
             leader,
             replicas,
-            isr: replicas,
+            isr: replicas.filter((id) => cluster.nodes[id]?.alive),
           };
         }),
       };
     });
     return {
-      brokers: nodes.map((n) => ({ nodeId: n.id, host: n.host, port: n.port })),
+      brokers: nodes.map((n) => ({ nodeId: n.id, host: n.host, port: n.ports[ctx.connection.listener] })), // the client's listener
       clusterId: cluster.options.clusterId,
       controllerId: cluster.controllerId,
       topics,

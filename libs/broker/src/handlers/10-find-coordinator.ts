@@ -45,7 +45,7 @@ export const findCoordinatorHandler: ApiHandler<Request, Response> = {
     const id = cluster.coordinatorOf(req.key);
     const node = cluster.nodes[id];
     if (id < 0 || !node) return findCoordinatorHandler.errorResponse(req, ErrorCode.COORDINATOR_NOT_AVAILABLE, ctx);
-    return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: node.id, host: node.host, port: node.port };
+    return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: node.id, host: node.host, port: node.ports[ctx.connection.listener] };
   },
 
   encode(w, res, v) {

@@ -4,10 +4,12 @@
  *
  * Lists the groups this node coordinates, with their protocol type ('' for a group that only has
  * committed offsets), as each Kafka broker lists its own; clients ask every node and merge the lists.
+ * With an authorizer, only the groups the principal may describe (all, with DESCRIBE on the cluster).
  *
  *   ListGroupsRequest => (no fields)
  *   ListGroupsResponse => throttle_time_ms: INT32 (v1+) error_code: INT16 [groups: group_id: STRING protocol_type: STRING]
  */
+import { AclOperation, CLUSTER_RESOURCE, ResourceType } from '../acls.js';
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { ApiHandler } from './handler.js';
@@ -29,10 +31,17 @@ export const listGroupsHandler: ApiHandler<Request, Response> = {
     return {};
   },
 
-  handle(_req, { cluster, node }) {
+  handle(_req, ctx) {
+    const { cluster, node } = ctx;
+    const authorizer = cluster.authorizer;
+    // With an authorizer: the groups the principal may describe, or all with DESCRIBE on the cluster.
+    const visible = (groupId: string) =>
+      !authorizer ||
+      authorizer.permits(ctx, ResourceType.CLUSTER, CLUSTER_RESOURCE, AclOperation.DESCRIBE) ||
+      authorizer.permits(ctx, ResourceType.GROUP, groupId, AclOperation.DESCRIBE);
     const groups = cluster.groups
       .list()
-      .filter((g) => cluster.coordinatorOf(g.groupId) === node.id)
+      .filter((g) => cluster.coordinatorOf(g.groupId) === node.id && visible(g.groupId))
       .map(({ groupId, protocolType }) => ({ groupId, protocolType }));
     return { errorCode: ErrorCode.NONE, groups };
   },

@@ -5,18 +5,21 @@
  * client refreshes metadata and retries on the controller. Each topic is checked in turn: a legal name
  * (INVALID_TOPIC_EXCEPTION 17), not already present (TOPIC_ALREADY_EXISTS 36), a partition count of at
  * least 1 or -1 for the cluster's `defaultPartitions` (INVALID_PARTITIONS 37), a replication factor of
- * 1..live nodes or -1 for the default of 1 (INVALID_REPLICATION_FACTOR 38), no null config value and a
- * `message.timestamp.type` of CreateTime or LogAppendTime (INVALID_CONFIG 40). A request creating more
+ * 1..live nodes or -1 for the default (INVALID_REPLICATION_FACTOR 38), a manual replica assignment
+ * (partitions 0..n-1, each with replicas that are known broker ids, none twice, the same number for every
+ * partition; INVALID_REPLICA_ASSIGNMENT 39 otherwise, and INVALID_REQUEST 42 if num_partitions or
+ * replication_factor is given too, as Kafka), and Kafka's topic config names and values (INVALID_CONFIG 40,
+ * with Kafka's message, e.g. "Unknown topic config name: x"). A partition with a manual assignment is led
+ * by its first live replica and Metadata reports its replicas. A request creating more
  * than 10,000 partitions in all fails for every topic with POLICY_VIOLATION (44), as a KRaft controller
  * answers, and creates nothing. Configs are stored on the
  * topic and reported by DescribeConfigs. With `validate_only` (v1+) the checks run and nothing is
  * created. A name given twice is INVALID_REQUEST (42).
  *
  * Deliberate differences from Apache Kafka: the partition count and replication factor may be -1 in every
- * version, not only v4+ (kafkajs sends -1 by default on v0-v3); manual replica assignment is refused with
- * INVALID_REQUEST, because leadership follows the cluster's fixed rule (partition p led by node p mod N);
- * config names are not checked against Kafka's list, nor values other than message.timestamp.type's; the
- * timeout is ignored, creation being immediate. Error messages (v1+) say what is wrong and what to do.
+ * version, not only v4+ (kafkajs sends -1 by default on v0-v3); without an assignment a partition is
+ * replicated on every node and led by node (p mod N), whatever the replication factor; the timeout is
+ * ignored, creation being immediate. Error messages (v1+) say what is wrong and what to do.
  *
  *   CreateTopicsRequest => [topics: name STRING num_partitions INT32 replication_factor INT16
  *                           [assignments: partition_index INT32 [broker_ids INT32]]
@@ -28,7 +31,7 @@
 import { CONSUMER_OFFSETS_TOPIC } from '../consumer-offsets.js';
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { MAX_PARTITIONS_PER_REQUEST, tooManyPartitionsMessage, topicConfigProblem, topicNameProblem } from '../topics.js';
+import { MAX_PARTITIONS_PER_REQUEST, replicaAssignmentProblem, tooManyPartitionsMessage, topicConfigProblem, topicNameProblem } from '../topics.js';
 import type { ApiHandler, RequestContext } from './handler.js';
 
 interface CreatableTopic {
@@ -55,6 +58,11 @@ interface Response {
   topics: TopicResult[];
 }
 
+/** A manual assignment's replica lists in partition order. */
+function sortedAssignment(topic: CreatableTopic): number[][] {
+  return [...topic.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex).map((a) => a.brokerIds);
+}
+
 /** Why `topic` cannot be created, as an error code and message, or null when it can. */
 function problem(topic: CreatableTopic, { cluster }: RequestContext): Omit<TopicResult, 'name'> | null {
   const fail = (errorCode: number, errorMessage: string) => ({ errorCode, errorMessage });
@@ -63,10 +71,21 @@ function problem(topic: CreatableTopic, { cluster }: RequestContext): Omit<Topic
   if (topic.name === CONSUMER_OFFSETS_TOPIC) cluster.consumerOffsets.topic(); // internal: the broker's own, so it already exists
   if (cluster.topics.has(topic.name)) return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${topic.name}' already exists.`);
   if (topic.assignments.length > 0) {
-    return fail(
-      ErrorCode.INVALID_REQUEST,
-      `topic '${topic.name}' gives a manual replica assignment, which the embedded broker does not support; give num_partitions instead`,
-    );
+    if (topic.numPartitions !== -1 || topic.replicationFactor !== -1) {
+      return fail(
+        ErrorCode.INVALID_REQUEST,
+        'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time; give num_partitions and replication_factor -1 with an assignment.',
+      );
+    }
+    const indexes = topic.assignments.map((a) => a.partitionIndex).sort((a, b) => a - b);
+    if (indexes.some((index, i) => index !== i)) {
+      return fail(
+        ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        `The manual partition assignment names partitions [${indexes.join(', ')}]; partitions should be consecutive and start from 0.`,
+      );
+    }
+    const assignmentProblem = replicaAssignmentProblem(sortedAssignment(topic), cluster.nodes.map((n) => n.id));
+    if (assignmentProblem) return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, assignmentProblem);
   }
   if (topic.numPartitions !== -1 && topic.numPartitions < 1) {
     return fail(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be larger than 0, or -1 to use the default value (got ${topic.numPartitions}).`);
@@ -145,8 +164,9 @@ export const createTopicsHandler: ApiHandler<Request, Response> = {
         continue;
       }
       if (!req.validateOnly) {
-        const partitions = t.numPartitions === -1 ? cluster.options.defaultPartitions : t.numPartitions;
-        cluster.createTopic(t.name, partitions, Object.fromEntries(t.configs.map((c) => [c.name, c.value as string])));
+        const assignment = t.assignments.length > 0 ? sortedAssignment(t) : undefined;
+        const partitions = assignment?.length ?? (t.numPartitions === -1 ? cluster.options.defaultPartitions : t.numPartitions);
+        cluster.createTopic(t.name, partitions, Object.fromEntries(t.configs.map((c) => [c.name, c.value as string])), assignment);
       }
       topics.push({ name: t.name, errorCode: ErrorCode.NONE, errorMessage: null });
     }

@@ -1,20 +1,22 @@
 /**
  * DescribeConfigs (key 32), versions 0-3 (flexible version 4 is not served; clients step down).
  *
- * Topic resources (type 2) list the topic's own configs (source TOPIC_CONFIG) over Kafka's defaults in
- * `DEFAULT_TOPIC_CONFIGS` (source DEFAULT_CONFIG); an unknown topic is UNKNOWN_TOPIC_OR_PARTITION (3).
- * Broker resources (type 4) list a few broker configs, those set by the broker's options as
- * STATIC_BROKER_CONFIG and the rest as DEFAULT_CONFIG; the name must be empty or the id of the node asked,
- * as in Kafka, or the resource gets INVALID_REQUEST (42). Other resource types get INVALID_REQUEST too.
- * A null or empty list of config names means all of them (kafkajs sends an empty list as null); named
- * configs that do not exist are left out.
- * v0 reports `is_default`; v1+ reports `config_source` and, when asked, synonyms (the value in force
- * followed by the default it overrides); v3 adds `config_type` and `documentation` (always null).
- * Any node answers.
+ * Topic resources (type 2) list every topic config of `TOPIC_CONFIGS` (Kafka 3.x's): the topic's own
+ * settings with source TOPIC_CONFIG (Kafka's DYNAMIC_TOPIC_CONFIG, 1), the rest with Kafka's default and
+ * source DEFAULT_CONFIG; synonyms (v1+, when asked) are the topic setting, then the broker config the
+ * topic config defaults from with its Kafka default (`retention.ms` from `log.retention.hours` 168,
+ * `max.message.bytes` from `message.max.bytes` 1048588), as Kafka reports them. An unknown topic is
+ * UNKNOWN_TOPIC_OR_PARTITION (3). Broker resources (type 4) list a few broker configs, those set by the
+ * broker's options as STATIC_BROKER_CONFIG and the rest as DEFAULT_CONFIG; `default.replication.factor`
+ * is the node count, the replicas Metadata reports for a partition without an assignment. The name must
+ * be empty or the id of the node asked, as in Kafka, or the resource gets INVALID_REQUEST (42). Other
+ * resource types get INVALID_REQUEST too. A null or empty list of config names means all of them (kafkajs
+ * sends an empty list as null); named configs that do not exist are left out.
+ * v0 reports `is_default`; v1+ reports `config_source`; v3 adds `config_type` and `documentation` (always
+ * null). Any node answers.
  *
- * Deliberate differences from Apache Kafka: synonyms name the topic config itself, not its broker-level
- * counterpart (`retention.ms`, not `log.retention.ms`); configs are never sensitive; broker configs are
- * read-only and topic configs are not, though no AlterConfigs is served.
+ * Deliberate differences from Apache Kafka: configs are never sensitive; broker configs are read-only (the
+ * broker's options; AlterConfigs refuses them).
  *
  *   DescribeConfigsRequest  => [resources: resource_type INT8 resource_name STRING
  *                              [configuration_keys STRING] (nullable)] include_synonyms BOOLEAN (v1+)
@@ -28,7 +30,7 @@
 import type { Cluster } from '../cluster.js';
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { DEFAULT_TOPIC_CONFIGS } from '../topics.js';
+import { ConfigType, TOPIC_CONFIGS } from '../topic-configs.js';
 import type { ApiHandler } from './handler.js';
 
 /** Resource types (Kafka's ConfigResource.Type). */
@@ -40,25 +42,8 @@ const SOURCE_TOPIC_CONFIG = 1;
 const SOURCE_STATIC_BROKER_CONFIG = 4;
 const SOURCE_DEFAULT_CONFIG = 5;
 
-/** Config types (v3+, Kafka's ConfigDef.Type as numbered by DescribeConfigsResponse.ConfigType). */
-const enum ConfigType {
-  Unknown = 0,
-  Boolean = 1,
-  String = 2,
-  Int = 3,
-  Long = 5,
-  List = 7,
-}
-
-const CONFIG_TYPES: Readonly<Record<string, ConfigType>> = {
-  'cleanup.policy': ConfigType.List,
-  'compression.type': ConfigType.String,
-  'max.message.bytes': ConfigType.Int,
-  'message.timestamp.type': ConfigType.String,
-  'min.insync.replicas': ConfigType.Int,
-  'retention.bytes': ConfigType.Long,
-  'retention.ms': ConfigType.Long,
-  'segment.bytes': ConfigType.Int,
+/** Types of the broker configs reported (v3+); topic configs' types are in `TOPIC_CONFIGS`. */
+const BROKER_CONFIG_TYPES: Readonly<Record<string, ConfigType>> = {
   'broker.id': ConfigType.Int,
   'num.partitions': ConfigType.Int,
   'auto.create.topics.enable': ConfigType.Boolean,
@@ -66,7 +51,7 @@ const CONFIG_TYPES: Readonly<Record<string, ConfigType>> = {
   'delete.topic.enable': ConfigType.Boolean,
   'message.max.bytes': ConfigType.Int,
   'log.retention.ms': ConfigType.Long,
-  'offsets.topic.replication.factor': ConfigType.Int,
+  'offsets.topic.replication.factor': ConfigType.Short,
   'socket.request.max.bytes': ConfigType.Int,
   'group.initial.rebalance.delay.ms': ConfigType.Int,
   'group.min.session.timeout.ms': ConfigType.Int,
@@ -105,43 +90,61 @@ interface Response {
   results: Result[];
 }
 
-/** A config in force: its value and where it comes from, and the default it overrides, if any. */
+/** A config in force: its value, where it comes from, and its synonyms in Kafka's order (the value in force first). */
 interface Setting {
   value: string;
   source: number;
-  overrides?: { value: string; source: number };
+  synonyms: { name: string; value: string; source: number }[];
 }
 
+/**
+ * Every topic config, as Kafka reports it: a topic override with source TOPIC_CONFIG (Kafka's
+ * DYNAMIC_TOPIC_CONFIG), the rest with Kafka's default and source DEFAULT_CONFIG; the synonyms are the
+ * override, then the broker config the topic config defaults from (`retention.ms` from `log.retention.hours`).
+ */
 function topicSettings(configs: Record<string, string>): Map<string, Setting> {
   const out = new Map<string, Setting>();
-  for (const [name, value] of Object.entries(DEFAULT_TOPIC_CONFIGS)) out.set(name, { value, source: SOURCE_DEFAULT_CONFIG });
-  for (const [name, value] of Object.entries(configs)) {
-    const def = DEFAULT_TOPIC_CONFIGS[name];
-    out.set(name, { value, source: SOURCE_TOPIC_CONFIG, overrides: def === undefined ? undefined : { value: def, source: SOURCE_DEFAULT_CONFIG } });
+  for (const [name, def] of Object.entries(TOPIC_CONFIGS)) {
+    const brokerSynonyms = def.synonym ? [{ name: def.synonym.name, value: def.synonym.value, source: SOURCE_DEFAULT_CONFIG }] : [];
+    const value = configs[name];
+    out.set(
+      name,
+      value === undefined
+        ? { value: def.default, source: SOURCE_DEFAULT_CONFIG, synonyms: brokerSynonyms }
+        : { value, source: SOURCE_TOPIC_CONFIG, synonyms: [{ name, value, source: SOURCE_TOPIC_CONFIG }, ...brokerSynonyms] },
+    );
   }
   return out;
 }
 
 function brokerSettings(cluster: Cluster, nodeId: number): Map<string, Setting> {
   const o = cluster.options;
-  const fixed = (value: string): Setting => ({ value, source: SOURCE_STATIC_BROKER_CONFIG });
-  const byDefault = (value: string): Setting => ({ value, source: SOURCE_DEFAULT_CONFIG });
-  const option = (value: string | number | boolean, kafkaDefault: string): Setting =>
-    String(value) === kafkaDefault ? byDefault(kafkaDefault) : { ...fixed(String(value)), overrides: byDefault(kafkaDefault) };
-  return new Map<string, Setting>([
-    ['broker.id', fixed(String(nodeId))],
-    ['num.partitions', option(o.defaultPartitions, '1')],
-    ['auto.create.topics.enable', option(o.autoCreateTopics, 'true')],
-    ['default.replication.factor', byDefault('1')],
-    ['delete.topic.enable', byDefault('true')],
-    ['message.max.bytes', byDefault('1048588')],
-    ['log.retention.ms', byDefault('604800000')],
-    ['offsets.topic.replication.factor', fixed('1')],
-    ['socket.request.max.bytes', option(o.maxRequestBytes, '104857600')],
-    ['group.initial.rebalance.delay.ms', option(o.groupInitialRebalanceDelayMs, '3000')],
-    ['group.min.session.timeout.ms', option(o.groupMinSessionTimeoutMs, '6000')],
-    ['group.max.session.timeout.ms', option(o.groupMaxSessionTimeoutMs, '1800000')],
-  ]);
+  const settings = new Map<string, Setting>();
+  const fixed = (name: string, value: string): Setting => ({ value, source: SOURCE_STATIC_BROKER_CONFIG, synonyms: [{ name, value, source: SOURCE_STATIC_BROKER_CONFIG }] });
+  const byDefault = (name: string, value: string): Setting => ({ value, source: SOURCE_DEFAULT_CONFIG, synonyms: [{ name, value, source: SOURCE_DEFAULT_CONFIG }] });
+  const option = (name: string, value: string | number | boolean, kafkaDefault: string): Setting =>
+    String(value) === kafkaDefault
+      ? byDefault(name, kafkaDefault)
+      : { ...fixed(name, String(value)), synonyms: [...fixed(name, String(value)).synonyms, ...byDefault(name, kafkaDefault).synonyms] };
+  const replicas = String(cluster.nodes.length);
+  for (const [name, setting] of [
+    ['broker.id', fixed('broker.id', String(nodeId))],
+    ['num.partitions', option('num.partitions', o.defaultPartitions, '1')],
+    ['auto.create.topics.enable', option('auto.create.topics.enable', o.autoCreateTopics, 'true')],
+    // Every partition is replicated on every node (Metadata lists them all), so that is the default.
+    ['default.replication.factor', option('default.replication.factor', replicas, '1')],
+    ['delete.topic.enable', byDefault('delete.topic.enable', 'true')],
+    ['message.max.bytes', byDefault('message.max.bytes', '1048588')],
+    ['log.retention.ms', byDefault('log.retention.ms', '604800000')],
+    ['offsets.topic.replication.factor', option('offsets.topic.replication.factor', replicas, '3')],
+    ['socket.request.max.bytes', option('socket.request.max.bytes', o.maxRequestBytes, '104857600')],
+    ['group.initial.rebalance.delay.ms', option('group.initial.rebalance.delay.ms', o.groupInitialRebalanceDelayMs, '3000')],
+    ['group.min.session.timeout.ms', option('group.min.session.timeout.ms', o.groupMinSessionTimeoutMs, '6000')],
+    ['group.max.session.timeout.ms', option('group.max.session.timeout.ms', o.groupMaxSessionTimeoutMs, '1800000')],
+  ] as const) {
+    settings.set(name, setting);
+  }
+  return settings;
 }
 
 function entries(settings: Map<string, Setting>, names: string[] | null, readOnly: boolean, includeSynonyms: boolean): ConfigEntry[] {
@@ -150,9 +153,7 @@ function entries(settings: Map<string, Setting>, names: string[] | null, readOnl
   for (const name of wanted) {
     const s = settings.get(name);
     if (!s) continue;
-    const synonyms = !includeSynonyms
-      ? []
-      : [{ name, value: s.value, source: s.source }, ...(s.overrides ? [{ name, value: s.overrides.value, source: s.overrides.source }] : [])];
+    const synonyms = includeSynonyms ? s.synonyms : [];
     out.push({ name, value: s.value, readOnly, source: s.source, synonyms });
   }
   return out;
@@ -208,7 +209,7 @@ export const describeConfigsHandler: ApiHandler<Request, Response> = {
         else w.int8(c.source);
         w.bool(false); // is_sensitive
         if (version >= 1) w.array(c.synonyms, (w, s) => w.string(s.name).nullableString(s.value).int8(s.source));
-        if (version >= 3) w.int8(CONFIG_TYPES[c.name] ?? ConfigType.Unknown).nullableString(null);
+        if (version >= 3) w.int8(TOPIC_CONFIGS[c.name]?.type ?? BROKER_CONFIG_TYPES[c.name] ?? ConfigType.Unknown).nullableString(null);
       });
     });
   },

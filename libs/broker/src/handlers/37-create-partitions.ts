@@ -6,11 +6,12 @@
  * larger than the current one is INVALID_PARTITIONS (37), since partitions never shrink; a topic named
  * twice is INVALID_REQUEST (42). Adding more than 10,000 partitions in one request fails for every topic
  * with POLICY_VIOLATION (44), the bound Kafka puts on CreateTopics. With `validate_only` the checks run
- * and nothing changes. New partitions are led by the cluster's fixed rule (partition p by node p mod N).
- * Versions differ only in throttling.
+ * and nothing changes. New partitions are led by the cluster's fixed rule (partition p by node p mod N),
+ * or, with a manual assignment (one replica list per new partition), by their first live replica; an
+ * assignment of the wrong length, with an unknown broker id, a duplicate replica or lists of different
+ * lengths is INVALID_REPLICA_ASSIGNMENT (39), as Kafka answers. Versions differ only in throttling.
  *
- * Deliberate differences from Apache Kafka: a manual assignment of the new partitions is refused with
- * INVALID_REQUEST, and the timeout is ignored, the partitions existing at once.
+ * Deliberate difference from Apache Kafka: the timeout is ignored, the partitions existing at once.
  *
  *   CreatePartitionsRequest  => [topics: name STRING count INT32 [assignments: [broker_ids INT32]] (nullable)]
  *                               timeout_ms INT32 validate_only BOOLEAN
@@ -18,7 +19,7 @@
  */
 import { ApiKey } from '../protocol/api-keys.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { MAX_PARTITIONS_PER_REQUEST, tooManyPartitionsMessage } from '../topics.js';
+import { MAX_PARTITIONS_PER_REQUEST, replicaAssignmentProblem, tooManyPartitionsMessage } from '../topics.js';
 import type { ApiHandler } from './handler.js';
 
 interface TopicRequest {
@@ -83,11 +84,16 @@ export const createPartitionsHandler: ApiHandler<Request, Response> = {
       else if (t.count === current) fail(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partitions.`);
       else if (t.count < current) {
         fail(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${current} partitions, which is higher than the requested ${t.count}; partitions can only be added.`);
-      } else if (t.assignments !== null && t.assignments.length > 0) {
-        fail(ErrorCode.INVALID_REQUEST, `topic '${t.name}': manual assignment of new partitions is not supported by the embedded broker; give only the count`);
+      } else if (t.assignments !== null && t.assignments.length !== t.count - current) {
+        fail(
+          ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          `Increasing the number of partitions by ${t.count - current} but ${t.assignments.length} assignments provided; give one replica list per new partition.`,
+        );
+      } else if (t.assignments !== null && replicaAssignmentProblem(t.assignments, cluster.nodes.map((n) => n.id))) {
+        fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, replicaAssignmentProblem(t.assignments, cluster.nodes.map((n) => n.id))!);
       } else {
         if (!req.validateOnly) {
-          topic.addPartitions(t.count);
+          topic.addPartitions(t.count, t.assignments ?? undefined);
           cluster.logger.debug(`topic ${t.name} grown from ${current} to ${t.count} partitions`);
         }
         results.push({ name: t.name, errorCode: ErrorCode.NONE, errorMessage: null });

@@ -12,7 +12,7 @@ import type { KafkaModuleOptions } from '../kafka-module-options.interface.js';
 import type { ConsumedRecord } from '../listener/consumed-record.js';
 import type { KafkaClientOptions, KafkaTransport, TransportAdmin, TransportBatch, TransportProducer } from '../transport/kafka-transport.js';
 import { KafkajsTransport } from '../transport/kafkajs.transport.js';
-import { type DeadLetter, decodeDeadLetter, replayHeaders } from './dead-letter.js';
+import { allHeaderValues, type DeadLetter, decodeDeadLetter, replayHeaders } from './dead-letter.js';
 import { ReplayProgress, MAX_PROGRESS_METADATA } from './replay-progress.js';
 
 /** Settings of the replayer; every one is optional. Also `KafkaModuleOptions.deadLetters`. */
@@ -408,15 +408,10 @@ export class DeadLetterReplayer {
   ): Promise<void> {
     const partition = letter.original.partition;
     const samePartition = !park && partition !== undefined && targetCount !== undefined && partition < targetCount;
-    const headers: Record<string, Buffer> = {};
-    if (park) {
-      for (const [k, v] of Object.entries(record.headers)) if (v !== undefined) headers[k] = v;
-    }
-    await producer.send(
-      target,
-      [{ key: record.key, value: record.value, headers: park ? headers : replayHeaders(letter), ...(samePartition && { partition }) }],
-      { acks: -1 },
-    );
+    // Every value of each header: a parked record keeps its whole dead-letter history (kafka_dlt-original-*
+    // appended on each dead-lettering), a replayed one the user's repeated headers.
+    const headers = park ? allHeaderValues(record) : replayHeaders(letter, record);
+    await producer.send(target, [{ key: record.key, value: record.value, headers, ...(samePartition && { partition }) }], { acks: -1 });
   }
 
   /** End offsets of the DLT and the replay group's progress per partition. */

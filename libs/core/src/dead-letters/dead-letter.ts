@@ -166,17 +166,30 @@ export function decodeDeadLetter(record: ConsumedRecord, status: DeadLetter['sta
 /** Headers of the non-blocking retries (`retry_topic-attempts`...): a replayed record starts its retries afresh. */
 const RETRY_TOPIC_HEADER_PREFIX = 'retry_topic-';
 
+/** Every value of each header of `record`, in order (a header sent more than once keeps them all). */
+export function allHeaderValues(record: ConsumedRecord): Record<string, readonly Buffer[]> {
+  const out: Record<string, readonly Buffer[]> = {};
+  for (const [name, last] of Object.entries(record.headers)) {
+    const all = record.headerValues?.[name];
+    if (all?.length) out[name] = all;
+    else if (last !== undefined) out[name] = [last];
+  }
+  return out;
+}
+
 /**
- * Headers of a replayed record: the dead letter's own headers without `kafka_dlt-*` and `retry_topic-*`,
- * with the replay headers set.
+ * Headers of a replayed record: the dead letter's own headers (every value of each) without `kafka_dlt-*`
+ * and `retry_topic-*`, with the replay headers set.
  */
-export function replayHeaders(letter: DeadLetter): Record<string, Buffer> {
-  const kept: Record<string, Buffer> = {};
-  for (const [name, value] of Object.entries(letter.headers)) if (!name.startsWith(RETRY_TOPIC_HEADER_PREFIX)) kept[name] = value;
+export function replayHeaders(letter: DeadLetter, record: ConsumedRecord): Record<string, readonly Buffer[]> {
+  const kept: Record<string, readonly Buffer[]> = {};
+  for (const [name, values] of Object.entries(allHeaderValues(record))) {
+    if (!name.startsWith(DLT_HEADER_PREFIX) && !name.startsWith(RETRY_TOPIC_HEADER_PREFIX)) kept[name] = values;
+  }
   return {
     ...kept,
-    [ReplayHeaders.REPLAY_COUNT]: Buffer.from(String(letter.replayCount + 1), 'utf8'),
-    [ReplayHeaders.REPLAYED_FROM]: Buffer.from(`${letter.topic}-${letter.partition}@${letter.offset}`, 'utf8'),
+    [ReplayHeaders.REPLAY_COUNT]: [Buffer.from(String(letter.replayCount + 1), 'utf8')],
+    [ReplayHeaders.REPLAYED_FROM]: [Buffer.from(`${letter.topic}-${letter.partition}@${letter.offset}`, 'utf8')],
   };
 }
 

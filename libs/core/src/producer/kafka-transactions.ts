@@ -103,6 +103,13 @@ export class TransactionalProducers {
     try {
       result = await bound.run(scope, () => work(scope));
     } catch (err) {
+      if (isProducerFenced(err)) {
+        // Another producer initialised this transactional id (a new owner of the partition): the broker has
+        // aborted this transaction, and every later request of this producer would be refused. Close it; the
+        // next transaction on this id starts a new producer, which fences the other one in turn.
+        this.discard(pooled);
+        throw err;
+      }
       try {
         await transaction.abort();
         this.release(pooled);
@@ -165,6 +172,17 @@ export async function sendOffsetsToTransaction(groupId: string, offsets: readonl
 }
 
 const noop = () => undefined;
+
+/** Kafka errors telling a transactional producer that a newer one with its transactional id fenced it. */
+const FENCED_ERRORS: ReadonlySet<unknown> = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
+
+/** Whether `err`, or an error of its cause chain (a `KafkaProducerError` wraps kafkajs's), says the producer was fenced. */
+function isProducerFenced(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (FENCED_ERRORS.has((e as { type?: unknown }).type)) return true;
+  }
+  return false;
+}
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -208,7 +208,9 @@ export class ReplyingKafkaTemplate implements OnApplicationBootstrap, BeforeAppl
   private async startConsumer(): Promise<void> {
     const transport = this.moduleOptions.transport ?? new KafkajsTransport();
     const problem = (m: string) => new KafkaConfigurationError(`ReplyingKafkaTemplate: ${m}`, 'ReplyingKafkaTemplate');
-    const properties = resolveConsumerProperties({ ...(this.moduleOptions.properties ?? {}) }, problem);
+    // As for listeners: with transactions on, replies of aborted transactions are not read, unless told otherwise.
+    const isolation = { 'isolation.level': this.moduleOptions.transactionIdPrefix !== undefined ? 'read_committed' : 'read_uncommitted' };
+    const properties = resolveConsumerProperties({ ...isolation, ...(this.moduleOptions.properties ?? {}) }, problem);
     const consumer = new ReplyConsumer(transport, this.moduleOptions.client, { ...properties.consumer, groupId: this.options.groupId }, (r) => this.onReply(r));
     this.consumer = consumer;
     await consumer.start([this.options.replyTopic]);

@@ -1,4 +1,7 @@
-// The part of kafkajs's internal request queue that `kafkajs-request-queue.ts` replaces (kafkajs 2.2.x).
+// The parts of kafkajs's internals that kafka-nest uses (kafkajs 2.2.x). Imported, not `createRequire`d, so
+// that both builds (ES modules and CommonJS) compile them.
+
+// The request queue that `kafkajs-request-queue.ts` fixes.
 declare module 'kafkajs/src/network/requestQueue/index.js' {
   export default class RequestQueue {
     pending: unknown[];
