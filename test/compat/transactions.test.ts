@@ -143,8 +143,9 @@ describe('transactions: confluent-kafka-python and kafkajs', () => {
       bootstrap: broker.brokers[0],
       transactional_id: 'ck-timeout-producer',
       // librdkafka requires transaction.timeout.ms >= its message.timeout.ms
-      config: { 'transaction.timeout.ms': 1000, 'message.timeout.ms': 1000 },
-      transactions: [{ topic: 'ck-timeout', values: ['late'], outcome: 'commit', delay_ms: 2500 }],
+      // (3 s rather than 1: a loaded machine may take over a second to deliver the record itself)
+      config: { 'transaction.timeout.ms': 3000, 'message.timeout.ms': 3000 },
+      transactions: [{ topic: 'ck-timeout', values: ['late'], outcome: 'commit', delay_ms: 6000 }],
     });
     expect(results[0]).toMatch(/fenced|epoch|abort/i);
     expect(broker.transactions().find((t) => t.transactionalId === 'ck-timeout-producer')).toMatchObject({ state: 'CompleteAbort' });

@@ -46,7 +46,8 @@ async function lagPanel(page: Page): Promise<Map<string, number>> {
   return new Map(rows.map(([k, v]) => [k, Number(v)]));
 }
 
-describe('kafka-nest console in Chromium', () => {
+// Each step waits up to 30 s for the page; the tests get room for a few such waits on a loaded machine.
+describe('kafka-nest console in Chromium', { timeout: 90_000 }, () => {
   let running: RunningApp;
   let context: BrowserContext;
   let page: Page;

@@ -87,7 +87,8 @@ it('timers run between immediate retries, and stop() ends them', async () => {
     clearInterval(ticks);
   }
   const atStop = calls.count;
-  expect(longestGap).toBeLessThan(250);
+  // Without a turn of the event loop between retries the gap would be the whole 1.5 s (or the 1 s heartbeat).
+  expect(longestGap).toBeLessThan(500);
   expect(atStop).toBeLessThan(CAP);
   expect(registry.isRunning('failing')).toBe(false);
   await waitFor(() => env.broker.describeGroup('failing')?.members.length === 0);
