@@ -26,6 +26,9 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'unit',
+          // Most test files wait on a broker, a timer or a child process, not on the CPU: two files at a time
+          // keep a 2-core machine busy (Vitest's default there is one).
+          maxWorkers: 2,
           include: ['test/**/*.test.ts'],
           exclude: ['test/compat/**', 'test/reliability/**'],
           testTimeout: 30_000,
