@@ -34,7 +34,8 @@ import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { EmbeddedKafkaBroker, silentLogger } from '@kafka-nest/broker';
-import { KafkaListener, KafkaModule, KafkaTemplate, Payload } from '@kafka-nest/core';
+import { KafkaListener, KafkaModule, Payload } from '@kafka-nest/core';
+import { Meter, median, seedBenchTopic } from './support/bench-kit.js';
 
 const RECORDS = Number(process.env.RECORDS ?? 200_000);
 const RUNS = Number(process.env.RUNS ?? 15);
@@ -46,35 +47,6 @@ let run = 0;
 /** CPU µs per record of every counted run, by mode: steadier than throughput on a busy machine. */
 const cpu: Record<string, number[]> = {};
 const noteCpu = (mode: string) => (cpu[mode] ??= []).push(meter.cpuPerRecordUs);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** Counts records; resolves with records/second from the end of the first call to the end of the last. */
-class Meter {
-  private count = 0;
-  /** Records of the first call: handled before the clock started, so not counted. */
-  private uncounted = 0;
-  private first = 0;
-  private cpuAtFirst: NodeJS.CpuUsage | undefined;
-  /** Process CPU time (user + system, broker included) per counted record, in µs. */
-  cpuPerRecordUs = Number.NaN;
-  private resolve!: (rate: number) => void;
-  readonly done = new Promise<number>((r) => (this.resolve = r));
-
-  hit(n = 1): void {
-    if (this.count === 0) {
-      this.first = performance.now();
-      this.cpuAtFirst = process.cpuUsage();
-      this.uncounted = n;
-    }
-    this.count += n;
-    if (this.count >= RECORDS) {
-      const cpu = process.cpuUsage(this.cpuAtFirst);
-      this.cpuPerRecordUs = (cpu.user + cpu.system) / (this.count - this.uncounted);
-      this.resolve(((this.count - this.uncounted) / (performance.now() - this.first)) * 1000);
-    }
-  }
-}
-
 let meter: Meter;
 
 /** Listener classes are made per run, so that each run reads with a fresh group. */
@@ -104,7 +76,7 @@ function listenerClass(id: 'record' | 'batch' | 'batch500', groupId: string) {
 }
 
 async function nestRun(broker: EmbeddedKafkaBroker, id: 'record' | 'batch' | 'batch500'): Promise<number> {
-  meter = new Meter();
+  meter = new Meter(RECORDS);
   const module = await Test.createTestingModule({
     imports: [
       KafkaModule.forRoot({
@@ -123,7 +95,7 @@ async function nestRun(broker: EmbeddedKafkaBroker, id: 'record' | 'batch' | 'ba
 }
 
 async function rawRun(broker: EmbeddedKafkaBroker, mode: 'eachMessage' | 'eachBatch'): Promise<number> {
-  meter = new Meter();
+  meter = new Meter(RECORDS);
   const kafka = new Kafka({ brokers: broker.brokers, clientId: 'bench-raw', logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `raw-${mode}-${++run}`, ...SESSION });
   await consumer.connect();
@@ -155,15 +127,7 @@ async function rawRun(broker: EmbeddedKafkaBroker, mode: 'eachMessage' | 'eachBa
 
 async function main() {
   const broker = await EmbeddedKafkaBroker.start({ topics: [{ name: TOPIC, partitions: PARTITIONS }], logger: silentLogger });
-  const producer = await Test.createTestingModule({ imports: [KafkaModule.forRoot({ client: { brokers: broker.brokers } })] }).compile();
-  producer.useLogger(false);
-  await producer.init();
-  const template = producer.get(KafkaTemplate);
-  const payload = 'x'.repeat(64);
-  for (let start = 0; start < RECORDS; start += 1000) {
-    await template.sendBatch(TOPIC, Array.from({ length: Math.min(1000, RECORDS - start) }, (_, k) => ({ value: { i: start + k, payload }, partition: (start + k) % PARTITIONS })));
-  }
-  await producer.close();
+  await seedBenchTopic(broker, TOPIC, RECORDS, PARTITIONS);
   console.log(`${RECORDS} records of ~100 bytes on ${PARTITIONS} partition(s); median of ${RUNS} runs each`);
 
   const rates = { listener: [] as number[], eachMessage: [] as number[], batchListener: [] as number[], eachBatch: [] as number[], batch500: [] as number[] };

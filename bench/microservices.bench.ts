@@ -20,39 +20,15 @@ import { Controller, type INestMicroservice } from '@nestjs/common';
 import { EventPattern, Payload, Transport } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { EmbeddedKafkaBroker, silentLogger } from '@kafka-nest/broker';
-import { KafkaModule, KafkaTemplate } from '@kafka-nest/core';
+import { KafkaModule } from '@kafka-nest/core';
 import { KafkaNestServer } from '@kafka-nest/core/microservices';
+import { Meter, median, seedBenchTopic } from './support/bench-kit.js';
 
 const RECORDS = Number(process.env.RECORDS ?? 100_000);
 const RUNS = Number(process.env.RUNS ?? 7);
 const PARTITIONS = Number(process.env.PARTITIONS ?? 2);
 const TOPIC = 'bench';
 const SESSION = { sessionTimeout: 45_000, heartbeatInterval: 3_000 };
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** Counts records; resolves with records/second from the end of the first call to the end of the last. */
-class Meter {
-  private count = 0;
-  private first = 0;
-  private cpuAtFirst: NodeJS.CpuUsage | undefined;
-  /** Process CPU time (user + system, broker included) per counted record, in µs. */
-  cpuPerRecordUs = Number.NaN;
-  private resolve!: (rate: number) => void;
-  readonly done = new Promise<number>((r) => (this.resolve = r));
-
-  hit(): void {
-    if (this.count === 0) {
-      this.first = performance.now();
-      this.cpuAtFirst = process.cpuUsage();
-    }
-    if (++this.count === RECORDS) {
-      const cpu = process.cpuUsage(this.cpuAtFirst);
-      this.cpuPerRecordUs = (cpu.user + cpu.system) / (this.count - 1);
-      this.resolve(((this.count - 1) / (performance.now() - this.first)) * 1000);
-    }
-  }
-}
 
 let meter: Meter;
 
@@ -70,7 +46,7 @@ let run = 0;
 const cpu: Record<string, number[]> = {};
 
 async function serve(broker: EmbeddedKafkaBroker, side: 'nest' | 'kafka-nest'): Promise<number> {
-  meter = new Meter();
+  meter = new Meter(RECORDS);
   const groupId = `${side}-${++run}`;
   let app: INestMicroservice;
   if (side === 'nest') {
@@ -106,15 +82,7 @@ async function serve(broker: EmbeddedKafkaBroker, side: 'nest' | 'kafka-nest'): 
 
 async function main() {
   const broker = await EmbeddedKafkaBroker.start({ topics: [{ name: TOPIC, partitions: PARTITIONS }], logger: silentLogger });
-  const producer = await Test.createTestingModule({ imports: [KafkaModule.forRoot({ client: { brokers: broker.brokers } })] }).compile();
-  producer.useLogger(false);
-  await producer.init();
-  const template = producer.get(KafkaTemplate);
-  const payload = 'x'.repeat(64);
-  for (let start = 0; start < RECORDS; start += 1000) {
-    await template.sendBatch(TOPIC, Array.from({ length: Math.min(1000, RECORDS - start) }, (_, k) => ({ value: { i: start + k, payload }, partition: (start + k) % PARTITIONS })));
-  }
-  await producer.close();
+  await seedBenchTopic(broker, TOPIC, RECORDS, PARTITIONS);
   console.log(`${RECORDS} records of ~100 bytes on ${PARTITIONS} partition(s); median of ${RUNS} paired runs`);
 
   // One warm-up of each, not counted.

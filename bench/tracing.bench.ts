@@ -18,7 +18,8 @@ import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { EmbeddedKafkaBroker, silentLogger } from '@kafka-nest/broker';
-import { KafkaListener, KafkaModule, KafkaTemplate, Payload } from '@kafka-nest/core';
+import { KafkaListener, KafkaModule, Payload } from '@kafka-nest/core';
+import { Meter, median, seedBenchTopic } from './support/bench-kit.js';
 
 const RECORDS = Number(process.env.RECORDS ?? 100_000);
 const RUNS = Number(process.env.RUNS ?? 11);
@@ -29,35 +30,10 @@ const SESSION = { 'session.timeout.ms': 45_000, 'heartbeat.interval.ms': 3_000 }
 type Mode = 'off' | 'on' | 'sdk';
 let run = 0;
 const cpu: Record<Mode, number[]> = { off: [], on: [], sdk: [] };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** Counts records; resolves with records/second from the end of the first call to the end of the last. */
-class Meter {
-  private count = 0;
-  private first = 0;
-  private cpuAtFirst: NodeJS.CpuUsage | undefined;
-  cpuPerRecordUs = Number.NaN;
-  private resolve!: (rate: number) => void;
-  readonly done = new Promise<number>((r) => (this.resolve = r));
-
-  hit(): void {
-    if (this.count === 0) {
-      this.first = performance.now();
-      this.cpuAtFirst = process.cpuUsage();
-    }
-    this.count++;
-    if (this.count >= RECORDS) {
-      const used = process.cpuUsage(this.cpuAtFirst);
-      this.cpuPerRecordUs = (used.user + used.system) / (this.count - 1);
-      this.resolve(((this.count - 1) / (performance.now() - this.first)) * 1000);
-    }
-  }
-}
-
 let meter: Meter;
 
 async function listenerRun(broker: EmbeddedKafkaBroker, mode: Mode, counted = true): Promise<number> {
-  meter = new Meter();
+  meter = new Meter(RECORDS);
   const groupId = `${mode}-${++run}`;
   @Injectable()
   class RecordListener {
@@ -80,15 +56,7 @@ async function listenerRun(broker: EmbeddedKafkaBroker, mode: Mode, counted = tr
 
 async function main() {
   const broker = await EmbeddedKafkaBroker.start({ topics: [{ name: TOPIC, partitions: PARTITIONS }], logger: silentLogger });
-  const producer = await Test.createTestingModule({ imports: [KafkaModule.forRoot({ client: { brokers: broker.brokers }, tracing: false })] }).compile();
-  producer.useLogger(false);
-  await producer.init();
-  const template = producer.get(KafkaTemplate);
-  const payload = 'x'.repeat(64);
-  for (let start = 0; start < RECORDS; start += 1000) {
-    await template.sendBatch(TOPIC, Array.from({ length: Math.min(1000, RECORDS - start) }, (_, k) => ({ value: { i: start + k, payload }, partition: (start + k) % PARTITIONS })));
-  }
-  await producer.close();
+  await seedBenchTopic(broker, TOPIC, RECORDS, PARTITIONS, { tracing: false });
   console.log(`${RECORDS} records of ~100 bytes on ${PARTITIONS} partition(s); median of ${RUNS} paired runs`);
 
   const rates: Record<Mode, number[]> = { off: [], on: [], sdk: [] };
